@@ -1,0 +1,359 @@
+"""One typed configuration object for every part.
+
+Layers, later wins: the defaults written here, then a TOML file, then environment variables
+named ``DIS_<SECTION>__<KEY>`` (for example ``DIS_SAMPLE_POLICY__QUEUE_CHECK_INTERVAL_S=30``).
+Every key says its unit in its name (``_s`` seconds, ``_mb`` megabytes, ``_percent``) or in
+its doc. :func:`load_config` validates everything and reports one line per problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "DIS_"
+
+
+def doc(text: str, **kwargs: Any) -> Any:
+    """A dataclass field with its documentation kept in metadata (shown by ``dis config show``)."""
+    default = kwargs.pop("default", dataclasses.MISSING)
+    factory = kwargs.pop("default_factory", dataclasses.MISSING)
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata={"doc": text})
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass
+class GeneralConfig:
+    """Seed tab General: where the quarantine lives, how big it may get, how clients reach it."""
+
+    data_dir: str = doc("Root folder for every part's databases, folders and keys.", default=".dis-data")
+    quarantine_dir: str = doc("Quarantine folder; relative paths are under data_dir.", default="quarantine")
+    quarantine_max_mb: int = doc("Maximum total size of the quarantine folder, in MB.", default=500)
+    quota_low_percent: int = doc("Raise 'quota low' when the folder is this full, in percent.", default=90)
+    listen_host: str = doc("Address the Quarantine Server listens on for endpoints.", default="127.0.0.1")
+    listen_port: int = doc("TCP port for endpoint intake, the console and the API.", default=8033)
+    listen_tls: bool = doc("Serve intake, console and API over TLS.", default=True)
+    console_refresh_s: int = doc("Console auto-refresh interval, in seconds.", default=30)
+    restore_dirs: list[str] = doc("Folders a restore may write into (nothing else).", default_factory=list)
+    server_name: str = doc("Name this Quarantine Server gives itself in submissions.", default="qserver-1")
+    database_url: str = doc("SQLAlchemy URL of the Quarantine Server database; empty: SQLite in data_dir.", default="")
+
+
+@dataclass
+class WebCommunicationConfig:
+    """Seed tab Web Communication: the gateway and the security of the connection."""
+
+    gateway_url: str = doc("Base URL of the Immune System gateway.", default="https://127.0.0.1:8443")
+    secure_submission: bool = doc("Submit samples over TLS (https).", default=True)
+    secure_download: bool = doc("Download definitions over TLS (https).", default=True)
+    ca_file: str = doc("CA certificate that signs the gateway's certificate; empty: data_dir/certs/ca.pem.", default="")
+    client_cert_file: str = doc("Client certificate to present to the gateway (optional).", default="")
+    client_key_file: str = doc("Key of the client certificate (optional).", default="")
+    timeout_s: float = doc("Network timeout for one gateway request, in seconds.", default=30.0)
+
+
+@dataclass
+class FirewallConfig:
+    """Seed tab Firewall: an HTTP CONNECT proxy between the server and the gateway."""
+
+    name: str = doc("Proxy host name or address; empty: connect directly.", default="")
+    port: int = doc("Proxy port.", default=0)
+    user: str = doc("Proxy user name (optional).", default="")
+    password: str = doc("Proxy password (optional; never logged).", default="")
+
+
+@dataclass
+class SamplePolicyConfig:
+    """Seed tab Sample Policy: how samples are queued and sent."""
+
+    automatic_submission: bool = doc("Queue new samples for analysis without asking.", default=True)
+    queue_check_interval_s: int = doc("How often the quarantine is checked for new items, in seconds.", default=60)
+    strip_user_data: bool = doc("Remove user data from documents before submission.", default=False)
+    status_query_interval_s: int = doc("How often the gateway is asked about submitted samples, in seconds.", default=3600)
+    default_priority: int = doc("Priority given to new samples, 1-1000 (0 holds them).", default=500)
+    max_pending_at_gateway: int = doc("Most samples submitted and unfinished at the gateway at once.", default=10)
+
+
+@dataclass
+class DefinitionPolicyConfig:
+    """Seed tab Definition Policy: which definitions the server fetches and delivers."""
+
+    certified_interval_s: int = doc("How often certified definitions are checked, in seconds (default three times a day).", default=28800)
+    use_newest: bool = doc("Fetch the newest (possibly non-certified) set a sample needs; else certified only.", default=True)
+    hold_delivery: bool = doc("Hold new definitions on the server (status available) instead of delivering them.", default=False)
+    definitions_dir: str = doc("Folder of installed definition sets; relative paths are under data_dir.", default="definitions")
+    engine: str = doc("Scanning engine: 'yara' (yara-python) or 'yara-x'.", default="yara")
+
+
+@dataclass
+class CustomerConfig:
+    """Seed tab Customer Information: who the submitting customer is (all required)."""
+
+    company_name: str = doc("Customer company name.", default="Example Corp")
+    account_number: str = doc("Account number with the vendor.", default="0000-0000")
+    contact_name: str = doc("Contact person.", default="Quarantine Administrator")
+    contact_telephone: str = doc("Contact telephone.", default="+1 555 0100")
+    contact_email: str = doc("Contact e-mail.", default="admin@example.invalid")
+
+
+@dataclass
+class AlertingConfig:
+    """Seed tab Alerting: which events are raised, and where they go."""
+
+    enabled_events: list[str] = doc("Events to raise; empty list means all.", default_factory=list)
+    syslog_address: str = doc("host:port of an RFC 5424 syslog receiver (UDP); empty: none.", default="")
+    smtp_address: str = doc("host:port of an SMTP server for alert mail; empty: none.", default="")
+    mail_to: str = doc("Recipient of alert mail.", default="")
+    webhook_url: str = doc("URL that receives each alert as JSON (POST); empty: none.", default="")
+    too_long_quarantined_s: int = doc("Alert when a sample stays quarantined longer, in seconds.", default=3600)
+    too_long_released_s: int = doc("Alert when a sample stays released longer, in seconds.", default=3600)
+    too_long_submitted_s: int = doc("Alert when a sample stays submitted longer, in seconds.", default=86400)
+    too_long_needed_s: int = doc("Alert when a sample stays needed longer, in seconds.", default=86400)
+    too_long_distribute_s: int = doc("Alert when a sample stays distribute longer, in seconds.", default=3600)
+    too_long_distributed_s: int = doc("Alert when a sample stays distributed longer, in seconds.", default=86400)
+    heartbeat_timeout_s: int = doc("A service with no heartbeat for this long is reported stopped, in seconds.", default=300)
+
+
+@dataclass
+class GatewayConfig:
+    """The vendor gateway simulator."""
+
+    listen_host: str = doc("Address the gateway listens on.", default="127.0.0.1")
+    listen_port: int = doc("TLS port of the gateway.", default=8443)
+    require_client_cert: bool = doc("Refuse clients without a certificate from the CA.", default=False)
+    max_sample_mb: int = doc("Largest sample accepted, in MB.", default=20)
+    database_url: str = doc("SQLAlchemy URL of the tracking database; empty: SQLite in data_dir.", default="")
+    known_clean_file: str = doc("File of SHA-256 hashes known to be clean, one a line (optional).", default="")
+    known_customers: list[str] = doc("Customer accounts allowed to submit; empty: everyone.", default_factory=list)
+    customer_quota_per_day: int = doc("Most submissions per customer account per day (0: no limit).", default=0)
+    declined_types: list[str] = doc("Content kinds the gateway declines (e.g. 'data').", default_factory=list)
+    admin_token: str = doc("Bearer token for the fault-injection admin endpoint; empty: generated.", default="")
+    workers: int = doc("gunicorn worker processes.", default=2)
+
+
+@dataclass
+class BackofficeConfig:
+    """The vendor back office: analysis pipeline and definition builder."""
+
+    database_url: str = doc("SQLAlchemy URL of the back-office database; empty: SQLite in data_dir.", default="")
+    binary_engines: int = doc("Binary replication engines that may run at once.", default=2)
+    macro_engines: int = doc("Macro replication engines that may run at once.", default=2)
+    executor: str = doc("Where stages run: 'inprocess' or 'celery'.", default="inprocess")
+    broker_url: str = doc("Celery broker URL (executor 'celery').", default="redis://127.0.0.1:6379/0")
+    certified_build_interval_s: int = doc("How often a certified full set is built, in seconds.", default=28800)
+    emulator_max_steps: int = doc("Instruction budget of one emulator run.", default=200000)
+    goodware_dirs: list[str] = doc("Extra folders of known-good files for the goodware corpus.", default_factory=list)
+    poll_interval_s: float = doc("How often idle workers look for work, in seconds.", default=0.5)
+    desk_port: int = doc("Port of the expert desk web page.", default=8444)
+
+
+@dataclass
+class EndpointConfig:
+    """A simulated client computer."""
+
+    server_url: str = doc("Quarantine Server intake URL.", default="https://127.0.0.1:8033")
+    retry_interval_s: int = doc("Wait between forwarding attempts after a failure, in seconds.", default=300)
+    defcast_port: int = doc("Port the endpoint listens on for Defcast (0: poll only).", default=0)
+
+
+@dataclass
+class ClockConfig:
+    """The one clock."""
+
+    speed: float = doc("How many simulated seconds pass per real second (1: real time).", default=1.0)
+    step_mode: bool = doc("Pause every sample at each state until told to go on.", default=False)
+
+
+@dataclass
+class Config:
+    """Everything, one section per seed tab or part."""
+
+    general: GeneralConfig = field(default_factory=GeneralConfig)
+    web_communication: WebCommunicationConfig = field(default_factory=WebCommunicationConfig)
+    firewall: FirewallConfig = field(default_factory=FirewallConfig)
+    sample_policy: SamplePolicyConfig = field(default_factory=SamplePolicyConfig)
+    definition_policy: DefinitionPolicyConfig = field(default_factory=DefinitionPolicyConfig)
+    customer: CustomerConfig = field(default_factory=CustomerConfig)
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    backoffice: BackofficeConfig = field(default_factory=BackofficeConfig)
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    clock: ClockConfig = field(default_factory=ClockConfig)
+
+    def path(self, relative: str) -> Path:
+        """A path from configuration: absolute as given, else under the data directory."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else Path(self.general.data_dir) / candidate
+
+    def database_url(self, part: str) -> str:
+        configured: str = getattr(self, part).database_url
+        return configured or f"sqlite:///{self.path(part + '.sqlite3').resolve()}"
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.path("certs")
+
+
+class ConfigError(ValueError):
+    """Configuration is invalid; ``problems`` holds one readable line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _coerce(text_or_value: Any, kind: Any, where: str) -> Any:
+    """Turn a TOML value or environment text into the declared type, or raise ValueError."""
+    origin = typing.get_origin(kind)
+    if origin is list:
+        if isinstance(text_or_value, str):
+            return [p.strip() for p in text_or_value.split(",") if p.strip()]
+        if not isinstance(text_or_value, list):
+            raise ValueError(f"{where}: expected a list")
+        return [str(v) for v in text_or_value]
+    if kind is bool:
+        if isinstance(text_or_value, bool):
+            return text_or_value
+        lowered = str(text_or_value).strip().lower()
+        if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError(f"{where}: expected true or false, got {text_or_value!r}")
+        return lowered in {"1", "true", "yes", "on"}
+    if kind in (int, float):
+        if isinstance(text_or_value, bool):
+            raise ValueError(f"{where}: expected a number, got {text_or_value!r}")
+        try:
+            return kind(text_or_value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: expected a number, got {text_or_value!r}") from None
+    if not isinstance(text_or_value, str | int | float):
+        raise ValueError(f"{where}: expected text")
+    return str(text_or_value)
+
+
+def _field_types(section_cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(section_cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(section_cls)}
+
+
+def _apply(config: Config, section: str, key: str, value: Any, source: str, problems: list[str]) -> None:
+    sections = _field_types(Config)
+    if section not in sections:
+        problems.append(f"{source}: unknown section [{section}]")
+        return
+    target = getattr(config, section)
+    types_ = _field_types(type(target))
+    if key not in types_:
+        problems.append(f"{source}: unknown key {section}.{key}")
+        return
+    try:
+        setattr(target, key, _coerce(value, types_[key], f"{source}: {section}.{key}"))
+    except ValueError as exc:
+        problems.append(str(exc))
+
+
+def _validate(config: Config) -> list[str]:
+    problems: list[str] = []
+    positive = [
+        ("general", "quarantine_max_mb"), ("general", "console_refresh_s"),
+        ("sample_policy", "queue_check_interval_s"), ("sample_policy", "status_query_interval_s"),
+        ("sample_policy", "max_pending_at_gateway"), ("definition_policy", "certified_interval_s"),
+        ("backoffice", "binary_engines"), ("backoffice", "macro_engines"),
+        ("backoffice", "emulator_max_steps"), ("endpoint", "retry_interval_s"), ("gateway", "max_sample_mb"),
+    ]
+    for section, key in positive:
+        if getattr(getattr(config, section), key) <= 0:
+            problems.append(f"{section}.{key} must be greater than 0")
+    for section in ("general", "gateway"):
+        port = getattr(config, section).listen_port
+        if not 0 <= port <= 65535:
+            problems.append(f"{section}.listen_port {port} is not a TCP port")
+    if not 0 <= config.sample_policy.default_priority <= 1000:
+        problems.append("sample_policy.default_priority must be between 0 and 1000")
+    if not 1 <= config.general.quota_low_percent <= 100:
+        problems.append("general.quota_low_percent must be between 1 and 100")
+    if config.clock.speed <= 0:
+        problems.append("clock.speed must be greater than 0")
+    if config.backoffice.executor not in {"inprocess", "celery"}:
+        problems.append("backoffice.executor must be 'inprocess' or 'celery'")
+    if config.definition_policy.engine not in {"yara", "yara-x"}:
+        problems.append("definition_policy.engine must be 'yara' or 'yara-x'")
+    if bool(config.firewall.name) != bool(config.firewall.port):
+        problems.append("firewall.name and firewall.port must be set together")
+    for name in config.alerting.enabled_events:
+        from dis_core.vocabulary.events import AlertEvent
+
+        if name not in AlertEvent.__members__.values():
+            problems.append(f"alerting.enabled_events: unknown event {name!r}")
+    for section in ("general", "web_communication", "endpoint"):
+        for key, value in dataclasses.asdict(getattr(config, section)).items():
+            if key.endswith("_url") and isinstance(value, str) and value.startswith("http://") and key != "webhook_url":
+                if section == "web_communication" and (config.web_communication.secure_submission or config.web_communication.secure_download):
+                    problems.append(f"{section}.{key} must be https:// while secure submission/download is on")
+    return problems
+
+
+def load_config(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Build the configuration from defaults, a TOML file, the environment and overrides."""
+    environ = os.environ if environ is None else environ
+    config = Config()
+    problems: list[str] = []
+    if path is not None:
+        _load_file(config, Path(path), problems)
+    for name, text in environ.items():
+        if name.startswith(ENV_PREFIX) and "__" in name and name != "DIS_CONFIG":
+            section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+            _apply(config, section, key, text, f"environment {name}", problems)
+    for section, values in (overrides or {}).items():
+        for key, value in values.items():
+            _apply(config, section, key, value, "override", problems)
+    problems += _validate(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _load_file(config: Config, path: Path, problems: list[str]) -> None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path}: configuration file not found")
+        return
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: not valid TOML: {exc}")
+        return
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            problems.append(f"{path}: {section} must be a [section]")
+            continue
+        for key, value in values.items():
+            _apply(config, section, key, value, str(path), problems)
+
+
+def describe(config: Config) -> list[tuple[str, str, Any, str]]:
+    """(section, key, value, doc) for every key; secrets are masked."""
+    rows = []
+    for section_field in dataclasses.fields(config):
+        section = getattr(config, section_field.name)
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if f.name in {"password", "admin_token"} and value:
+                value = "********"
+            rows.append((section_field.name, f.name, value, f.metadata.get("doc", "")))
+    return rows
+
+
+def to_toml_dict(config: Config) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in dataclasses.asdict(config).items()}
+
+

@@ -1,0 +1,8 @@
+"""The words every part of the system uses: statuses, states, errors, alert events, attributes."""
+
+from dis_core.vocabulary.errors import SampleError
+from dis_core.vocabulary.events import AlertEvent
+from dis_core.vocabulary.state import SampleState, StateGroup
+from dis_core.vocabulary.status import SampleStatus
+
+__all__ = ["AlertEvent", "SampleError", "SampleState", "SampleStatus", "StateGroup"]
