@@ -7,10 +7,16 @@ and move time by hand. Simulated time starts at the real time when the clock is 
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from dis_core.config import Config
 
 
 class Clock(Protocol):
@@ -72,3 +78,37 @@ class ManualClock:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+EPOCH_FILE = "clock.json"
+
+
+def shared_clock(data_dir: Path, speed: float) -> ScaledClock:
+    """A scaled clock whose origin every process of one installation shares.
+
+    With a speed other than 1, each process's own start time would give it a different
+    simulated "now"; the first process writes the origin (real and simulated) into
+    ``data_dir/clock.json`` and later ones read it, so all parts agree on the time.
+    """
+    path = data_dir / EPOCH_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return _clock_from_epoch(json.loads(path.read_text(encoding="utf-8")), speed)
+    epoch = {"real": time.time(), "simulated": datetime.now(UTC).isoformat(), "speed": speed}
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(epoch, handle)
+    return _clock_from_epoch(epoch, speed)
+
+
+def _clock_from_epoch(epoch: dict[str, object], speed: float) -> ScaledClock:
+    speed = float(epoch.get("speed", speed))  # type: ignore[arg-type]
+    real_elapsed = time.time() - float(epoch["real"])  # type: ignore[arg-type]
+    simulated_origin = datetime.fromisoformat(str(epoch["simulated"]))
+    return ScaledClock(speed, simulated_origin + timedelta(seconds=real_elapsed * speed))
+
+
+def clock_for(config: Config) -> Clock:
+    """The clock every process of an installation should use."""
+    return shared_clock(Path(config.general.data_dir), config.clock.speed)
