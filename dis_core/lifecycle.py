@@ -67,7 +67,7 @@ def _engine_moves(kind: str) -> dict[SampleState | None, frozenset[SampleState]]
 
 # State moves at the gateway and in the back office. None: a submission seen for the first time.
 STATE_MOVES: dict[SampleState | None, frozenset[SampleState]] = {
-    None: frozenset({T.RECEIVING, T.IMPORTED}),
+    None: frozenset({T.RECEIVING, T.IMPORTED, T.IMPORTING}),  # the back office's own row starts at importing
     T.RECEIVING: frozenset({T.ACCEPTED, T.DECLINED}),
     T.ACCEPTED: frozenset({T.IMPORTING}) | _FILTER_ENDS,
     T.IMPORTING: frozenset({T.IMPORTED}),
