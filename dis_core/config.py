@@ -161,6 +161,14 @@ class EndpointConfig:
     server_url: str = doc("Quarantine Server intake URL.", default="https://127.0.0.1:8033")
     retry_interval_s: int = doc("Wait between forwarding attempts after a failure, in seconds.", default=300)
     defcast_port: int = doc("Port the endpoint listens on for Defcast (0: poll only).", default=0)
+    defcast_host: str = doc("Address the endpoints' Defcast listeners bind to and announce.", default="127.0.0.1")
+    timeout_s: float = doc("Network timeout for one request to the Quarantine Server, in seconds.", default=10.0)
+    scan_interval_s: int = doc("How often a running endpoint scans its folder and retries what is queued, in seconds.", default=10)
+    pull_interval_s: int = doc("How often an endpoint without a Defcast listener pulls the server's active definitions, in seconds.", default=300)
+    heuristics: bool = doc("Quarantine files the content heuristic finds suspicious (not only signature detections).", default=True)
+    max_file_mb: int = doc("Largest file an endpoint scans, in MB (bigger files are skipped).", default=20)
+    verify_key_file: str = doc("Public key that signs definition sets; empty: data_dir/backoffice/keys/signing.pub.", default="")
+    initial_definitions: str = doc("Signed definition package an endpoint installs when it has none yet (its older set); empty: none.", default="")
 
 
 @dataclass
@@ -266,6 +274,7 @@ def _validate(config: Config) -> list[str]:
         ("sample_policy", "max_pending_at_gateway"), ("definition_policy", "certified_interval_s"),
         ("backoffice", "binary_engines"), ("backoffice", "macro_engines"),
         ("backoffice", "emulator_max_steps"), ("endpoint", "retry_interval_s"), ("gateway", "max_sample_mb"),
+        ("endpoint", "scan_interval_s"), ("endpoint", "pull_interval_s"), ("endpoint", "max_file_mb"),
     ]
     for section, key in positive:
         if getattr(getattr(config, section), key) <= 0:
