@@ -1,0 +1,89 @@
+"""Every enum value of the shared vocabulary, checked against the seed tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from dis_core.vocabulary import AlertEvent, SampleError, SampleState, SampleStatus, StateGroup
+from dis_core.vocabulary.parts import Part
+from dis_core.vocabulary.state import FINAL_STATES
+
+from . import seed
+
+SEED_GROUPS = {
+    StateGroup.FINAL: seed.FINAL_STATES,
+    StateGroup.TRANSIT: seed.TRANSIT_STATES,
+    StateGroup.PENDING: seed.PENDING_STATES,
+    StateGroup.ACTIVE: seed.ACTIVE_STATES,
+}
+SEED_STATE_GROUP = {name: group for group, names in SEED_GROUPS.items() for name in names}
+
+
+def test_seed_lists_have_the_seed_counts() -> None:
+    assert len(seed.status_names()) == 14
+    assert len(SEED_STATE_GROUP) == 15 + 3 + 5 + 20
+    assert len(seed.ERRORS) == 16
+    assert len(seed.ALERT_EVENTS) == 23
+
+
+def test_statuses_are_exactly_table_a1() -> None:
+    assert sorted(s.value for s in SampleStatus) == sorted(seed.status_names())
+
+
+@pytest.mark.parametrize("status", list(SampleStatus))
+def test_status_has_a_meaning(status: SampleStatus) -> None:
+    assert status.meaning.strip()
+    assert status.meaning.endswith(".")
+
+
+def test_states_are_exactly_tables_a2_to_a5() -> None:
+    assert sorted(s.value for s in SampleState) == sorted(SEED_STATE_GROUP)
+
+
+@pytest.mark.parametrize("group", list(StateGroup))
+def test_each_group_holds_exactly_its_seed_table(group: StateGroup) -> None:
+    members = sorted(s.value for s in SampleState if s.group is group)
+    assert members == sorted(SEED_GROUPS[group])
+
+
+@pytest.mark.parametrize("state", list(SampleState))
+def test_state_group_meaning_and_finality(state: SampleState) -> None:
+    assert state.group is SEED_STATE_GROUP[state.value]
+    assert state.is_final is (state.value in seed.FINAL_STATES)
+    assert (state in FINAL_STATES) is state.is_final
+    assert state.meaning.strip()
+
+
+def test_errors_are_exactly_table_a6() -> None:
+    assert sorted(e.value for e in SampleError) == sorted(seed.ERRORS)
+
+
+@pytest.mark.parametrize("error", list(SampleError))
+def test_error_has_a_meaning(error: SampleError) -> None:
+    assert error.meaning.strip()
+
+
+def test_alert_events_are_exactly_table_3_2() -> None:
+    assert len(AlertEvent) == 23
+    assert [e.title for e in AlertEvent] == list(seed.ALERT_EVENTS)
+
+
+@pytest.mark.parametrize("event", list(AlertEvent))
+def test_event_has_title_meaning_and_stable_identifier(event: AlertEvent) -> None:
+    assert event.meaning.strip() and event.meaning != event.title
+    assert event.value == event.value.lower() and " " not in event.value
+    assert event.concerns_sample is event.title.startswith("Sample:")
+
+
+@pytest.mark.parametrize("enum", [SampleStatus, SampleState, SampleError, AlertEvent, Part])
+def test_values_are_unique_and_round_trip_from_text(enum: type) -> None:
+    values = [member.value for member in enum]  # type: ignore[attr-defined]
+    assert len(values) == len(set(values))
+    for value in values:
+        assert enum(value).value == value
+
+
+def test_unknown_values_are_refused() -> None:
+    for enum in (SampleStatus, SampleState, SampleError, AlertEvent):
+        with pytest.raises(ValueError):
+            enum("no-such-value")
