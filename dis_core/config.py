@@ -9,6 +9,7 @@ its doc. :func:`load_config` validates everything and reports one line per probl
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import typing
@@ -234,12 +235,16 @@ def _coerce(text_or_value: Any, kind: Any, where: str) -> Any:
             raise ValueError(f"{where}: expected true or false, got {text_or_value!r}")
         return lowered in {"1", "true", "yes", "on"}
     if kind in (int, float):
-        if isinstance(text_or_value, bool):
-            raise ValueError(f"{where}: expected a number, got {text_or_value!r}")
+        # a TOML float for an integer key would be truncated silently; nan/inf pass every range check
+        if isinstance(text_or_value, bool) or (kind is int and isinstance(text_or_value, float)):
+            raise ValueError(f"{where}: expected a whole number, got {text_or_value!r}")
         try:
-            return kind(text_or_value)
+            number = kind(text_or_value)
         except (TypeError, ValueError):
             raise ValueError(f"{where}: expected a number, got {text_or_value!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{where}: expected a finite number, got {text_or_value!r}")
+        return number
     if not isinstance(text_or_value, str | int | float):
         raise ValueError(f"{where}: expected text")
     return str(text_or_value)
@@ -302,9 +307,12 @@ def _validate(config: Config) -> list[str]:
             problems.append(f"alerting.enabled_events: unknown event {name!r}")
     for section in ("general", "web_communication", "endpoint"):
         for key, value in dataclasses.asdict(getattr(config, section)).items():
-            if key.endswith("_url") and isinstance(value, str) and value.startswith("http://") and key != "webhook_url":
-                if section == "web_communication" and (config.web_communication.secure_submission or config.web_communication.secure_download):
-                    problems.append(f"{section}.{key} must be https:// while secure submission/download is on")
+            if (
+                key.endswith("_url") and isinstance(value, str) and value.startswith("http://") and key != "webhook_url"
+                and section == "web_communication"
+                and (config.web_communication.secure_submission or config.web_communication.secure_download)
+            ):
+                problems.append(f"{section}.{key} must be https:// while secure submission/download is on")
     return problems
 
 

@@ -228,13 +228,13 @@ def parse_attributes(headers: Mapping[str, str], message: Message) -> dict[str, 
             raise AttributeProblem(SampleError.MISSING, attribute.name, "required attribute absent")
     parsed: dict[str, Any] = {}
     for key, raw in present.items():
-        attribute = ATTRIBUTES.get(key)
-        if attribute is None:
+        known = ATTRIBUTES.get(key)
+        if known is None:
             continue
         try:
-            parsed[attribute.name] = attribute.parse(raw)
+            parsed[known.name] = known.parse(raw)
         except (ValueError, TypeError) as exc:
-            raise AttributeProblem(SampleError.MALFORMED, attribute.name, str(exc)) from None
+            raise AttributeProblem(SampleError.MALFORMED, known.name, str(exc)) from None
     return parsed
 
 

@@ -31,7 +31,7 @@ class AlertEvent(StrEnum):
     SAMPLE_DEFS_HELD = "sample_defs_held"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # the event's label, not str.title()
         return EVENT_TEXT[self][0]
 
     @property

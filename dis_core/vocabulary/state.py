@@ -78,9 +78,9 @@ class SampleState(StrEnum):
 
 _GROUP_MEMBERS: dict[StateGroup, tuple[str, ...]] = {
     StateGroup.FINAL: (
-        "abort attention broken declined error infected misfired nodetect norepair "
-        "uninfectable uninfected unsubmittable encrypted delete restore"
-    ).split(),
+        "abort", "attention", "broken", "declined", "error", "infected", "misfired", "nodetect",
+        "norepair", "uninfectable", "uninfected", "unsubmittable", "encrypted", "delete", "restore",
+    ),
     StateGroup.TRANSIT: ("receiving", "accepted", "importing"),
     StateGroup.PENDING: ("imported", "defer", "deferring", "deferred", "rescan"),
 }
