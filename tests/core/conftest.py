@@ -1,0 +1,40 @@
+"""Shared fixtures for the core tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dis_core.certs import CertPaths, generate
+
+
+@pytest.fixture(autouse=True)
+def _no_dis_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The developer's own DIS_ variables must not leak into what a test sees."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("DIS_"):
+            monkeypatch.delenv(name)
+    yield
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
+    """One throwaway CA with server and client certificates for the whole session."""
+    return generate(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="session")
+def other_certs(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
+    """A second, unrelated CA: nothing it signs may be trusted by the first."""
+    return generate(tmp_path_factory.mktemp("other-certs"))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path

@@ -1,0 +1,79 @@
+"""Database plumbing: SQLite engines in WAL mode and the unit of work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import String, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dis_core.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, session_factory, unit_of_work
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(String(50))
+
+
+@pytest.fixture
+def factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'test.sqlite3'}")
+    Base.metadata.create_all(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def test_sqlite_engine_creates_its_folder_and_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "db.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert (
+                connection.execute(text("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS
+            )
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert path.parent.is_dir() and path.exists()
+    finally:
+        engine.dispose()
+
+
+def test_unit_of_work_commits(factory) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(factory) as session:
+        session.add(Note(body="kept"))
+    with unit_of_work(factory) as session:
+        assert session.scalars(select(Note.body)).all() == ["kept"]
+
+
+def test_unit_of_work_rolls_back_on_error(factory) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(RuntimeError, match="boom"), unit_of_work(factory) as session:
+        session.add(Note(body="lost"))
+        session.flush()  # written inside the transaction, then undone
+        raise RuntimeError("boom")
+    with unit_of_work(factory) as session:
+        assert session.scalars(select(Note)).all() == []
+
+
+def test_objects_stay_readable_after_commit(factory) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(factory) as session:
+        note = Note(body="after")
+        session.add(note)
+    assert note.body == "after" and note.id is not None  # expire_on_commit=False
+
+
+def test_two_engines_share_one_file(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    other = make_engine(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'test.sqlite3'}")
+    try:
+        with unit_of_work(factory) as session:
+            session.add(Note(body="shared"))
+        with unit_of_work(session_factory(other)) as session:
+            assert session.scalars(select(Note.body)).one() == "shared"
+    finally:
+        other.dispose()
