@@ -236,7 +236,9 @@ def _coerce(text_or_value: Any, kind: Any, where: str) -> Any:
         return lowered in {"1", "true", "yes", "on"}
     if kind in (int, float):
         # a TOML float for an integer key would be truncated silently; nan/inf pass every range check
-        if isinstance(text_or_value, bool) or (kind is int and isinstance(text_or_value, float)):
+        if isinstance(text_or_value, bool):
+            raise ValueError(f"{where}: expected a number, got {text_or_value!r}")
+        if kind is int and isinstance(text_or_value, float):
             raise ValueError(f"{where}: expected a whole number, got {text_or_value!r}")
         try:
             number = kind(text_or_value)
