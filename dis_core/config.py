@@ -137,6 +137,14 @@ class GatewayConfig:
     declined_types: list[str] = doc("Content kinds the gateway declines (e.g. 'data').", default_factory=list)
     admin_token: str = doc("Bearer token for the fault-injection admin endpoint; empty: generated.", default="")
     workers: int = doc("gunicorn worker processes.", default=2)
+    threads: int = doc("Threads per gunicorn worker (gthread worker class).", default=4)
+    name: str = doc("Name the gateway gives itself in replies (X-Analysis-Gateway).", default="gateway-1")
+    fault_refuse_connections: bool = doc("Fault: drop every protocol connection without an answer.", default=False)
+    fault_delay_s: float = doc("Fault: wait this long before answering each protocol request, in (wall-clock) seconds.", default=0.0)
+    fault_drop_transfers: bool = doc("Fault: break off every sample upload and download half-way (lost).", default=False)
+    fault_internal_errors: bool = doc("Fault: answer every protocol request with an internal error.", default=False)
+    fault_decline_all: bool = doc("Fault: decline every submitted sample.", default=False)
+    fault_hold_definitions_above: int = doc("Fault: serve no definition sequence above this number (-1: off).", default=-1)
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The vendor gateway simulator: TLS front door for submissions, status and definitions."""

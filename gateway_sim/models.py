@@ -1,0 +1,164 @@
+"""The gateway's tracking database: submissions, their history, their errors, and faults."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from dis_core.lifecycle import Transition
+from dis_core.vocabulary import SampleError, SampleState
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored naive in UTC (SQLite keeps no zone) and handed back zone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _one_of(column: str, values: list[str]) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IS NULL OR {column} IN ({quoted})", name=f"ck_{column}")
+
+
+STATE_VALUES = [s.value for s in SampleState]
+ERROR_VALUES = [e.value for e in SampleError]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Submission(Base):
+    """One submit request as the gateway saw it.
+
+    Several submissions of the same sample share one cookie; exactly one of them (``owner``)
+    carries the analysis, the others mirror its state.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (_one_of("state", STATE_VALUES), _one_of("error", ERROR_VALUES))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cookie: Mapped[str] = mapped_column(String(64), index=True)
+    owner: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str | None] = mapped_column(String(32), default=None)  # unused: no status here
+    state: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    error: Mapped[str | None] = mapped_column(String(32), default=None)
+    error_detail: Mapped[str | None] = mapped_column(Text, default=None)
+    settled_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    sample_checksum: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    content_checksum: Mapped[str | None] = mapped_column(String(64), default=None)
+    sample_size: Mapped[int | None] = mapped_column(Integer, default=None)
+    content_length: Mapped[int | None] = mapped_column(Integer, default=None)
+    bytes_received: Mapped[int] = mapped_column(Integer, default=0)
+    content_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    customer_name: Mapped[str | None] = mapped_column(String(1024), default=None)
+    customer_account: Mapped[str | None] = mapped_column(String(1024), default=None, index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(1024), default=None)
+    contact_telephone: Mapped[str | None] = mapped_column(String(1024), default=None)
+    contact_email: Mapped[str | None] = mapped_column(String(1024), default=None)
+    quarantine_server: Mapped[str | None] = mapped_column(String(1024), default=None)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    virus_name: Mapped[str | None] = mapped_column(String(256), default=None)
+    signature_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    sequence: Mapped[int | None] = mapped_column(Integer, default=None)
+    repairable: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    client_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    date_analyzed: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    history: Mapped[list[HistoryRow]] = relationship(
+        back_populates="submission", order_by="HistoryRow.id", cascade="all, delete-orphan"
+    )
+    errors: Mapped[list[ErrorRow]] = relationship(
+        back_populates="submission", order_by="ErrorRow.id", cascade="all, delete-orphan"
+    )
+
+    def record_transition(self, entry: Transition) -> None:
+        self.updated_at = entry.at
+        self.history.append(
+            HistoryRow(
+                at=entry.at,
+                field=entry.field,
+                before=entry.before,
+                after=entry.after,
+                actor=entry.actor.value,
+                reason=entry.reason,
+            )
+        )
+
+    def record_error(self, at: datetime, error: SampleError, detail: str) -> None:
+        self.error = error.value
+        self.error_detail = detail
+        self.errors.append(ErrorRow(at=at, error=error.value, detail=detail))
+
+    @property
+    def is_final(self) -> bool:
+        return self.state is not None and SampleState(self.state).is_final
+
+
+class HistoryRow(Base):
+    """One state change of a submission, with its time, actor and reason."""
+
+    __tablename__ = "submission_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    field: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(String(32))
+    after: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship(back_populates="history")
+
+
+class ErrorRow(Base):
+    """One error met while handling a submission."""
+
+    __tablename__ = "submission_errors"
+    __table_args__ = (_one_of("error", ERROR_VALUES),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    error: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship(back_populates="errors")
+
+
+class FaultRow(Base):
+    """One fault switched by the admin endpoint; absent keys fall back to configuration."""
+
+    __tablename__ = "faults"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
