@@ -1,0 +1,67 @@
+// Quarantine Console: selection helpers and live refresh of the items list. No libraries.
+"use strict";
+
+(function () {
+  const rows = document.getElementById("rows");
+  const pickAll = document.getElementById("pick-all");
+  const picked = document.getElementById("picked");
+
+  function selectedIds() {
+    return Array.from(document.querySelectorAll("input.pick:checked")).map((box) => box.value);
+  }
+
+  function showSelection() {
+    if (!rows) return;
+    const ids = selectedIds();
+    if (picked) picked.textContent = ids.length + " selected";
+    document.querySelectorAll("input.pick").forEach((box) => {
+      box.closest("tr").classList.toggle("selected", box.checked);
+    });
+  }
+
+  if (rows) {
+    rows.addEventListener("change", showSelection);
+    if (pickAll) {
+      pickAll.addEventListener("change", () => {
+        document.querySelectorAll("input.pick").forEach((box) => { box.checked = pickAll.checked; });
+        showSelection();
+      });
+    }
+    const bulk = document.getElementById("bulk");
+    bulk.addEventListener("submit", (event) => {
+      if (!selectedIds().length) {
+        event.preventDefault();
+        alert("Select one or more items first.");
+      }
+    });
+    showSelection();
+  }
+
+  // Live refresh: fetch the server-rendered rows (already escaped) and swap them in,
+  // keeping the administrator's selection.
+  const live = document.getElementById("live");
+  if (live && rows) {
+    const seconds = Math.max(parseInt(live.dataset.refresh, 10) || 30, 1);
+    const text = document.getElementById("live-text");
+    const total = document.getElementById("total");
+    async function refresh() {
+      try {
+        const reply = await fetch(live.dataset.source, { headers: { "Accept": "application/json" }, credentials: "same-origin" });
+        if (reply.status === 401) { window.location.reload(); return; }
+        if (!reply.ok) throw new Error("HTTP " + reply.status);
+        const data = await reply.json();
+        const keep = new Set(selectedIds());
+        rows.innerHTML = data.rows_html;
+        document.querySelectorAll("input.pick").forEach((box) => { box.checked = keep.has(box.value); });
+        if (total) total.textContent = data.total;
+        live.classList.remove("stale");
+        text.textContent = "live · updated " + data.updated + " UTC";
+        showSelection();
+      } catch (error) {
+        live.classList.add("stale");
+        text.textContent = "not updated: " + error.message;
+      }
+    }
+    window.setInterval(refresh, seconds * 1000);
+  }
+})();
