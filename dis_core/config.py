@@ -161,6 +161,14 @@ class BackofficeConfig:
     goodware_dirs: list[str] = doc("Extra folders of known-good files for the goodware corpus.", default_factory=list)
     poll_interval_s: float = doc("How often idle workers look for work, in seconds.", default=0.5)
     desk_port: int = doc("Port of the expert desk web page.", default=8444)
+    desk_token: str = doc("Token the expert desk asks for (?token= or X-Desk-Token); empty: generated at start.", default="")
+    workers: int = doc("Stage steps that run at once (threads of the in-process executor).", default=2)
+    control_rounds: int = doc("Most sets of starting conditions tried before a sample counts as non-replicating.", default=8)
+    max_fp_log10: float = doc("Highest log10 of a candidate's estimated goodware probability per position.", default=-18.0)
+    goodware_mb: int = doc("Most goodware bytes taken from each corpus source (documents, Python PEs, ELF, extra), in MB.", default=12)
+    ngram_bucket_bits: int = doc("log2 of the hashed 3- to 5-gram table size of the n-gram model.", default=24)
+    max_retries: int = doc("Retries of a step after a passing failure before the sample goes to attention.", default=3)
+    lease_s: float = doc("How long one step may hold a sample before another worker may take it over, in seconds.", default=600.0)
 
 
 @dataclass
