@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dis_core.certs import generate
+from dis_core.clock import ManualClock
+from dis_core.config import Config, load_config
+from gateway_sim.app import create_app
+from .helpers import FakeLink, Publisher
+
+
+def make_config(data_dir: Path, **gateway: object) -> Config:
+    return load_config(environ={}, overrides={"general": {"data_dir": str(data_dir)}, "gateway": dict(gateway)})
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def link() -> FakeLink:
+    return FakeLink()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path / "data", admin_token="test-admin-token")
+
+
+@pytest.fixture
+def app(config: Config, clock: ManualClock, link: FakeLink) -> Iterator[Flask]:
+    application = create_app(config, clock=clock, link=link)
+    yield application
+    application.extensions["gateway"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def publisher(config: Config) -> Publisher:
+    return Publisher(Path(config.general.data_dir))
+
+
+@pytest.fixture
+def certs(tmp_path: Path) -> Path:
+    return generate(tmp_path / "data" / "certs").root
+
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
