@@ -1,0 +1,1 @@
+"""The Central Quarantine Server: intake, encrypted quarantine, scanner, agent, alerts, API."""

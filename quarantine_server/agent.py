@@ -1,0 +1,327 @@
+"""The Quarantine Agent: the one scheduler process that moves samples along.
+
+Jobs (intervals from the Sample and Definition Policy, in simulated seconds converted through
+the Clock so a trainer can speed everything up): scanner pass, submission, status polling,
+needed-definitions fetch and rescan, Defcast, certified-definitions polling, and the monitor
+(heartbeats, too-long statuses, disk space). A lock file keeps a second agent from starting.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import select
+
+from dis_core.config import Config
+from dis_core.definitions import InstalledDefinitions
+from dis_core.vocabulary import AlertEvent, SampleError, SampleStatus
+from quarantine_server.alerts import general_error, raise_event
+from quarantine_server.definitions import (
+    DefinitionsUnavailable,
+    FetchFailed,
+    fetch_and_install,
+    open_definitions,
+    record_install,
+    report_unavailable,
+)
+from quarantine_server.delivery import (
+    DefcastClient,
+    announce_unmanaged,
+    defcast_group,
+    waiting_delivery,
+)
+from quarantine_server.gateway import GatewayClient, GatewayUnreachable
+from quarantine_server.intake import check_space
+from quarantine_server.lifecycle import move
+from quarantine_server.models import Sample
+from quarantine_server.monitor import AGENT, SCANNER, beat, check_heartbeats, check_too_long
+from quarantine_server.policy import submission_queue
+from quarantine_server.scanning import first_scan, rescan_after_install, samples_to_scan
+from quarantine_server.services import Services
+from quarantine_server.submission import poll_one, submit_one
+from quarantine_server.vault import VaultError
+
+log = logging.getLogger(__name__)
+S = SampleStatus
+LOCK_FILE = "quarantine_agent.lock"
+
+
+class AgentAlreadyRunning(Exception):
+    """Another agent holds the lock for this data directory."""
+
+
+@dataclass
+class AgentLock:
+    path: Path
+    handle: IO[str]
+
+    def release(self) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def take_lock(data_dir: Path) -> AgentLock:
+    """Hold the agent lock for as long as the process lives; refuse when someone has it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_FILE
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise AgentAlreadyRunning(f"another Quarantine Agent is running ({holder}); lock {path}") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return AgentLock(path, handle)
+
+
+class Agent:
+    """The agent's jobs; each is safe to call on its own (tests call them directly)."""
+
+    def __init__(
+        self,
+        services: Services,
+        gateway_factory: Callable[[Config], GatewayClient] | None = None,
+    ) -> None:
+        self.services = services
+        self._gateway_factory = gateway_factory or (lambda c: GatewayClient(c, services.ca_file(c)))
+
+    def config(self) -> Config:
+        with self.services.work() as session:
+            return self.services.config(session)
+
+    def now(self):  # noqa: ANN201 - a datetime from the clock
+        return self.services.clock.now()
+
+    def definitions(self, config: Config) -> InstalledDefinitions | None:
+        try:
+            return open_definitions(self.services, config)
+        except DefinitionsUnavailable as problem:
+            with self.services.work() as session:
+                report_unavailable(session, config, self.now(), problem)
+            return None
+
+    # --- scanner -------------------------------------------------------------------------
+    def scan_pass(self) -> int:
+        """Scan new samples and held ones the active set has not seen; return how many."""
+        config = self.config()
+        installed = self.definitions(config)
+        if installed is None:
+            return 0
+        active = installed.active_sequence
+        scanner = installed.scanner() if active else None
+        with self.services.work() as session:
+            ids = [s.id for s in samples_to_scan(session, active)]
+        for sample_id in ids:
+            with self.services.work() as session:
+                sample = session.get(Sample, sample_id)
+                if sample is not None and sample.status in {S.QUARANTINED, S.HELD}:
+                    first_scan(self.services, session, config, sample, scanner, active, self.now())
+        with self.services.work() as session:
+            beat(session, SCANNER, self.now(), f"active set {active}, scanned {len(ids)}")
+        return len(ids)
+
+    # --- gateway -------------------------------------------------------------------------
+    def _unreachable(self, config: Config, problem: Exception) -> None:
+        with self.services.work() as session:
+            now = self.now()
+            raise_event(session, config, now, AlertEvent.GATEWAY_UNREACHABLE, str(problem), quiet_for_s=3600)
+            general_error(session, now, "gateway", str(problem))
+
+    def submit_pass(self) -> int:
+        """Send released samples, highest priority first, within the pending limit."""
+        config = self.config()
+        with self.services.work() as session:
+            ids = [s.id for s in submission_queue(session, config)]
+        if not ids:
+            return 0
+        client = self._gateway_factory(config)
+        sent = 0
+        try:
+            for sample_id in ids:
+                sent += self._submit(config, client, sample_id)
+        except GatewayUnreachable as problem:
+            self._unreachable(config, problem)
+        finally:
+            client.close()
+        return sent
+
+    def _submit(self, config: Config, client: GatewayClient, sample_id: int) -> int:
+        with self.services.work() as session:
+            sample = session.get(Sample, sample_id)
+            if sample is None or sample.status != S.RELEASED:
+                return 0
+            try:
+                content = self.services.vault.read(sample.stored_name)
+            except VaultError as exc:
+                sample.add_error(self.now(), SampleError.INTERNAL, str(exc), "agent")
+                move(sample, S.ERROR, self.now(), "quarantine file unreadable")
+                return 0
+            submit_one(session, config, client, sample, content, self.now())
+            return 1
+
+    def poll_pass(self) -> int:
+        """Ask the gateway about every submitted sample."""
+        config = self.config()
+        with self.services.work() as session:
+            ids = list(session.scalars(select(Sample.id).where(Sample.status == S.SUBMITTED)))
+        if not ids:
+            return 0
+        client = self._gateway_factory(config)
+        try:
+            for sample_id in ids:
+                with self.services.work() as session:
+                    sample = session.get(Sample, sample_id)
+                    if sample is not None and sample.status == S.SUBMITTED:
+                        poll_one(session, config, client, sample, self.now())
+        except GatewayUnreachable as problem:
+            self._unreachable(config, problem)
+        finally:
+            client.close()
+        return len(ids)
+
+    # --- definitions ---------------------------------------------------------------------
+    def definitions_pass(self) -> int:
+        """Fetch what needed samples wait for, then rescan them; return how many moved on."""
+        config = self.config()
+        with self.services.work() as session:
+            needed = [s.definitions_needed or 0 for s in session.scalars(select(Sample).where(Sample.status == S.NEEDED))]
+        if not needed:
+            return 0
+        installed = self.definitions(config)
+        if installed is None:
+            return 0
+        if installed.active_sequence < max(needed):
+            self._fetch_needed(config, installed, max(needed))
+        return self._rescan_needed(config, installed)
+
+    def _fetch_needed(self, config: Config, installed: InstalledDefinitions, target: int) -> None:
+        refs: list[int | str] = [target, "newest"] if config.definition_policy.use_newest else ["certified"]
+        client = self._gateway_factory(config)
+        try:
+            for ref in refs:
+                if self._install(config, client, installed, ref, target):
+                    break
+        except GatewayUnreachable as problem:
+            self._unreachable(config, problem)
+        finally:
+            client.close()
+        if installed.active_sequence < target:
+            self._waiting(config, installed.active_sequence)
+
+    def _install(self, config: Config, client: GatewayClient, installed: InstalledDefinitions, ref: int | str, target: int) -> bool:
+        """One attempt; True when the needed sequence is now active or trying more is pointless."""
+        try:
+            done = fetch_and_install(client, installed, ref)
+        except FetchFailed as failure:
+            return self._fetch_failed(config, failure, target, installed.active_sequence)
+        with self.services.work() as session:
+            record_install(session, config, self.now(), done, len(installed.active().signatures) if installed.active() else 0)
+        return done.sequence >= target
+
+    def _fetch_failed(self, config: Config, failure: FetchFailed, target: int, active: int) -> bool:
+        retryable = {SampleError.UNAVAILABLE, SampleError.SUPERSEDED, SampleError.ABANDONED}
+        if failure.error in retryable and not failure.install_failed:
+            return False  # wait for it, or try the next reference
+        with self.services.work() as session:
+            now = self.now()
+            event = AlertEvent.SAMPLE_INSTALL_FAILED if failure.install_failed else AlertEvent.SAMPLE_PROCESSING_ERROR
+            for sample in session.scalars(select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)):
+                sample.add_error(now, failure.error, failure.detail, "definitions")
+                move(sample, S.ERROR, now, f"needed definitions failed: {failure.error.value}")
+                raise_event(session, config, now, event, f"sample {sample.id}: {failure.detail}", sample=sample, key=f"defs@{now.isoformat()}")
+        return True
+
+    def _waiting(self, config: Config, active: int) -> None:
+        with self.services.work() as session:
+            for sample in session.scalars(select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)):
+                raise_event(session, config, self.now(), AlertEvent.WAITING_FOR_DEFINITIONS, f"sample {sample.id} waits for set {sample.definitions_needed} (active {active})", sample=sample, key=f"seq-{sample.definitions_needed}")
+
+    def _rescan_needed(self, config: Config, installed: InstalledDefinitions) -> int:
+        active = installed.active_sequence
+        if not active:
+            return 0
+        scanner = installed.scanner()
+        with self.services.work() as session:
+            ids = list(session.scalars(select(Sample.id).where(Sample.status == S.NEEDED, Sample.definitions_needed <= active)))
+        for sample_id in ids:
+            with self.services.work() as session:
+                sample = session.get(Sample, sample_id)
+                if sample is not None and sample.status == S.NEEDED:
+                    rescan_after_install(self.services, session, config, sample, scanner, active, self.now())
+        return len(ids)
+
+    def certified_pass(self) -> int:
+        """Install a newer certified set when the gateway has one; return the active sequence."""
+        config = self.config()
+        installed = self.definitions(config)
+        if installed is None:
+            return 0
+        client = self._gateway_factory(config)
+        try:
+            reply = client.definitions("certified", head=True)
+            certified = int(reply.headers.get("X-Signatures-Sequence", "0") or 0)
+            if certified > installed.active_sequence:
+                self._install(config, client, installed, certified, certified)
+        except GatewayUnreachable as problem:
+            self._unreachable(config, problem)
+        except Exception as exc:  # a refusal here is logged, not fatal: the next poll retries
+            with self.services.work() as session:
+                general_error(session, self.now(), "certified", str(exc))
+        finally:
+            client.close()
+        return installed.active_sequence
+
+    # --- delivery ------------------------------------------------------------------------
+    def defcast_pass(self) -> int:
+        """Push the active set to senders with samples in distribute."""
+        config = self.config()
+        installed = self.definitions(config)
+        package = installed.active_package() if installed else None
+        if installed is None or package is None:
+            return 0
+        with self.services.work() as session:
+            groups = {k: [s.id for s in v] for k, v in waiting_delivery(session).items()}
+        client = DefcastClient(self.services.ca_file(config), config.web_communication.timeout_s)
+        try:
+            for target, ids in groups.items():
+                self._deliver(config, client, target, ids, package, installed.active_sequence)
+        finally:
+            client.close()
+        return sum(len(ids) for ids in groups.values())
+
+    def _deliver(self, config: Config, client: DefcastClient, target: tuple[str, int] | None, ids: list[int], package: bytes, active: int) -> None:
+        with self.services.work() as session:
+            samples = [s for s in (session.get(Sample, i) for i in ids) if s is not None and s.status == S.DISTRIBUTE]
+            if not samples:
+                return
+            if target is None:
+                announce_unmanaged(session, config, samples, self.now())
+            else:
+                defcast_group(session, config, client, target, samples, package, active, self.now())
+
+    # --- monitor -------------------------------------------------------------------------
+    def monitor_pass(self) -> None:
+        config = self.config()
+        with self.services.work() as session:
+            now = self.now()
+            beat(session, AGENT, now)
+            check_heartbeats(session, config, now, (SCANNER,))
+            check_too_long(session, config, now)
+            check_space(session, self.services, config, now)
+
+    def run_once(self) -> None:
+        """Every job once, in the order a sample travels (used by tests and `--once`)."""
+        for job in (self.monitor_pass, self.scan_pass, self.submit_pass, self.poll_pass,
+                    self.definitions_pass, self.scan_pass, self.defcast_pass):
+            job()

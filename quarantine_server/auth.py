@@ -1,0 +1,76 @@
+"""Users and API tokens. Passwords are kept only as salted scrypt hashes (werkzeug).
+
+The console adds session login on top of :func:`verify_password`; the API accepts HTTP Basic
+(username/password) or ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from quarantine_server.models import ApiToken, User
+
+ROLES = ("admin", "viewer")
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
+MIN_PASSWORD = 8
+# Checked against when the user does not exist, so a wrong name costs the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+class UserError(ValueError):
+    """A user could not be created or changed; the message says why."""
+
+
+def create_user(session: Session, username: str, password: str, role: str, at: datetime) -> User:
+    """Add a user; UserError for a bad name, short password, unknown role or duplicate."""
+    if not USERNAME.match(username):
+        raise UserError("username: 1-80 letters, digits or _.@-")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    if role not in ROLES:
+        raise UserError(f"role: one of {', '.join(ROLES)}")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise UserError(f"user {username} already exists")
+    user = User(username=username, password_hash=generate_password_hash(password, method="scrypt"), role=role, created_at=at)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    user.password_hash = generate_password_hash(password, method="scrypt")
+
+
+def verify_password(session: Session, username: str, password: str) -> User | None:
+    """The user when the password is right, else None (constant work either way)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str, at: datetime) -> str:
+    """A new bearer token for ``user``; only its hash is stored, so show it once."""
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_sha256=_digest(token), name=name[:80], created_at=at))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
+    return row.user if row else None

@@ -1,0 +1,116 @@
+"""The server's installed definitions: open, fetch from the gateway (increment first), install.
+
+Everything here goes through dis_core.definitions.InstalledDefinitions, which verifies the
+signature, load-tests the rules and swaps the active set atomically (the old one stays
+active when an install fails).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from dis_core.config import Config
+from dis_core.definitions import DefinitionError, InstalledDefinitions, InstallError, VerifyKey
+from dis_core.vocabulary import AlertEvent, SampleError
+from quarantine_server.alerts import general_error, raise_event
+from quarantine_server.gateway import GatewayClient, GatewayRefused
+from quarantine_server.models import InstalledSet
+from quarantine_server.services import Services
+
+
+class DefinitionsUnavailable(Exception):
+    """The definitions folder or the verification key cannot be used."""
+
+
+def open_definitions(services: Services, config: Config) -> InstalledDefinitions:
+    """The installed definitions, or DefinitionsUnavailable with a readable reason."""
+    root = services.definitions_root(config)
+    if root.exists() and not (root.is_dir() and os.access(root, os.R_OK | os.W_OK | os.X_OK)):
+        raise DefinitionsUnavailable(f"definitions folder {root} is not a usable directory")
+    key_path = services.verify_key_path()
+    try:
+        verify_key = VerifyKey.load(key_path)
+        return InstalledDefinitions(root, verify_key, engine=config.definition_policy.engine)
+    except (OSError, ValueError, DefinitionError) as exc:
+        raise DefinitionsUnavailable(f"cannot open definitions at {root} (key {key_path}): {exc}") from None
+
+
+def report_unavailable(session: Session, config: Config, at: datetime, problem: Exception) -> None:
+    raise_event(session, config, at, AlertEvent.DEFINITION_DIR_UNAVAILABLE, str(problem), quiet_for_s=3600)
+    general_error(session, at, "definitions", str(problem))
+
+
+@dataclass(frozen=True)
+class Installed:
+    sequence: int
+    certified: bool
+    how: str
+
+
+class FetchFailed(Exception):
+    """A needed set could not be fetched or installed; ``error`` says why."""
+
+    def __init__(self, error: SampleError, detail: str, *, install_failed: bool = False) -> None:
+        super().__init__(f"{error.value}: {detail}")
+        self.error = error
+        self.detail = detail
+        self.install_failed = install_failed
+
+
+def fetch_and_install(client: GatewayClient, installed: InstalledDefinitions, ref: int | str) -> Installed:
+    """Bring the set ``ref`` (a sequence, 'newest' or 'certified') in: increment first, then full.
+
+    Raises GatewayUnreachable, or FetchFailed with the gateway's or the installer's reason.
+    """
+    target = _resolve(client, ref)
+    active = installed.active_sequence
+    if active and target > active:
+        done = _try_incremental(client, installed, active, target)
+        if done is not None:
+            return done
+    return _install_full(client, installed, target)
+
+
+def _resolve(client: GatewayClient, ref: int | str) -> int:
+    if isinstance(ref, int):
+        return ref
+    try:
+        reply = client.definitions(ref, head=True)
+    except GatewayRefused as refused:
+        raise FetchFailed(refused.error, refused.detail) from None
+    return int(reply.headers.get("X-Signatures-Sequence", "0") or 0)
+
+
+def _try_incremental(client: GatewayClient, installed: InstalledDefinitions, base: int, target: int) -> Installed | None:
+    try:
+        reply = client.incremental(base, target)
+        result = installed.install_incremental(reply.body)
+    except (GatewayRefused, InstallError, DefinitionError):
+        return None  # no usable increment: the full set is the fallback
+    return Installed(result.sequence, result.certified, "incremental")
+
+
+def _install_full(client: GatewayClient, installed: InstalledDefinitions, target: int) -> Installed:
+    try:
+        reply = client.definitions(target)
+    except GatewayRefused as refused:
+        raise FetchFailed(refused.error, refused.detail) from None
+    try:
+        result = installed.install(reply.body)
+    except InstallError as exc:
+        raise FetchFailed(SampleError.UNPACKAGE, f"set {target} does not install: {exc.reason}", install_failed=True) from None
+    except DefinitionError as exc:
+        raise FetchFailed(exc.error, f"set {target}: {exc.detail}", install_failed=True) from None
+    return Installed(result.sequence, result.certified, "full")
+
+
+def record_install(session: Session, config: Config, at: datetime, done: Installed, signatures: int) -> None:
+    """Log the install and raise the matching 'definitions arrived' event."""
+    session.add(InstalledSet(sequence=done.sequence, certified=done.certified, installed_at=at, how=done.how, signatures=signatures))
+    event = AlertEvent.CERTIFIED_DEFS_ARRIVED if done.certified else AlertEvent.UNCERTIFIED_DEFS_ARRIVED
+    kind = "certified" if done.certified else "non-certified"
+    raise_event(session, config, at, event, f"{kind} definitions {done.sequence} installed ({done.how})", key=f"seq-{done.sequence}")

@@ -1,0 +1,1 @@
+"""The Quarantine Server's web application: intake for endpoints, the REST API."""

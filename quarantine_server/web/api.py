@@ -1,0 +1,377 @@
+"""The REST API under /api/v1. Every route needs a user (HTTP Basic or a bearer token);
+changes need the admin role. Views only parse input and call the services."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy import func, select
+
+from dis_core.vocabulary import AlertEvent, SampleError, SampleState, SampleStatus
+from quarantine_server import properties as props
+from quarantine_server import samples as sample_service
+from quarantine_server.alerts import enabled
+from quarantine_server.auth import create_token, user_for_token, verify_password
+from quarantine_server.definitions import DefinitionsUnavailable, open_definitions
+from quarantine_server.models import EventRecord, Heartbeat, InstalledSet, User
+from quarantine_server.monitor import AGENT, check_heartbeats
+from quarantine_server.services import Services
+from quarantine_server.vault import VaultError
+from quarantine_server.web.errors import json_error
+from quarantine_server.web.openapi import document
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+F = TypeVar("F", bound=Callable[..., Any])
+WATCH_EVERY_S = 30.0
+
+
+class BadInput(ValueError):
+    pass
+
+
+def services() -> Services:
+    found: Services = current_app.extensions["quarantine_services"]
+    return found
+
+
+def _authenticate() -> User | None:
+    header = request.headers.get("Authorization", "")
+    found = services()
+    with found.work() as session:
+        if header.lower().startswith("bearer "):
+            return user_for_token(session, header[7:].strip())
+        auth = request.authorization
+        if auth is not None and auth.type == "basic" and auth.username and auth.password is not None:
+            return verify_password(session, auth.username, auth.password)
+    return None
+
+
+@blueprint.before_request
+def require_user() -> Response | None:
+    user = _authenticate()
+    if user is None:
+        return json_error(401, "unauthorized", "log in with HTTP Basic or a bearer token", {"WWW-Authenticate": 'Basic realm="dis-quarantine"'})
+    g.user = user
+    _watch_agent()
+    return None
+
+
+def _watch_agent() -> None:
+    """The web process notices a stopped agent (its heartbeat is too old)."""
+    state = current_app.extensions.setdefault("quarantine_watch", {"last": 0.0})
+    if time.monotonic() - state["last"] < WATCH_EVERY_S:
+        return
+    state["last"] = time.monotonic()
+    found = services()
+    with found.work() as session:
+        check_heartbeats(session, found.config(session), found.clock.now(), (AGENT,))
+
+
+def admin_only(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.user.role != "admin":
+            return json_error(403, "forbidden", "this action needs the admin role")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@blueprint.errorhandler(BadInput)
+def _bad_input(exc: BadInput) -> Response:
+    return json_error(400, "bad_request", str(exc))
+
+
+@blueprint.errorhandler(sample_service.SampleNotFound)
+def _not_found(exc: LookupError) -> Response:
+    return json_error(404, "not_found", str(exc))
+
+
+@blueprint.errorhandler(sample_service.ActionRefused)
+def _refused(exc: sample_service.ActionRefused) -> Response:
+    return json_error(409 if exc.conflict else 400, "conflict" if exc.conflict else "bad_request", str(exc))
+
+
+@blueprint.errorhandler(props.PropertyError)
+def _bad_property(exc: props.PropertyError) -> Response:
+    response = json_error(400, "invalid_property", str(exc))
+    return response
+
+
+# --- input helpers ---------------------------------------------------------------------------
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadInput(f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if raw.lower() not in {"true", "false"}:
+        raise BadInput(f"{name} must be true or false")
+    return raw.lower() == "true"
+
+
+def _list_arg(name: str, allowed: set[str]) -> tuple[str, ...]:
+    raw = request.args.get(name)
+    if not raw:
+        return ()
+    values = tuple(v.strip() for v in raw.split(",") if v.strip())
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise BadInput(f"{name}: unknown value(s) {', '.join(unknown)}")
+    return values
+
+
+def _choice_arg(name: str, default: str, allowed: set[str] | dict[str, Any]) -> str:
+    value = request.args.get(name, default)
+    if value not in allowed:
+        raise BadInput(f"{name} must be one of {', '.join(sorted(allowed))}")
+    return value
+
+
+def _json_body() -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise BadInput("the body must be a JSON object")
+    return payload
+
+
+def _priority(payload: dict[str, Any], required: bool) -> int | None:
+    value = payload.get("priority")
+    if value is None and not required:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1000:
+        raise BadInput("priority must be an integer from 0 to 1000")
+    return value
+
+
+# --- samples ---------------------------------------------------------------------------------
+def _sample_query() -> sample_service.SampleQuery:
+    return sample_service.SampleQuery(
+        status=_list_arg("status", {s.value for s in SampleStatus}),
+        state=_list_arg("state", {s.value for s in SampleState}),
+        computer=request.args.get("computer") or None,
+        user=request.args.get("user") or None,
+        file_name=request.args.get("file_name") or None,
+        virus=request.args.get("virus") or None,
+        analyzed=_bool_arg("analyzed"),
+        has_errors=_bool_arg("has_errors"),
+        sort=_choice_arg("sort", "age", sample_service.SORT_KEYS),
+        order=_choice_arg("order", "desc", {"asc", "desc"}),
+        page=_int_arg("page", 1, 1, 1_000_000),
+        per_page=_int_arg("per_page", 50, 1, sample_service.MAX_PER_PAGE),
+    )
+
+
+@blueprint.get("/samples")
+def list_samples() -> Response:
+    query = _sample_query()
+    found = services()
+    with found.work() as session:
+        return jsonify(sample_service.list_samples(session, query, found.clock.now()))
+
+
+@blueprint.get("/samples/<int:sample_id>")
+def sample_detail(sample_id: int) -> Response:
+    found = services()
+    with found.work() as session:
+        return jsonify(sample_service.detail(session, sample_id, found.clock.now()))
+
+
+@blueprint.delete("/samples/<int:sample_id>")
+@admin_only
+def delete_sample(sample_id: int) -> Response:
+    found = services()
+    with found.work() as session:
+        sample_service.delete_sample(found, session, sample_id)
+    return Response(status=204)
+
+
+@blueprint.post("/samples/<int:sample_id>/restore")
+@admin_only
+def restore_sample(sample_id: int) -> Response:
+    folder = _json_body().get("folder")
+    if not isinstance(folder, str) or not folder:
+        raise BadInput("folder: a path inside a configured restore folder is required")
+    found = services()
+    try:
+        with found.work() as session:
+            config = found.config(session)
+            path = sample_service.restore_sample(found, session, config, sample_id, folder, found.clock.now())
+    except VaultError as exc:
+        return json_error(500, "internal", str(exc))
+    return jsonify({"id": sample_id, "restored_to": path})
+
+
+@blueprint.put("/samples/<int:sample_id>/priority")
+@admin_only
+def set_priority(sample_id: int) -> Response:
+    priority = _priority(_json_body(), required=True)
+    found = services()
+    with found.work() as session:
+        config = found.config(session)
+        sample_service.set_sample_priority(session, config, sample_id, priority or 0, found.clock.now())
+        return jsonify(sample_service.columns(sample_service.get_sample(session, sample_id), found.clock.now()))
+
+
+@blueprint.post("/samples/<int:sample_id>/restart")
+@admin_only
+def restart_sample(sample_id: int) -> Response:
+    found = services()
+    with found.work() as session:
+        sample_service.restart_sample(session, sample_id, found.clock.now())
+        return jsonify(sample_service.columns(sample_service.get_sample(session, sample_id), found.clock.now()))
+
+
+@blueprint.post("/samples/queue")
+@admin_only
+def queue_samples() -> Response:
+    payload = _json_body()
+    ids = payload.get("ids")
+    if not isinstance(ids, list) or not ids or len(ids) > 1000 or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise BadInput("ids: a list of 1-1000 sample ids is required")
+    priority = _priority(payload, required=False)
+    if priority == 0:
+        raise BadInput("priority: queueing needs a priority above 0")
+    found = services()
+    with found.work() as session:
+        config = found.config(session)
+        results = sample_service.queue_samples(session, config, ids, priority, found.clock.now())
+    return jsonify({"results": results})
+
+
+# --- properties, events, definitions ------------------------------------------------------
+@blueprint.get("/properties")
+def all_properties() -> Response:
+    found = services()
+    with found.work() as session:
+        return jsonify(props.read_all(found.config(session), session))
+
+
+@blueprint.get("/properties/<tab>")
+def one_tab(tab: str) -> Response:
+    if tab not in props.TABS and tab != "general_errors":
+        return json_error(404, "not_found", f"no property tab {tab}")
+    found = services()
+    with found.work() as session:
+        return jsonify(props.read_tab(found.config(session), session, tab))
+
+
+@blueprint.patch("/properties/<tab>")
+@admin_only
+def change_tab(tab: str) -> Response:
+    if tab not in props.TABS:
+        return json_error(404 if tab != "general_errors" else 405, "not_found", f"no writable property tab {tab}")
+    changes = _json_body()
+    found = services()
+    with found.work() as session:
+        restart = props.write_tab(found.base_config, session, tab, changes, found.clock.now())
+    with found.work() as session:
+        result = props.read_tab(found.config(session), session, tab)
+    result["needs_restart"] = restart
+    return jsonify(result)
+
+
+@blueprint.get("/events")
+def events() -> Response:
+    kinds = _list_arg("event", {e.value for e in AlertEvent})
+    sample_id = _int_arg("sample_id", 0, 0, 2**31)
+    page, per_page = _int_arg("page", 1, 1, 1_000_000), _int_arg("per_page", 50, 1, 500)
+    statement = select(EventRecord)
+    if kinds:
+        statement = statement.where(EventRecord.event.in_(kinds))
+    if sample_id:
+        statement = statement.where(EventRecord.sample_id == sample_id)
+    found = services()
+    with found.work() as session:
+        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        rows = session.scalars(statement.order_by(EventRecord.id.desc()).offset((page - 1) * per_page).limit(per_page))
+        items = [_event_row(r) for r in rows]
+    return jsonify({"items": items, "total": int(total), "page": page, "per_page": per_page})
+
+
+def _event_row(row: EventRecord) -> dict[str, Any]:
+    event = AlertEvent(row.event)
+    return {"id": row.id, "at": row.at.isoformat(), "event": row.event, "title": event.title, "meaning": event.meaning, "sample_id": row.sample_id, "message": row.message}
+
+
+@blueprint.get("/event-types")
+def event_types() -> Response:
+    found = services()
+    with found.work() as session:
+        config = found.config(session)
+    return jsonify({"items": [{"event": e.value, "title": e.title, "meaning": e.meaning, "enabled": enabled(config, e)} for e in AlertEvent]})
+
+
+@blueprint.get("/general-errors")
+def general_errors() -> Response:
+    found = services()
+    with found.work() as session:
+        return jsonify({"items": props.general_errors(session)})
+
+
+@blueprint.get("/definitions")
+def definitions() -> Response:
+    found = services()
+    with found.work() as session:
+        config = found.config(session)
+        history = [
+            {"sequence": r.sequence, "certified": r.certified, "installed_at": r.installed_at.isoformat(), "how": r.how, "signatures": r.signatures}
+            for r in session.scalars(select(InstalledSet).order_by(InstalledSet.id.desc()).limit(100))
+        ]
+    try:
+        installed = open_definitions(found, config)
+        active = installed.active()
+        current = {"sequence": installed.active_sequence, "certified": bool(active and active.certified), "signatures": len(active.signatures) if active else 0, "available": True}
+    except DefinitionsUnavailable as problem:
+        current = {"sequence": 0, "certified": False, "signatures": 0, "available": False, "problem": str(problem)}
+    return jsonify({"active": current, "installed": history, "policy": {"use_newest": config.definition_policy.use_newest, "hold_delivery": config.definition_policy.hold_delivery}})
+
+
+@blueprint.get("/vocabulary")
+def vocabulary() -> Response:
+    return jsonify({
+        "statuses": [{"value": s.value, "meaning": s.meaning} for s in SampleStatus],
+        "states": [{"value": s.value, "group": s.group.value, "meaning": s.meaning} for s in SampleState],
+        "errors": [{"value": e.value, "meaning": e.meaning} for e in SampleError],
+    })
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    found = services()
+    with found.work() as session:
+        config = found.config(session)
+        beats = {h.service: {"at": h.beat_at.isoformat(), "holder": h.holder, "detail": h.detail} for h in session.scalars(select(Heartbeat))}
+    limit = config.general.quarantine_max_mb * 1024 * 1024
+    return jsonify({"heartbeats": beats, "quarantine": {"used_bytes": found.vault.used_bytes(), "max_bytes": limit, "free_disk_bytes": found.vault.free_disk_bytes()}})
+
+
+@blueprint.post("/tokens")
+def new_token() -> Response:
+    payload = _json_body()
+    name = payload.get("name", "")
+    if not isinstance(name, str) or len(name) > 80:
+        raise BadInput("name: text of at most 80 characters")
+    found = services()
+    with found.work() as session:
+        user = session.get(User, g.user.id)
+        token = create_token(session, user, name, found.clock.now())  # type: ignore[arg-type]
+    response = jsonify({"token": token, "user": g.user.username})
+    response.status_code = 201
+    return response
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())

@@ -1,0 +1,37 @@
+"""The Flask application factory of the Quarantine Server."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from dis_core.clock import Clock
+from dis_core.config import Config, load_config
+from quarantine_server.services import Services, build_services
+from quarantine_server.web import api, errors, intake
+
+
+def create_app(config: Config | None = None, services: Services | None = None, clock: Clock | None = None) -> Flask:
+    """The web app: endpoint intake under /intake/v1, the REST API under /api/v1."""
+    if services is None:
+        config = config or load_config(os.environ.get("DIS_CONFIG"))
+        services = build_services(config, clock)
+    app = Flask("quarantine_server")
+    app.config["MAX_CONTENT_LENGTH"] = None  # intake enforces its own limit from the properties
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["quarantine_services"] = services
+    errors.register(app)
+    app.register_blueprint(intake.blueprint)
+    app.register_blueprint(api.blueprint)
+    _register_console(app)
+    return app
+
+
+def _register_console(app: Flask) -> None:
+    """The browser console (quarantine_server.console) plugs in here once it exists."""
+    try:
+        from quarantine_server.console import init_app
+    except ImportError:  # a build without the console still serves intake and the API
+        return
+    init_app(app)
