@@ -1,0 +1,1 @@
+"""The endpoint: simulated client computers with a local quarantine and Defcast receiver."""

@@ -1,0 +1,136 @@
+"""A small, real Quarantine Server intake for endpoint tests (a fake, not a mock).
+
+It speaks the intake half of docs/protocol.md over TLS on loopback: it unpacks and checks
+forwarded samples with the shared protocol code, keeps them by sample checksum and
+computer, serves an 'active' definition package, records confirmations, and can push a
+package to an endpoint's Defcast listener the way the real server does.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from dis_core.protocol import ProtocolError, unpack_sample
+from dis_core.tls import http_session, server_context
+from dis_core.vocabulary.attributes import Message
+
+
+@dataclass
+class HeldSample:
+    id: str
+    attributes: dict[str, Any]
+    content: bytes
+    status: str = "quarantined"
+
+
+@dataclass
+class IntakeState:
+    samples: list[HeldSample] = field(default_factory=list)
+    confirmations: list[dict[str, Any]] = field(default_factory=list)
+    active_package: bytes | None = None
+    failures: list[str] = field(default_factory=list)
+
+    def by_key(self, checksum: str, computer: str) -> HeldSample | None:
+        for sample in self.samples:
+            attrs = sample.attributes
+            if attrs["X-Sample-Checksum"] == checksum and attrs["X-Platform-Computer"] == computer:
+                return sample
+        return None
+
+
+def create_app(state: IntakeState) -> Flask:
+    app = Flask("fake-intake")
+
+    @app.post("/intake/v1/samples")
+    def samples() -> tuple[Response, int]:
+        try:
+            message = unpack_sample(
+                dict(request.headers), request.get_data(), Message.FORWARD, max_size=2**24
+            )
+        except ProtocolError as exc:
+            state.failures.append(exc.error.value)
+            return jsonify(exc.as_json()), exc.http_status
+        computer = message.attributes["X-Platform-Computer"]
+        held = state.by_key(message.sample_checksum, computer)
+        if held is not None:
+            return jsonify({"id": held.id, "status": held.status}), 200
+        held = HeldSample(str(len(state.samples) + 1), message.attributes, message.content)
+        state.samples.append(held)
+        return jsonify({"id": held.id, "status": held.status}), 201
+
+    @app.post("/intake/v1/confirmations")
+    def confirmations() -> tuple[Response, int]:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not {"computer", "sequence", "results"} <= set(body):
+            return jsonify(
+                {"error": "malformed", "message": "computer, sequence, results needed"}
+            ), 400
+        state.confirmations.append(body)
+        known = {s.id: s for s in state.samples}
+        for result in body["results"]:
+            if result["sample_id"] in known:
+                ok = result["outcome"] in ("repaired", "restored")
+                known[result["sample_id"]].status = "installed" if ok else "not installed"
+        return jsonify({"accepted": len(body["results"])}), 200
+
+    @app.get("/intake/v1/definitions/active")
+    def active() -> tuple[Response | bytes, int]:
+        if state.active_package is None:
+            return jsonify({"error": "unavailable", "message": "no definitions"}), 404
+        return state.active_package, 200
+
+    return app
+
+
+class FakeIntake:
+    """The fake server on 127.0.0.1 (TLS); ``stop()`` and ``start()`` simulate an outage."""
+
+    def __init__(self, certs: Path, port: int = 0) -> None:
+        self.certs = certs
+        self.state = IntakeState()
+        self.port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeIntake:
+        context = server_context(self.certs / "server.pem", self.certs / "server.key")
+        self._server = make_server(
+            "127.0.0.1", self.port, create_app(self.state), threaded=True, ssl_context=context
+        )
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            assert self._thread is not None
+            self._thread.join(5)
+            self._server = None
+
+    def push(self, address: str, port: int, package: bytes) -> requests.Response:
+        """Deliver a package to an endpoint's Defcast listener, verifying its certificate."""
+        with http_session(self.certs / "ca.pem") as session:
+            return session.post(
+                f"https://{address}:{port}/defcast/v1/definitions", data=package, timeout=30
+            )
+
+    def ask_sequence(self, address: str, port: int) -> dict[str, Any]:
+        with http_session(self.certs / "ca.pem") as session:
+            reply = session.get(f"https://{address}:{port}/defcast/v1/sequence", timeout=10)
+            reply.raise_for_status()
+            data: dict[str, Any] = reply.json()
+            return data

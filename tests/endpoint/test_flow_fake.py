@@ -1,0 +1,277 @@
+"""The endpoint against a fake intake server: quarantine, forward, Defcast, repair, confirm."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from dis_core.clock import ManualClock
+from dis_core.definitions import Signature, build_full
+from endpoint.item import ForwardStatus, Outcome, ScanResult
+from endpoint.machine import Endpoint
+
+from .conftest import ALICE, BOB, HOST, INFECTED, PRODUCED, TAIL, Packages, endpoint_config
+from .fake_intake import FakeIntake
+
+NOTES_RULE = 'rule SimNotes { strings: $a = "meeting notes" condition: $a }'
+
+
+def _endpoint(
+    data_dir: Path, url: str, clock: ManualClock, packages: Packages, identity=ALICE
+) -> Endpoint:
+    endpoint = Endpoint(endpoint_config(data_dir, url), identity, clock)
+    endpoint.install_definitions(packages.old)
+    return endpoint
+
+
+def _drop(endpoint: Endpoint, relative: str, data: bytes, mode: int = 0o640) -> Path:
+    path = endpoint.folders.watch / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.chmod(path, mode)
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    return path
+
+
+def test_file_travels_to_server_and_is_repaired_in_place(data_dir, packages, intake, clock) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    port = endpoint.start_defcast(0)
+    try:
+        path = _drop(endpoint, "apps/tool.exe", INFECTED)
+        report = endpoint.scan_once()
+        assert [i.scan_result for i in report.quarantined] == [ScanResult.SUSPICIOUS]
+        assert not path.exists()
+        sealed = next(endpoint.folders.quarantine.glob("*.bin")).read_bytes()
+        assert TAIL not in sealed and HOST[:200] not in sealed  # encrypted at rest
+
+        sent = endpoint.forward_pending()
+        assert len(sent.forwarded) == 1
+        held = intake.state.samples[0]
+        assert held.content == INFECTED
+        assert held.attributes["X-Platform-Computer"] == "ws-alice"
+        assert held.attributes["X-Platform-Port"] == port
+        assert held.attributes["X-Scan-Result"] == "suspicious"
+        assert held.attributes["X-Scan-Signatures-Sequence"] == 1
+        assert held.attributes["X-Sample-File"] == str(path.resolve())
+
+        assert intake.ask_sequence("127.0.0.1", port) == {"computer": "ws-alice", "sequence": 1}
+        reply = intake.push("127.0.0.1", port, packages.new)
+        assert reply.status_code == 200 and reply.json() == {"installed": True, "sequence": 2}
+        endpoint.wait_idle()
+
+        assert path.read_bytes() == HOST
+        assert path.stat().st_mode & 0o777 == 0o640
+        assert int(path.stat().st_mtime) == 1_700_000_000
+        assert intake.state.confirmations == [
+            {
+                "computer": "ws-alice",
+                "sequence": 2,
+                "results": [{"sample_id": held.id, "outcome": "repaired"}],
+            }
+        ]
+        assert held.status == "installed"
+        item = endpoint.items()[0]
+        assert item.outcome == Outcome.REPAIRED and item.resolved
+        assert not list(endpoint.folders.quarantine.glob("*.bin"))
+        assert endpoint.scan_once().quarantined == []  # the repaired file stays put
+    finally:
+        endpoint.stop()
+
+
+def _dead_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_forward_is_retried_after_the_server_was_down_even_across_a_restart(
+    data_dir, packages, clock
+) -> None:
+    port = _dead_port()
+    url = f"https://127.0.0.1:{port}"
+    first = _endpoint(data_dir, url, clock, packages)
+    _drop(first, "mail/attachment.exe", INFECTED)
+    first.scan_once()
+    report = first.forward_pending()
+    assert len(report.retry_later) == 1 and not report.forwarded
+    item = first.items()[0]
+    assert item.forward_status == ForwardStatus.PENDING and item.attempts == 1 and item.last_error
+    first.stop()
+
+    server = FakeIntake(data_dir / "certs", port).start()
+    try:
+        second = Endpoint(endpoint_config(data_dir, url), ALICE, clock)  # a restarted computer
+        assert second.forward_pending().forwarded == []  # the retry interval has not passed
+        clock.advance(61)
+        forwarded = second.forward_pending().forwarded
+        assert [i.id for i in forwarded] == [item.id]
+        assert forwarded[0].attempts == 2
+        assert server.state.samples[0].content == INFECTED
+        second.stop()
+    finally:
+        server.stop()
+
+
+def test_confirmation_waits_on_disk_while_the_server_is_down(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    _drop(endpoint, "a.exe", INFECTED)
+    endpoint.scan_once()
+    endpoint.forward_pending()
+    intake.stop()
+    endpoint.install_definitions(packages.new)
+    endpoint.resolve_quarantine()
+    assert endpoint.forward_pending().confirmations_waiting == 1
+    intake.start()
+    clock.advance(61)
+    assert endpoint.forward_pending().confirmations_sent == 1
+    assert intake.state.confirmations[0]["results"][0]["outcome"] == "repaired"
+    assert intake.state.samples[0].status == "installed"
+    endpoint.stop()
+
+
+def test_two_computers_send_the_same_file_and_the_server_tells_them_apart(
+    data_dir, packages, intake, clock
+) -> None:
+    alice = _endpoint(data_dir, intake.url, clock, packages, ALICE)
+    bob = _endpoint(data_dir, intake.url, clock, packages, BOB)
+    for endpoint in (alice, bob):
+        _drop(endpoint, "shared/setup.exe", INFECTED)
+        endpoint.scan_once()
+        endpoint.forward_pending()
+    samples = intake.state.samples
+    assert len(samples) == 2
+    origins = {
+        (
+            s.attributes["X-Platform-Computer"],
+            s.attributes["X-Platform-User"],
+            s.attributes["X-Platform-Domain"],
+        )
+        for s in samples
+    }
+    assert origins == {("ws-alice", "alice", "SALES"), ("ws-bob", "bob", "LAB")}
+    assert alice.items()[0].server_id != bob.items()[0].server_id
+    assert alice.folders.root != bob.folders.root
+    alice.stop()
+    bob.stop()
+
+
+def test_false_positive_is_restored_when_newer_definitions_drop_it(
+    data_dir, packages, intake, clock
+) -> None:
+    notes = Signature("S000009", "Sim.Notes.A", "binary", NOTES_RULE, None, 1)
+    overbroad = build_full(1, [notes], certified=True, produced=PRODUCED, key=packages.key)
+    fixed = build_full(2, [], certified=True, produced=PRODUCED, key=packages.key)
+    endpoint = Endpoint(endpoint_config(data_dir, intake.url), ALICE, clock)
+    endpoint.install_definitions(overbroad)
+    path = _drop(endpoint, "data/notes.txt", b"meeting notes, nothing else\n")
+    assert endpoint.scan_once().quarantined[0].scan_result == ScanResult.DETECTED
+    endpoint.forward_pending()
+    assert intake.state.samples[0].attributes["X-Scan-Virus-Name"] == "Sim.Notes.A"
+    endpoint.install_definitions(fixed)
+    decided = endpoint.resolve_quarantine()
+    assert [d.outcome for d in decided] == [Outcome.RESTORED]
+    assert path.read_bytes() == b"meeting notes, nothing else\n"
+    endpoint.forward_pending()
+    assert intake.state.confirmations[-1]["results"][0]["outcome"] == "restored"
+    assert endpoint.scan_once().quarantined == []
+    endpoint.stop()
+
+
+def test_detection_without_repair_is_confirmed_not_repaired(
+    data_dir, packages, intake, clock
+) -> None:
+    notes = Signature("S000009", "Sim.Notes.A", "binary", NOTES_RULE, None, 2)
+    detect_only = build_full(2, [notes], certified=True, produced=PRODUCED, key=packages.key)
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    path = _drop(endpoint, "data/notes.txt", b"meeting notes, nothing else\n")
+    endpoint.quarantine_file(path)  # the user's own suspicion
+    endpoint.forward_pending()
+    endpoint.install_definitions(detect_only)
+    assert [d.outcome for d in endpoint.resolve_quarantine()] == [Outcome.NOT_REPAIRED]
+    endpoint.forward_pending()
+    assert intake.state.confirmations[-1]["results"][0]["outcome"] == "not_repaired"
+    assert intake.state.samples[0].status == "not installed"
+    assert not path.exists() and not endpoint.items()[0].resolved
+    endpoint.stop()
+
+
+def test_known_repairable_file_is_repaired_on_the_spot(data_dir, packages, intake, clock) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    endpoint.install_definitions(packages.new)
+    path = _drop(endpoint, "x.exe", INFECTED)
+    report = endpoint.scan_once()
+    assert report.repaired_in_place == [path] and report.quarantined == []
+    assert path.read_bytes() == HOST
+    endpoint.stop()
+
+
+def test_defcast_refuses_tampered_older_and_incremental_packages(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    port = endpoint.start_defcast(0)
+    try:
+        tampered = bytearray(packages.new)
+        tampered[len(tampered) // 2] ^= 0x01
+        reply = intake.push("127.0.0.1", port, bytes(tampered))
+        assert reply.status_code == 422 and reply.json()["installed"] is False
+        assert reply.json()["error"] == "unpackage"
+        assert intake.push("127.0.0.1", port, packages.new).status_code == 200
+        endpoint.wait_idle()
+        older = intake.push("127.0.0.1", port, packages.old)
+        assert older.status_code == 409 and older.json()["error"] == "superseded"
+        assert endpoint.active_sequence() == 2
+    finally:
+        endpoint.stop()
+
+
+def test_pull_installs_the_servers_active_set_when_there_is_no_listener(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    _drop(endpoint, "b.exe", INFECTED)
+    endpoint.tick()  # scan, forward, pull: the server has nothing newer yet
+    assert len(intake.state.samples) == 1 and endpoint.active_sequence() == 1
+    intake.state.active_package = packages.new
+    assert endpoint.pull_definitions() is True
+    assert endpoint.active_sequence() == 2
+    assert intake.state.confirmations[0]["results"][0]["outcome"] == "repaired"
+    endpoint.stop()
+
+
+@pytest.mark.parametrize("status_code", [400, 415])
+def test_refused_forward_is_recorded_not_retried(data_dir, packages, clock, status_code) -> None:
+    from flask import Flask, jsonify
+    from werkzeug.serving import make_server
+
+    from dis_core.tls import server_context
+
+    app = Flask("refuser")
+    app.post("/intake/v1/samples")(
+        lambda: (jsonify({"error": "type", "message": "no"}), status_code)
+    )
+    context = server_context(data_dir / "certs" / "server.pem", data_dir / "certs" / "server.key")
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
+    import threading
+
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = _endpoint(data_dir, f"https://127.0.0.1:{server.server_port}", clock, packages)
+        _drop(endpoint, "c.exe", INFECTED)
+        endpoint.scan_once()
+        report = endpoint.forward_pending()
+        assert len(report.refused) == 1
+        item = endpoint.items()[0]
+        assert item.forward_status == ForwardStatus.REFUSED and "type" in item.last_error
+        clock.advance(3600)
+        assert endpoint.forward_pending().refused == []
+        endpoint.stop()
+    finally:
+        server.shutdown()
+        server.server_close()
