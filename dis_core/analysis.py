@@ -30,7 +30,9 @@ class AnalysisStatus:
 class AnalysisLink(Protocol):
     """What the gateway needs from the back office."""
 
-    def import_sample(self, cookie: str, sample_checksum: str, content: bytes, attributes: dict[str, str]) -> None:
+    def import_sample(
+        self, cookie: str, sample_checksum: str, content: bytes, attributes: dict[str, str]
+    ) -> None:
         """Take a sample in (state importing, then imported). Idempotent per cookie."""
         ...
 

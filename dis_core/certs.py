@@ -77,7 +77,9 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _builder(subject: str, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
+def _builder(
+    subject: str, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
+) -> x509.CertificateBuilder:
     now = datetime.now(UTC)
     return (
         x509.CertificateBuilder()
@@ -91,13 +93,16 @@ def _builder(subject: str, issuer: x509.Name, public_key: ec.EllipticCurvePublic
     )
 
 
-def make_ca(common_name: str = "DIS Local CA") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def make_ca(
+    common_name: str = "DIS Local CA",
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         _builder(common_name, _name(common_name), key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
         )
         .sign(key, hashes.SHA256())
     )

@@ -52,8 +52,16 @@ pass_context = click.make_pass_decorator(Context)
 
 @click.group()
 @click.version_option(__version__, prog_name="dis")
-@click.option("--config", "config_path", envvar="DIS_CONFIG", type=click.Path(dir_okay=False), help="TOML configuration file.")
-@click.option("--data-dir", envvar="DIS_DATA_DIR", help="Data directory (overrides general.data_dir).")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="DIS_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="TOML configuration file.",
+)
+@click.option(
+    "--data-dir", envvar="DIS_DATA_DIR", help="Data directory (overrides general.data_dir)."
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, data_dir: str | None) -> None:
     """Digital Immune System: quarantine, gateway, back office and definitions on one machine."""
@@ -61,7 +69,11 @@ def main(ctx: click.Context, config_path: str | None, data_dir: str | None) -> N
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False), help="Folder for the certificates (default: data_dir/certs).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder for the certificates (default: data_dir/certs).",
+)
 @click.option("--force", is_flag=True, help="Replace existing certificates.")
 @pass_context
 def certs(context: Context, out: str | None, force: bool) -> None:

@@ -34,28 +34,49 @@ def doc(text: str, **kwargs: Any) -> Any:
 class GeneralConfig:
     """Seed tab General: where the quarantine lives, how big it may get, how clients reach it."""
 
-    data_dir: str = doc("Root folder for every part's databases, folders and keys.", default=".dis-data")
-    quarantine_dir: str = doc("Quarantine folder; relative paths are under data_dir.", default="quarantine")
+    data_dir: str = doc(
+        "Root folder for every part's databases, folders and keys.", default=".dis-data"
+    )
+    quarantine_dir: str = doc(
+        "Quarantine folder; relative paths are under data_dir.", default="quarantine"
+    )
     quarantine_max_mb: int = doc("Maximum total size of the quarantine folder, in MB.", default=500)
-    quota_low_percent: int = doc("Raise 'quota low' when the folder is this full, in percent.", default=90)
-    listen_host: str = doc("Address the Quarantine Server listens on for endpoints.", default="127.0.0.1")
+    quota_low_percent: int = doc(
+        "Raise 'quota low' when the folder is this full, in percent.", default=90
+    )
+    listen_host: str = doc(
+        "Address the Quarantine Server listens on for endpoints.", default="127.0.0.1"
+    )
     listen_port: int = doc("TCP port for endpoint intake, the console and the API.", default=8033)
     listen_tls: bool = doc("Serve intake, console and API over TLS.", default=True)
     console_refresh_s: int = doc("Console auto-refresh interval, in seconds.", default=30)
-    restore_dirs: list[str] = doc("Folders a restore may write into (nothing else).", default_factory=list)
-    server_name: str = doc("Name this Quarantine Server gives itself in submissions.", default="qserver-1")
-    database_url: str = doc("SQLAlchemy URL of the Quarantine Server database; empty: SQLite in data_dir.", default="")
+    restore_dirs: list[str] = doc(
+        "Folders a restore may write into (nothing else).", default_factory=list
+    )
+    server_name: str = doc(
+        "Name this Quarantine Server gives itself in submissions.", default="qserver-1"
+    )
+    database_url: str = doc(
+        "SQLAlchemy URL of the Quarantine Server database; empty: SQLite in data_dir.", default=""
+    )
 
 
 @dataclass
 class WebCommunicationConfig:
     """Seed tab Web Communication: the gateway and the security of the connection."""
 
-    gateway_url: str = doc("Base URL of the Immune System gateway.", default="https://127.0.0.1:8443")
+    gateway_url: str = doc(
+        "Base URL of the Immune System gateway.", default="https://127.0.0.1:8443"
+    )
     secure_submission: bool = doc("Submit samples over TLS (https).", default=True)
     secure_download: bool = doc("Download definitions over TLS (https).", default=True)
-    ca_file: str = doc("CA certificate that signs the gateway's certificate; empty: data_dir/certs/ca.pem.", default="")
-    client_cert_file: str = doc("Client certificate to present to the gateway (optional).", default="")
+    ca_file: str = doc(
+        "CA certificate that signs the gateway's certificate; empty: data_dir/certs/ca.pem.",
+        default="",
+    )
+    client_cert_file: str = doc(
+        "Client certificate to present to the gateway (optional).", default=""
+    )
     client_key_file: str = doc("Key of the client certificate (optional).", default="")
     timeout_s: float = doc("Network timeout for one gateway request, in seconds.", default=30.0)
 
@@ -75,21 +96,41 @@ class SamplePolicyConfig:
     """Seed tab Sample Policy: how samples are queued and sent."""
 
     automatic_submission: bool = doc("Queue new samples for analysis without asking.", default=True)
-    queue_check_interval_s: int = doc("How often the quarantine is checked for new items, in seconds.", default=60)
+    queue_check_interval_s: int = doc(
+        "How often the quarantine is checked for new items, in seconds.", default=60
+    )
     strip_user_data: bool = doc("Remove user data from documents before submission.", default=False)
-    status_query_interval_s: int = doc("How often the gateway is asked about submitted samples, in seconds.", default=3600)
-    default_priority: int = doc("Priority given to new samples, 1-1000 (0 holds them).", default=500)
-    max_pending_at_gateway: int = doc("Most samples submitted and unfinished at the gateway at once.", default=10)
+    status_query_interval_s: int = doc(
+        "How often the gateway is asked about submitted samples, in seconds.", default=3600
+    )
+    default_priority: int = doc(
+        "Priority given to new samples, 1-1000 (0 holds them).", default=500
+    )
+    max_pending_at_gateway: int = doc(
+        "Most samples submitted and unfinished at the gateway at once.", default=10
+    )
 
 
 @dataclass
 class DefinitionPolicyConfig:
     """Seed tab Definition Policy: which definitions the server fetches and delivers."""
 
-    certified_interval_s: int = doc("How often certified definitions are checked, in seconds (default three times a day).", default=28800)
-    use_newest: bool = doc("Fetch the newest (possibly non-certified) set a sample needs; else certified only.", default=True)
-    hold_delivery: bool = doc("Hold new definitions on the server (status available) instead of delivering them.", default=False)
-    definitions_dir: str = doc("Folder of installed definition sets; relative paths are under data_dir.", default="definitions")
+    certified_interval_s: int = doc(
+        "How often certified definitions are checked, in seconds (default three times a day).",
+        default=28800,
+    )
+    use_newest: bool = doc(
+        "Fetch the newest (possibly non-certified) set a sample needs; else certified only.",
+        default=True,
+    )
+    hold_delivery: bool = doc(
+        "Hold new definitions on the server (status available) instead of delivering them.",
+        default=False,
+    )
+    definitions_dir: str = doc(
+        "Folder of installed definition sets; relative paths are under data_dir.",
+        default="definitions",
+    )
     engine: str = doc("Scanning engine: 'yara' (yara-python) or 'yara-x'.", default="yara")
 
 
@@ -109,17 +150,33 @@ class AlertingConfig:
     """Seed tab Alerting: which events are raised, and where they go."""
 
     enabled_events: list[str] = doc("Events to raise; empty list means all.", default_factory=list)
-    syslog_address: str = doc("host:port of an RFC 5424 syslog receiver (UDP); empty: none.", default="")
+    syslog_address: str = doc(
+        "host:port of an RFC 5424 syslog receiver (UDP); empty: none.", default=""
+    )
     smtp_address: str = doc("host:port of an SMTP server for alert mail; empty: none.", default="")
     mail_to: str = doc("Recipient of alert mail.", default="")
     webhook_url: str = doc("URL that receives each alert as JSON (POST); empty: none.", default="")
-    too_long_quarantined_s: int = doc("Alert when a sample stays quarantined longer, in seconds.", default=3600)
-    too_long_released_s: int = doc("Alert when a sample stays released longer, in seconds.", default=3600)
-    too_long_submitted_s: int = doc("Alert when a sample stays submitted longer, in seconds.", default=86400)
-    too_long_needed_s: int = doc("Alert when a sample stays needed longer, in seconds.", default=86400)
-    too_long_distribute_s: int = doc("Alert when a sample stays distribute longer, in seconds.", default=3600)
-    too_long_distributed_s: int = doc("Alert when a sample stays distributed longer, in seconds.", default=86400)
-    heartbeat_timeout_s: int = doc("A service with no heartbeat for this long is reported stopped, in seconds.", default=300)
+    too_long_quarantined_s: int = doc(
+        "Alert when a sample stays quarantined longer, in seconds.", default=3600
+    )
+    too_long_released_s: int = doc(
+        "Alert when a sample stays released longer, in seconds.", default=3600
+    )
+    too_long_submitted_s: int = doc(
+        "Alert when a sample stays submitted longer, in seconds.", default=86400
+    )
+    too_long_needed_s: int = doc(
+        "Alert when a sample stays needed longer, in seconds.", default=86400
+    )
+    too_long_distribute_s: int = doc(
+        "Alert when a sample stays distribute longer, in seconds.", default=3600
+    )
+    too_long_distributed_s: int = doc(
+        "Alert when a sample stays distributed longer, in seconds.", default=86400
+    )
+    heartbeat_timeout_s: int = doc(
+        "A service with no heartbeat for this long is reported stopped, in seconds.", default=300
+    )
 
 
 @dataclass
@@ -128,47 +185,102 @@ class GatewayConfig:
 
     listen_host: str = doc("Address the gateway listens on.", default="127.0.0.1")
     listen_port: int = doc("TLS port of the gateway.", default=8443)
-    require_client_cert: bool = doc("Refuse clients without a certificate from the CA.", default=False)
+    require_client_cert: bool = doc(
+        "Refuse clients without a certificate from the CA.", default=False
+    )
     max_sample_mb: int = doc("Largest sample accepted, in MB.", default=20)
-    database_url: str = doc("SQLAlchemy URL of the tracking database; empty: SQLite in data_dir.", default="")
-    known_clean_file: str = doc("File of SHA-256 hashes known to be clean, one a line (optional).", default="")
-    known_customers: list[str] = doc("Customer accounts allowed to submit; empty: everyone.", default_factory=list)
-    customer_quota_per_day: int = doc("Most submissions per customer account per day (0: no limit).", default=0)
-    declined_types: list[str] = doc("Content kinds the gateway declines (e.g. 'data').", default_factory=list)
-    admin_token: str = doc("Bearer token for the fault-injection admin endpoint; empty: generated.", default="")
+    database_url: str = doc(
+        "SQLAlchemy URL of the tracking database; empty: SQLite in data_dir.", default=""
+    )
+    known_clean_file: str = doc(
+        "File of SHA-256 hashes known to be clean, one a line (optional).", default=""
+    )
+    known_customers: list[str] = doc(
+        "Customer accounts allowed to submit; empty: everyone.", default_factory=list
+    )
+    customer_quota_per_day: int = doc(
+        "Most submissions per customer account per day (0: no limit).", default=0
+    )
+    declined_types: list[str] = doc(
+        "Content kinds the gateway declines (e.g. 'data').", default_factory=list
+    )
+    admin_token: str = doc(
+        "Bearer token for the fault-injection admin endpoint; empty: generated.", default=""
+    )
     workers: int = doc("gunicorn worker processes.", default=2)
     threads: int = doc("Threads per gunicorn worker (gthread worker class).", default=4)
-    name: str = doc("Name the gateway gives itself in replies (X-Analysis-Gateway).", default="gateway-1")
-    fault_refuse_connections: bool = doc("Fault: drop every protocol connection without an answer.", default=False)
-    fault_delay_s: float = doc("Fault: wait this long before answering each protocol request, in (wall-clock) seconds.", default=0.0)
-    fault_drop_transfers: bool = doc("Fault: break off every sample upload and download half-way (lost).", default=False)
-    fault_internal_errors: bool = doc("Fault: answer every protocol request with an internal error.", default=False)
+    name: str = doc(
+        "Name the gateway gives itself in replies (X-Analysis-Gateway).", default="gateway-1"
+    )
+    fault_refuse_connections: bool = doc(
+        "Fault: drop every protocol connection without an answer.", default=False
+    )
+    fault_delay_s: float = doc(
+        "Fault: wait this long before answering each protocol request, in (wall-clock) seconds.",
+        default=0.0,
+    )
+    fault_drop_transfers: bool = doc(
+        "Fault: break off every sample upload and download half-way (lost).", default=False
+    )
+    fault_internal_errors: bool = doc(
+        "Fault: answer every protocol request with an internal error.", default=False
+    )
     fault_decline_all: bool = doc("Fault: decline every submitted sample.", default=False)
-    fault_hold_definitions_above: int = doc("Fault: serve no definition sequence above this number (-1: off).", default=-1)
+    fault_hold_definitions_above: int = doc(
+        "Fault: serve no definition sequence above this number (-1: off).", default=-1
+    )
 
 
 @dataclass
 class BackofficeConfig:
     """The vendor back office: analysis pipeline and definition builder."""
 
-    database_url: str = doc("SQLAlchemy URL of the back-office database; empty: SQLite in data_dir.", default="")
+    database_url: str = doc(
+        "SQLAlchemy URL of the back-office database; empty: SQLite in data_dir.", default=""
+    )
     binary_engines: int = doc("Binary replication engines that may run at once.", default=2)
     macro_engines: int = doc("Macro replication engines that may run at once.", default=2)
     executor: str = doc("Where stages run: 'inprocess' or 'celery'.", default="inprocess")
-    broker_url: str = doc("Celery broker URL (executor 'celery').", default="redis://127.0.0.1:6379/0")
-    certified_build_interval_s: int = doc("How often a certified full set is built, in seconds.", default=28800)
+    broker_url: str = doc(
+        "Celery broker URL (executor 'celery').", default="redis://127.0.0.1:6379/0"
+    )
+    certified_build_interval_s: int = doc(
+        "How often a certified full set is built, in seconds.", default=28800
+    )
     emulator_max_steps: int = doc("Instruction budget of one emulator run.", default=200000)
-    goodware_dirs: list[str] = doc("Extra folders of known-good files for the goodware corpus.", default_factory=list)
+    goodware_dirs: list[str] = doc(
+        "Extra folders of known-good files for the goodware corpus.", default_factory=list
+    )
     poll_interval_s: float = doc("How often idle workers look for work, in seconds.", default=0.5)
     desk_port: int = doc("Port of the expert desk web page.", default=8444)
-    desk_token: str = doc("Token the expert desk asks for (?token= or X-Desk-Token); empty: generated at start.", default="")
-    workers: int = doc("Stage steps that run at once (threads of the in-process executor).", default=2)
-    control_rounds: int = doc("Most sets of starting conditions tried before a sample counts as non-replicating.", default=8)
-    max_fp_log10: float = doc("Highest log10 of a candidate's estimated goodware probability per position.", default=-18.0)
-    goodware_mb: int = doc("Most goodware bytes taken from each corpus source (documents, Python PEs, ELF, extra), in MB.", default=12)
-    ngram_bucket_bits: int = doc("log2 of the hashed 3- to 5-gram table size of the n-gram model.", default=24)
-    max_retries: int = doc("Retries of a step after a passing failure before the sample goes to attention.", default=3)
-    lease_s: float = doc("How long one step may hold a sample before another worker may take it over, in seconds.", default=600.0)
+    desk_token: str = doc(
+        "Token the expert desk asks for (?token= or X-Desk-Token); empty: generated at start.",
+        default="",
+    )
+    workers: int = doc(
+        "Stage steps that run at once (threads of the in-process executor).", default=2
+    )
+    control_rounds: int = doc(
+        "Most sets of starting conditions tried before a sample counts as non-replicating.",
+        default=8,
+    )
+    max_fp_log10: float = doc(
+        "Highest log10 of a candidate's estimated goodware probability per position.", default=-18.0
+    )
+    goodware_mb: int = doc(
+        "Most goodware bytes taken from each corpus source (documents, Python PEs, ELF, extra), in MB.",
+        default=12,
+    )
+    ngram_bucket_bits: int = doc(
+        "log2 of the hashed 3- to 5-gram table size of the n-gram model.", default=24
+    )
+    max_retries: int = doc(
+        "Retries of a step after a passing failure before the sample goes to attention.", default=3
+    )
+    lease_s: float = doc(
+        "How long one step may hold a sample before another worker may take it over, in seconds.",
+        default=600.0,
+    )
 
 
 @dataclass
@@ -176,23 +288,48 @@ class EndpointConfig:
     """A simulated client computer."""
 
     server_url: str = doc("Quarantine Server intake URL.", default="https://127.0.0.1:8033")
-    retry_interval_s: int = doc("Wait between forwarding attempts after a failure, in seconds.", default=300)
+    retry_interval_s: int = doc(
+        "Wait between forwarding attempts after a failure, in seconds.", default=300
+    )
     defcast_port: int = doc("Port the endpoint listens on for Defcast (0: poll only).", default=0)
-    defcast_host: str = doc("Address the endpoints' Defcast listeners bind to and announce.", default="127.0.0.1")
-    timeout_s: float = doc("Network timeout for one request to the Quarantine Server, in seconds.", default=10.0)
-    scan_interval_s: int = doc("How often a running endpoint scans its folder and retries what is queued, in seconds.", default=10)
-    pull_interval_s: int = doc("How often an endpoint without a Defcast listener pulls the server's active definitions, in seconds.", default=300)
-    heuristics: bool = doc("Quarantine files the content heuristic finds suspicious (not only signature detections).", default=True)
-    max_file_mb: int = doc("Largest file an endpoint scans, in MB (bigger files are skipped).", default=20)
-    verify_key_file: str = doc("Public key that signs definition sets; empty: data_dir/backoffice/keys/signing.pub.", default="")
-    initial_definitions: str = doc("Signed definition package an endpoint installs when it has none yet (its older set); empty: none.", default="")
+    defcast_host: str = doc(
+        "Address the endpoints' Defcast listeners bind to and announce.", default="127.0.0.1"
+    )
+    timeout_s: float = doc(
+        "Network timeout for one request to the Quarantine Server, in seconds.", default=10.0
+    )
+    scan_interval_s: int = doc(
+        "How often a running endpoint scans its folder and retries what is queued, in seconds.",
+        default=10,
+    )
+    pull_interval_s: int = doc(
+        "How often an endpoint without a Defcast listener pulls the server's active definitions, in seconds.",
+        default=300,
+    )
+    heuristics: bool = doc(
+        "Quarantine files the content heuristic finds suspicious (not only signature detections).",
+        default=True,
+    )
+    max_file_mb: int = doc(
+        "Largest file an endpoint scans, in MB (bigger files are skipped).", default=20
+    )
+    verify_key_file: str = doc(
+        "Public key that signs definition sets; empty: data_dir/backoffice/keys/signing.pub.",
+        default="",
+    )
+    initial_definitions: str = doc(
+        "Signed definition package an endpoint installs when it has none yet (its older set); empty: none.",
+        default="",
+    )
 
 
 @dataclass
 class ClockConfig:
     """The one clock."""
 
-    speed: float = doc("How many simulated seconds pass per real second (1: real time).", default=1.0)
+    speed: float = doc(
+        "How many simulated seconds pass per real second (1: real time).", default=1.0
+    )
     step_mode: bool = doc("Pause every sample at each state until told to go on.", default=False)
 
 
@@ -273,7 +410,9 @@ def _field_types(section_cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(section_cls)}
 
 
-def _apply(config: Config, section: str, key: str, value: Any, source: str, problems: list[str]) -> None:
+def _apply(
+    config: Config, section: str, key: str, value: Any, source: str, problems: list[str]
+) -> None:
     sections = _field_types(Config)
     if section not in sections:
         problems.append(f"{source}: unknown section [{section}]")
@@ -292,12 +431,20 @@ def _apply(config: Config, section: str, key: str, value: Any, source: str, prob
 def _validate(config: Config) -> list[str]:
     problems: list[str] = []
     positive = [
-        ("general", "quarantine_max_mb"), ("general", "console_refresh_s"),
-        ("sample_policy", "queue_check_interval_s"), ("sample_policy", "status_query_interval_s"),
-        ("sample_policy", "max_pending_at_gateway"), ("definition_policy", "certified_interval_s"),
-        ("backoffice", "binary_engines"), ("backoffice", "macro_engines"),
-        ("backoffice", "emulator_max_steps"), ("endpoint", "retry_interval_s"), ("gateway", "max_sample_mb"),
-        ("endpoint", "scan_interval_s"), ("endpoint", "pull_interval_s"), ("endpoint", "max_file_mb"),
+        ("general", "quarantine_max_mb"),
+        ("general", "console_refresh_s"),
+        ("sample_policy", "queue_check_interval_s"),
+        ("sample_policy", "status_query_interval_s"),
+        ("sample_policy", "max_pending_at_gateway"),
+        ("definition_policy", "certified_interval_s"),
+        ("backoffice", "binary_engines"),
+        ("backoffice", "macro_engines"),
+        ("backoffice", "emulator_max_steps"),
+        ("endpoint", "retry_interval_s"),
+        ("gateway", "max_sample_mb"),
+        ("endpoint", "scan_interval_s"),
+        ("endpoint", "pull_interval_s"),
+        ("endpoint", "max_file_mb"),
     ]
     for section, key in positive:
         if getattr(getattr(config, section), key) <= 0:
@@ -326,11 +473,19 @@ def _validate(config: Config) -> list[str]:
     for section in ("general", "web_communication", "endpoint"):
         for key, value in dataclasses.asdict(getattr(config, section)).items():
             if (
-                key.endswith("_url") and isinstance(value, str) and value.startswith("http://") and key != "webhook_url"
+                key.endswith("_url")
+                and isinstance(value, str)
+                and value.startswith("http://")
+                and key != "webhook_url"
                 and section == "web_communication"
-                and (config.web_communication.secure_submission or config.web_communication.secure_download)
+                and (
+                    config.web_communication.secure_submission
+                    or config.web_communication.secure_download
+                )
             ):
-                problems.append(f"{section}.{key} must be https:// while secure submission/download is on")
+                problems.append(
+                    f"{section}.{key} must be https:// while secure submission/download is on"
+                )
     return problems
 
 
@@ -347,7 +502,7 @@ def load_config(
         _load_file(config, Path(path), problems)
     for name, text in environ.items():
         if name.startswith(ENV_PREFIX) and "__" in name and name != "DIS_CONFIG":
-            section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+            section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
             _apply(config, section, key, text, f"environment {name}", problems)
     for section, values in (overrides or {}).items():
         for key, value in values.items():
@@ -390,5 +545,3 @@ def describe(config: Config) -> list[tuple[str, str, Any, str]]:
 
 def to_toml_dict(config: Config) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in dataclasses.asdict(config).items()}
-
-

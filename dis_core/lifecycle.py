@@ -19,13 +19,41 @@ T = SampleState
 # Status moves on the Quarantine Server. Keys are the current status (None: new sample).
 STATUS_MOVES: dict[SampleStatus | None, frozenset[SampleStatus]] = {
     None: frozenset({S.QUARANTINED}),
-    S.QUARANTINED: frozenset({S.HELD, S.RELEASED, S.UNNEEDED, S.DISTRIBUTE, S.AVAILABLE, S.ERROR, S.ATTENTION}),
-    S.HELD: frozenset({S.RELEASED, S.UNNEEDED, S.DISTRIBUTE, S.AVAILABLE, S.ERROR, S.ATTENTION, S.RESTART}),
-    S.RELEASED: frozenset({S.SUBMITTED, S.HELD, S.UNNEEDED, S.DISTRIBUTE, S.AVAILABLE, S.ERROR, S.ATTENTION, S.RESTART}),
-    S.SUBMITTED: frozenset({S.NEEDED, S.UNNEEDED, S.DISTRIBUTE, S.AVAILABLE, S.RELEASED, S.ERROR, S.ATTENTION, S.RESTART}),
+    S.QUARANTINED: frozenset(
+        {S.HELD, S.RELEASED, S.UNNEEDED, S.DISTRIBUTE, S.AVAILABLE, S.ERROR, S.ATTENTION}
+    ),
+    S.HELD: frozenset(
+        {S.RELEASED, S.UNNEEDED, S.DISTRIBUTE, S.AVAILABLE, S.ERROR, S.ATTENTION, S.RESTART}
+    ),
+    S.RELEASED: frozenset(
+        {
+            S.SUBMITTED,
+            S.HELD,
+            S.UNNEEDED,
+            S.DISTRIBUTE,
+            S.AVAILABLE,
+            S.ERROR,
+            S.ATTENTION,
+            S.RESTART,
+        }
+    ),
+    S.SUBMITTED: frozenset(
+        {
+            S.NEEDED,
+            S.UNNEEDED,
+            S.DISTRIBUTE,
+            S.AVAILABLE,
+            S.RELEASED,
+            S.ERROR,
+            S.ATTENTION,
+            S.RESTART,
+        }
+    ),
     S.NEEDED: frozenset({S.AVAILABLE, S.DISTRIBUTE, S.UNNEEDED, S.ERROR, S.ATTENTION, S.RESTART}),
     S.AVAILABLE: frozenset({S.DISTRIBUTE, S.ERROR, S.ATTENTION, S.RESTART}),
-    S.DISTRIBUTE: frozenset({S.DISTRIBUTED, S.NOT_INSTALLED, S.AVAILABLE, S.ERROR, S.ATTENTION, S.RESTART}),
+    S.DISTRIBUTE: frozenset(
+        {S.DISTRIBUTED, S.NOT_INSTALLED, S.AVAILABLE, S.ERROR, S.ATTENTION, S.RESTART}
+    ),
     S.DISTRIBUTED: frozenset({S.INSTALLED, S.NOT_INSTALLED, S.ERROR, S.ATTENTION, S.RESTART}),
     S.INSTALLED: frozenset({S.RESTART}),
     S.NOT_INSTALLED: frozenset({S.DISTRIBUTE, S.RESTART}),
@@ -38,8 +66,15 @@ STATUS_MOVES: dict[SampleStatus | None, frozenset[SampleStatus]] = {
 _ALWAYS_FROM_ACTIVE = frozenset({T.ERROR, T.ABORT, T.ATTENTION, T.DEFER})
 _FILTER_ENDS = frozenset(
     {
-        T.INFECTED, T.UNINFECTED, T.NOREPAIR, T.UNSUBMITTABLE, T.DECLINED, T.MISFIRED,
-        T.NODETECT, T.DELETE, T.RESTORE,
+        T.INFECTED,
+        T.UNINFECTED,
+        T.NOREPAIR,
+        T.UNSUBMITTABLE,
+        T.DECLINED,
+        T.MISFIRED,
+        T.NODETECT,
+        T.DELETE,
+        T.RESTORE,
     }
 )
 _CLASSIFIED_ENDS = frozenset({T.UNINFECTABLE, T.ENCRYPTED, T.NODETECT, T.DECLINED})
@@ -47,14 +82,27 @@ _NO_REPLICATION_ENDS = frozenset(
     {T.UNINFECTED, T.UNSUBMITTABLE, T.NODETECT, T.DELETE, T.RESTORE, T.SIGNATURES}
 )
 _ARCHIVED_ENDS = frozenset(
-    {T.INFECTED, T.NOREPAIR, T.UNSUBMITTABLE, T.MISFIRED, T.UNINFECTED, T.BROKEN, T.DELETE, T.RESTORE}
+    {
+        T.INFECTED,
+        T.NOREPAIR,
+        T.UNSUBMITTABLE,
+        T.MISFIRED,
+        T.UNINFECTED,
+        T.BROKEN,
+        T.DELETE,
+        T.RESTORE,
+    }
 )
 
 
 def _engine_moves(kind: str) -> dict[SampleState | None, frozenset[SampleState]]:
     """The controller/replicator/scorer loop is the same for binaries and macros."""
     ready, wait = T(kind), T(f"{kind}Wait")
-    control, replicate, score = T(f"{kind}Controlling"), T(f"{kind}Replicating"), T(f"{kind}Scoring")
+    control, replicate, score = (
+        T(f"{kind}Controlling"),
+        T(f"{kind}Replicating"),
+        T(f"{kind}Scoring"),
+    )
     return {
         ready: frozenset({wait}),
         wait: frozenset({control}),
@@ -67,7 +115,9 @@ def _engine_moves(kind: str) -> dict[SampleState | None, frozenset[SampleState]]
 
 # State moves at the gateway and in the back office. None: a submission seen for the first time.
 STATE_MOVES: dict[SampleState | None, frozenset[SampleState]] = {
-    None: frozenset({T.RECEIVING, T.IMPORTED, T.IMPORTING}),  # the back office's own row starts at importing
+    None: frozenset(
+        {T.RECEIVING, T.IMPORTED, T.IMPORTING}
+    ),  # the back office's own row starts at importing
     T.RECEIVING: frozenset({T.ACCEPTED, T.DECLINED}),
     T.ACCEPTED: frozenset({T.IMPORTING}) | _FILTER_ENDS,
     T.IMPORTING: frozenset({T.IMPORTED}),
@@ -123,7 +173,9 @@ def allowed_status(before: SampleStatus | None, after: SampleStatus) -> bool:
     return after in STATUS_MOVES.get(before, frozenset())
 
 
-def allowed_state(before: SampleState | None, after: SampleState, *, reported: bool = False) -> bool:
+def allowed_state(
+    before: SampleState | None, after: SampleState, *, reported: bool = False
+) -> bool:
     """Whether a state move is legal.
 
     ``reported`` is for a part that mirrors a state another part owns (the Quarantine Server

@@ -12,7 +12,9 @@ from urllib.parse import quote
 import requests
 
 
-def server_context(cert: Path, key: Path, ca: Path | None = None, *, require_client_cert: bool = False) -> ssl.SSLContext:
+def server_context(
+    cert: Path, key: Path, ca: Path | None = None, *, require_client_cert: bool = False
+) -> ssl.SSLContext:
     """A TLS 1.2+ server context; with ``ca`` it verifies client certificates when sent."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2

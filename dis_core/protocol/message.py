@@ -101,17 +101,26 @@ def unpack_sample(
     except AttributeProblem as problem:
         raise ProtocolError(problem.error, str(problem)) from None
     if attrs["X-Sample-Type"] not in SUPPORTED_TYPES:
-        raise ProtocolError(SampleError.TYPE, f"sample type {attrs['X-Sample-Type']} is not supported")
+        raise ProtocolError(
+            SampleError.TYPE, f"sample type {attrs['X-Sample-Type']} is not supported"
+        )
     if attrs["X-Sample-Size"] > max_size:
-        raise ProtocolError(SampleError.DECLINED, f"sample of {attrs['X-Sample-Size']} bytes exceeds {max_size}")
+        raise ProtocolError(
+            SampleError.DECLINED, f"sample of {attrs['X-Sample-Size']} bytes exceeds {max_size}"
+        )
     check_length(attrs["X-Content-Length"], len(body))
     if sha256_hex(body) != attrs["X-Content-Checksum"]:
         raise ProtocolError(SampleError.CONTENT, "content checksum does not match the body")
     content = _unpack_body(body, attrs)
     if len(content) != attrs["X-Sample-Size"]:
-        raise ProtocolError(SampleError.SAMPLE, f"unpacked {len(content)} bytes, sample size says {attrs['X-Sample-Size']}")
+        raise ProtocolError(
+            SampleError.SAMPLE,
+            f"unpacked {len(content)} bytes, sample size says {attrs['X-Sample-Size']}",
+        )
     if not attrs.get("X-Content-Strip") and sha256_hex(content) != attrs["X-Sample-Checksum"]:
-        raise ProtocolError(SampleError.SAMPLE, "sample checksum does not match the unpacked content")
+        raise ProtocolError(
+            SampleError.SAMPLE, "sample checksum does not match the unpacked content"
+        )
     return SampleMessage(attrs, content, len(body), dict(headers))
 
 
@@ -119,7 +128,9 @@ def _unpack_body(body: bytes, attrs: Mapping[str, Any]) -> bytes:
     if attrs["X-Content-Scrambling"] == "xor-sha256":
         key_hex = attrs.get("X-Content-Scrambling-Key")
         if not key_hex:
-            raise ProtocolError(SampleError.MISSING, "X-Content-Scrambling-Key: needed to unscramble")
+            raise ProtocolError(
+                SampleError.MISSING, "X-Content-Scrambling-Key: needed to unscramble"
+            )
         body = scramble(body, bytes.fromhex(key_hex))
     if attrs["X-Content-Compression"] == "zlib":
         body = decompress(body, attrs["X-Sample-Size"])

@@ -78,15 +78,30 @@ class SampleState(StrEnum):
 
 _GROUP_MEMBERS: dict[StateGroup, tuple[str, ...]] = {
     StateGroup.FINAL: (
-        "abort", "attention", "broken", "declined", "error", "infected", "misfired", "nodetect",
-        "norepair", "uninfectable", "uninfected", "unsubmittable", "encrypted", "delete", "restore",
+        "abort",
+        "attention",
+        "broken",
+        "declined",
+        "error",
+        "infected",
+        "misfired",
+        "nodetect",
+        "norepair",
+        "uninfectable",
+        "uninfected",
+        "unsubmittable",
+        "encrypted",
+        "delete",
+        "restore",
     ),
     StateGroup.TRANSIT: ("receiving", "accepted", "importing"),
     StateGroup.PENDING: ("imported", "defer", "deferring", "deferred", "rescan"),
 }
 
 STATE_GROUPS: dict[SampleState, StateGroup] = {
-    state: next((g for g, names in _GROUP_MEMBERS.items() if state.value in names), StateGroup.ACTIVE)
+    state: next(
+        (g for g, names in _GROUP_MEMBERS.items() if state.value in names), StateGroup.ACTIVE
+    )
     for state in SampleState
 }
 
