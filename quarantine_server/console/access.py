@@ -6,6 +6,7 @@ the console only keeps the logged-in user's id and role in Flask's signed sessio
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from quarantine_server.console import console, csrf
 from quarantine_server.console.backend import authenticate, find_user, services
 from quarantine_server.console.rows import stamp
 
+log = logging.getLogger("quarantine_server.console")
 ADMIN = "admin"
 VIEWER = "viewer"
 PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static"})
@@ -95,7 +97,12 @@ def admin_required(view: F) -> F:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths under /console are followed after login (no open redirect)."""
-    if target and target.startswith("/console") and not urlsplit(target).netloc and "\\" not in target:
+    if (
+        target
+        and target.startswith("/console")
+        and not urlsplit(target).netloc
+        and "\\" not in target
+    ):
         return target
     return url_for("console.items")
 
@@ -113,7 +120,10 @@ def login() -> ResponseReturnValue:
         found = ConsoleUser(user.id, user.username, user.role) if user else None
     if found is None:
         page = render_template(
-            "console/login.html", error="Wrong user name or password.", username=username, next_url=next_url
+            "console/login.html",
+            error="Wrong user name or password.",
+            username=username,
+            next_url=next_url,
         )
         return page, 401
     session.clear()
@@ -162,8 +172,12 @@ def template_globals() -> dict[str, Any]:
 def _render_error(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
     if _wants_json():
-        return jsonify(error=(error.name or "error").lower().replace(" ", "_"), message=error.description), code
-    page = render_template("console/error.html", code=code, title=f"{code} {error.name}", message=error.description)
+        return jsonify(
+            error=(error.name or "error").lower().replace(" ", "_"), message=error.description
+        ), code
+    page = render_template(
+        "console/error.html", code=code, title=f"{code} {error.name}", message=error.description
+    )
     return page, code
 
 
@@ -179,6 +193,14 @@ def services_secret(app: Flask) -> bytes:
     from quarantine_server.console.backend import session_secret
 
     return session_secret(app)
+
+
+def audit(action: str, ids: list[int], detail: str = "") -> None:
+    """Every change made through the console goes to the server log with who made it."""
+    user = current_user()
+    log.warning(
+        "console: %s %s on items %s %s", user.username if user else "?", action, ids, detail
+    )
 
 
 def now() -> datetime:

@@ -21,14 +21,13 @@ from dis_core.config import Config
 from dis_core.lifecycle import IllegalTransition
 from dis_core.vocabulary import SampleStatus
 from dis_core.vocabulary.attributes import PRIORITY_MAX
-from quarantine_server import auth, policy, submission
-from quarantine_server.console import removal
+from quarantine_server import auth, samples, submission
 from quarantine_server.gateway import GatewayClient, GatewayUnreachable
 from quarantine_server.models import Sample, User
 from quarantine_server.services import Services
 from quarantine_server.vault import VaultError
 
-SERVICES_KEY = "quarantine_server"
+SERVICES_KEY = "quarantine_services"
 SECRET_FILE = "console.secret"
 
 
@@ -75,6 +74,7 @@ def parse_priority(text: str) -> int | None:
 
 
 SampleAction = Callable[[Session, Config, Sample], str | None]
+REFUSALS = (samples.ActionRefused, samples.SampleNotFound, IllegalTransition, VaultError, OSError)
 
 
 def _each(found: Services, ids: list[int], action: SampleAction) -> list[Outcome]:
@@ -84,17 +84,19 @@ def _each(found: Services, ids: list[int], action: SampleAction) -> list[Outcome
         name = ""
         try:
             with found.work() as db:
-                sample = db.get(Sample, sample_id)
-                if sample is None:
-                    outcomes.append(Outcome(sample_id, "", False, "no such item (deleted?)"))
-                    continue
+                sample = samples.get_sample(db, sample_id)
                 name = sample.file_name
                 refusal = action(db, found.config(db), sample)
                 if refusal:
                     raise _Refused(refusal)
             outcomes.append(Outcome(sample_id, name, True, "done"))
-        except (_Refused, IllegalTransition) as problem:
-            outcomes.append(Outcome(sample_id, name, False, str(problem)))
+        except (_Refused, *REFUSALS) as problem:
+            message = (
+                "no such item (deleted?)"
+                if isinstance(problem, samples.SampleNotFound)
+                else str(problem)
+            )
+            outcomes.append(Outcome(sample_id, name, False, message))
     return outcomes
 
 
@@ -102,71 +104,85 @@ class _Refused(Exception):
     """A service said no; raised inside the unit of work so nothing of it is kept."""
 
 
-def set_priorities(found: Services, ids: list[int], priority: int, actor: str) -> list[Outcome]:
+def set_priorities(found: Services, ids: list[int], priority: int) -> list[Outcome]:
     def change(db: Session, config: Config, sample: Sample) -> str | None:
-        policy.change_priority(config, sample, priority, found.clock.now())
+        samples.set_sample_priority(db, config, sample.id, priority, found.clock.now())
         return None
 
     return _each(found, ids, change)
 
 
-def queue_samples(found: Services, ids: list[int], priority: int, actor: str) -> list[Outcome]:
+def queue_samples(found: Services, ids: list[int], priority: int) -> list[Outcome]:
     """The seed's manual submission: only samples that are eligible are queued."""
     if priority == 0:
         return [Outcome(i, "", False, "queueing needs a priority from 1 to 1000") for i in ids]
 
     def queue(db: Session, config: Config, sample: Sample) -> str | None:
-        verdict = policy.queue_manually(sample, priority, found.clock.now())
-        return None if verdict.eligible else f"not queued: {verdict.reason}"
+        [result] = samples.queue_samples(db, config, [sample.id], priority, found.clock.now())
+        return None if result["queued"] else f"not queued: {result['reason']}"
 
     return _each(found, ids, queue)
 
 
-def delete_samples(found: Services, ids: list[int], actor: str) -> list[Outcome]:
+def delete_samples(found: Services, ids: list[int]) -> list[Outcome]:
     def delete(db: Session, config: Config, sample: Sample) -> str | None:
-        removal.delete_sample(found, db, sample, actor)
+        samples.delete_sample(found, db, sample.id)
         return None
 
     return _each(found, ids, delete)
 
 
 def chosen_folder(choice: str, subfolder: str) -> str:
-    """The folder picked on the restore page: a configured folder plus an optional sub-folder.
+    """The folder picked on the restore page: a chosen folder plus an optional sub-folder.
 
-    The result is checked by the restore service, so a sub-folder like ``../..`` is refused there.
+    The server's restore service checks the result, so ``../..`` or a folder outside the
+    configured restore folders is refused there, not here.
     """
     subfolder = subfolder.strip().strip("/")
-    return f"{choice.rstrip('/')}/{subfolder}" if subfolder else choice
+    return f"{choice.rstrip('/')}/{subfolder}" if subfolder and choice else choice
 
 
-def restore_samples(found: Services, ids: list[int], folder: str, actor: str) -> list[Outcome]:
-    written: list[str] = []
-
+def restore_samples(found: Services, ids: list[int], folder: str) -> list[Outcome]:
     def restore(db: Session, config: Config, sample: Sample) -> str | None:
-        try:
-            written.append(str(removal.restore_sample(found, config, sample, folder)))
-        except (removal.RestoreRefused, VaultError, OSError) as problem:
-            return str(problem)
+        samples.restore_sample(found, db, config, sample.id, folder, found.clock.now())
         return None
 
     return _each(found, ids, restore)
 
 
-def query_definitions(found: Services, sample_id: int, actor: str) -> Outcome:
-    """Ask the gateway now about a submitted sample (instead of waiting for the status poll)."""
+def restart_samples(found: Services, ids: list[int]) -> list[Outcome]:
+    def restart(db: Session, config: Config, sample: Sample) -> str | None:
+        samples.restart_sample(db, sample.id, found.clock.now())
+        return None
+
+    return _each(found, ids, restart)
+
+
+def query_definitions(found: Services, sample_id: int) -> Outcome:
+    """Ask the gateway now about a submitted sample (instead of waiting for the status poll).
+
+    The server has no such service of its own; this calls its status poll for one sample.
+    """
     with found.work() as db:
         sample = db.get(Sample, sample_id)
         if sample is None:
             return Outcome(sample_id, "", False, "no such item (deleted?)")
         name, before = sample.file_name, (sample.status, sample.state)
         if sample.status != SampleStatus.SUBMITTED:
-            return Outcome(sample_id, name, False, f"{name}: only a submitted item can be queried; this one is {sample.status}")
+            return Outcome(
+                sample_id,
+                name,
+                False,
+                f"{name}: only a submitted item can be queried; this one is {sample.status}",
+            )
         config = found.config(db)
         client = GatewayClient(config, found.ca_file(config))
         try:
             submission.poll_one(db, config, client, sample, found.clock.now())
         except GatewayUnreachable as problem:
-            return Outcome(sample_id, name, False, f"{name}: the gateway cannot be reached: {problem}")
+            return Outcome(
+                sample_id, name, False, f"{name}: the gateway cannot be reached: {problem}"
+            )
         finally:
             client.close()
         after = (sample.status, sample.state)

@@ -43,4 +43,7 @@ def check() -> None:
         return
     expected = session.get(SESSION_KEY)
     if not isinstance(expected, str) or not hmac.compare_digest(expected, presented()):
-        abort(400, description="The form expired or did not come from this console (CSRF check failed). Reload the page and try again.")
+        abort(
+            400,
+            description="The form expired or did not come from this console (CSRF check failed). Reload the page and try again.",
+        )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from dis_core.vocabulary.attributes import ATTRIBUTE_LIST, lookup
 from quarantine_server import policy
 from quarantine_server.console import backend, console, statepath
-from quarantine_server.console.access import admin_required, current_user, now
+from quarantine_server.console.access import admin_required, audit, now
 from quarantine_server.console.backend import services
 from quarantine_server.console.items_views import report_outcomes
 from quarantine_server.console.rows import item_row
@@ -54,13 +54,17 @@ def attribute_lines(values: dict[str, str]) -> list[AttributeLine]:
 def _sample(db: Session, sample_id: int) -> Sample:
     sample = db.get(Sample, sample_id)
     if sample is None:
-        abort(404, description=f"There is no quarantined item {sample_id} (it may have been deleted).")
+        abort(
+            404, description=f"There is no quarantined item {sample_id} (it may have been deleted)."
+        )
     return sample
 
 
 def _svg(sample: Sample) -> statepath.Markup:
     steps = statepath.steps_from_rows(sample.history)
-    return statepath.render_svg(steps, title=f"{sample.file_name} · item {sample.id} · {sample.computer}")
+    return statepath.render_svg(
+        steps, title=f"{sample.file_name} · item {sample.id} · {sample.computer}"
+    )
 
 
 @console.route("/items/<int:sample_id>")
@@ -72,10 +76,16 @@ def item(sample_id: int) -> ResponseReturnValue:
         sample = _sample(db, sample_id)
         page = render_template(
             "console/item.html",
-            tab=tab, tabs=TABS, sample=sample, row=item_row(sample, now()),
-            attrs=sample.attributes, attributes=attribute_lines(sample.attributes),
-            history=list(sample.history), errors=list(sample.errors),
-            svg=_svg(sample) if tab == "path" else "", legend=statepath.legend(),
+            tab=tab,
+            tabs=TABS,
+            sample=sample,
+            row=item_row(sample, now()),
+            attrs=sample.attributes,
+            attributes=attribute_lines(sample.attributes),
+            history=list(sample.history),
+            errors=list(sample.errors),
+            svg=_svg(sample) if tab == "path" else "",
+            legend=statepath.legend(),
             default_priority=services().config(db).sample_policy.default_priority or 500,
             eligibility=policy.manual_eligibility(sample).reason,
         )
@@ -93,11 +103,6 @@ def _to_actions(sample_id: int) -> ResponseReturnValue:
     return redirect(url_for("console.item", sample_id=sample_id, tab="actions"), 303)
 
 
-def _actor() -> str:
-    user = current_user()
-    return user.username if user else "?"
-
-
 @console.route("/items/<int:sample_id>/priority", methods=["POST"])
 @admin_required
 def item_priority(sample_id: int) -> ResponseReturnValue:
@@ -105,7 +110,8 @@ def item_priority(sample_id: int) -> ResponseReturnValue:
     if priority is None:
         flash("Priority must be a whole number from 0 to 1000.", "error")
     else:
-        outcomes = backend.set_priorities(services(), [sample_id], priority, _actor())
+        audit("priority", [sample_id], str(priority))
+        outcomes = backend.set_priorities(services(), [sample_id], priority)
         report_outcomes(outcomes, f"priority set to {priority}")
     return _to_actions(sample_id)
 
@@ -117,13 +123,28 @@ def item_queue(sample_id: int) -> ResponseReturnValue:
     if priority is None:
         flash("Priority must be a whole number from 1 to 1000.", "error")
     else:
-        report_outcomes(backend.queue_samples(services(), [sample_id], priority, _actor()), "queued for analysis")
+        audit("queue", [sample_id], str(priority))
+        report_outcomes(
+            backend.queue_samples(services(), [sample_id], priority),
+            "queued for analysis",
+        )
     return _to_actions(sample_id)
 
 
 @console.route("/items/<int:sample_id>/query", methods=["POST"])
 @admin_required
 def item_query(sample_id: int) -> ResponseReturnValue:
-    outcome = backend.query_definitions(services(), sample_id, _actor())
+    audit("query definitions", [sample_id])
+    outcome = backend.query_definitions(services(), sample_id)
     flash(outcome.message, "ok" if outcome.ok else "error")
+    return _to_actions(sample_id)
+
+
+@console.route("/items/<int:sample_id>/restart", methods=["POST"])
+@admin_required
+def item_restart(sample_id: int) -> ResponseReturnValue:
+    audit("restart", [sample_id])
+    report_outcomes(
+        backend.restart_samples(services(), [sample_id]), "restarted from the first scan"
+    )
     return _to_actions(sample_id)

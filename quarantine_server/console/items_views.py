@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from dis_core.vocabulary import SampleState, SampleStatus, StateGroup
 from quarantine_server.console import backend, console
-from quarantine_server.console.access import admin_required, now
+from quarantine_server.console.access import admin_required, audit, now
 from quarantine_server.console.backend import services
 from quarantine_server.console.listing import COLUMNS, PAGE_SIZES, ListQuery, page_count
 from quarantine_server.console.rows import ItemRow, item_row
@@ -31,7 +31,9 @@ def _rows(db: Session, query: ListQuery) -> list[ItemRow]:
 
 
 def _summary(db: Session) -> list[tuple[str, int, str]]:
-    counts = dict(db.execute(select(Sample.status, func.count(Sample.id)).group_by(Sample.status)).all())
+    counts = dict(
+        db.execute(select(Sample.status, func.count(Sample.id)).group_by(Sample.status)).all()
+    )
     found = []
     for label, args in SUMMARY:
         query = ListQuery.parse(args)
@@ -54,10 +56,18 @@ def items() -> ResponseReturnValue:
     pages = page_count(total, query.per_page)
     return render_template(
         "console/items.html",
-        query=query, rows=rows, total=total, pages=pages, summary=summary,
-        page_numbers=_page_numbers(query.page, pages), columns=COLUMNS, page_sizes=PAGE_SIZES,
-        statuses=[s.value for s in SampleStatus], states=[s.value for s in SampleState],
-        groups=[g.value for g in StateGroup], refresh_s=config.general.console_refresh_s,
+        query=query,
+        rows=rows,
+        total=total,
+        pages=pages,
+        summary=summary,
+        page_numbers=_page_numbers(query.page, pages),
+        columns=COLUMNS,
+        page_sizes=PAGE_SIZES,
+        statuses=[s.value for s in SampleStatus],
+        states=[s.value for s in SampleState],
+        groups=[g.value for g in StateGroup],
+        refresh_s=config.general.console_refresh_s,
         default_priority=config.sample_policy.default_priority or 500,
     )
 
@@ -99,22 +109,21 @@ def items_bulk() -> ResponseReturnValue:
         target = "console.confirm_delete" if action == "delete" else "console.confirm_restore"
         return redirect(url_for(target, ids=",".join(map(str, ids))), 303)
     priority = backend.parse_priority(request.form.get("priority", ""))
-    if priority is None:
+    audit(action, ids, f"priority {priority}")
+    if action == "restart":
+        report_outcomes(backend.restart_samples(services(), ids), "restarted from the first scan")
+    elif priority is None:
         flash("Priority must be a whole number from 0 to 1000.", "error")
     elif action == "queue":
-        report_outcomes(backend.queue_samples(services(), ids, priority, _actor()), "queued for analysis")
+        report_outcomes(backend.queue_samples(services(), ids, priority), "queued for analysis")
     elif action == "priority":
-        report_outcomes(backend.set_priorities(services(), ids, priority, _actor()), f"priority set to {priority}")
+        report_outcomes(
+            backend.set_priorities(services(), ids, priority),
+            f"priority set to {priority}",
+        )
     else:
         flash(f"Unknown action {action!r}.", "error")
     return redirect(_back(), 303)
-
-
-def _actor() -> str:
-    from quarantine_server.console.access import current_user
-
-    user = current_user()
-    return user.username if user else "?"
 
 
 def report_outcomes(outcomes: list[backend.Outcome], done: str) -> None:
@@ -124,4 +133,6 @@ def report_outcomes(outcomes: list[backend.Outcome], done: str) -> None:
         names = ", ".join(o.file_name for o in good[:5]) + (" …" if len(good) > 5 else "")
         flash(f"{len(good)} item{'s' if len(good) != 1 else ''} {done}: {names}", "ok")
     for refused in (o for o in outcomes if not o.ok):
-        flash(f"{refused.file_name or 'item ' + str(refused.sample_id)}: {refused.message}", "error")
+        flash(
+            f"{refused.file_name or 'item ' + str(refused.sample_id)}: {refused.message}", "error"
+        )

@@ -138,9 +138,15 @@ class ListQuery:
         """Query-string arguments for this query with ``changes`` applied (for links)."""
         query = replace(self, **changes)
         values = {
-            "q": query.text, "status": query.status, "state": query.state, "group": query.group,
-            "errors": query.errors, "analyzed": query.analyzed, "sort": query.sort,
-            "dir": "desc" if query.descending else "asc", "page": str(query.page),
+            "q": query.text,
+            "status": query.status,
+            "state": query.state,
+            "group": query.group,
+            "errors": query.errors,
+            "analyzed": query.analyzed,
+            "sort": query.sort,
+            "dir": "desc" if query.descending else "asc",
+            "page": str(query.page),
             "per": str(query.per_page),
         }
         return {k: v for k, v in values.items() if v}

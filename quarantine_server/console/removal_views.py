@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from quarantine_server.console import backend, console
-from quarantine_server.console.access import admin_required, current_user, now
+from quarantine_server.console.access import admin_required, audit, now
 from quarantine_server.console.backend import services
 from quarantine_server.console.items_views import report_outcomes, selected_ids
 from quarantine_server.console.rows import ItemRow, item_row
@@ -19,11 +21,6 @@ def _rows(ids: list[int]) -> list[ItemRow]:
         samples = db.scalars(select(Sample).where(Sample.id.in_(ids)).order_by(Sample.id))
         moment = now()
         return [item_row(sample, moment) for sample in samples]
-
-
-def _actor() -> str:
-    user = current_user()
-    return user.username if user else "?"
 
 
 def _nothing_chosen() -> ResponseReturnValue:
@@ -46,7 +43,8 @@ def delete_items() -> ResponseReturnValue:
     ids = selected_ids()
     if request.form.get("confirm") != "yes":
         return redirect(url_for("console.confirm_delete", ids=",".join(map(str, ids))), 303)
-    report_outcomes(backend.delete_samples(services(), ids, _actor()), "deleted")
+    audit("delete", ids)
+    report_outcomes(backend.delete_samples(services(), ids), "deleted")
     return redirect(url_for("console.items"), 303)
 
 
@@ -55,11 +53,25 @@ def _restore_folders() -> list[str]:
         return list(services().config(db).general.restore_dirs)
 
 
+def _subfolders(folder: str) -> list[str]:
+    """Existing sub-folders one level down, offered as suggestions."""
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink())[:50]
+
+
 def _restore_page(rows: list[ItemRow], error: str = "", status: int = 200) -> ResponseReturnValue:
+    folders = _restore_folders()
     page = render_template(
         "console/confirm_restore.html",
-        rows=rows, folders=_restore_folders(), error=error,
-        chosen=request.form.get("folder_choice", ""), subfolder=request.form.get("subfolder", ""),
+        rows=rows,
+        folders=folders,
+        error=error,
+        subfolders={f: _subfolders(f) for f in folders},
+        chosen=request.form.get("folder_choice", ""),
+        subfolder=request.form.get("subfolder", ""),
+        other_folder=request.form.get("other_folder", ""),
     )
     return page, status
 
@@ -80,11 +92,17 @@ def restore_items() -> ResponseReturnValue:
         return _nothing_chosen()
     if request.form.get("confirm") != "yes":
         return _restore_page(rows)
-    folder = backend.chosen_folder(request.form.get("folder_choice", ""), request.form.get("subfolder", ""))
-    outcomes = backend.restore_samples(services(), ids, folder, _actor())
+    choice = request.form.get("folder_choice", "")
+    if choice == "other":
+        choice = request.form.get("other_folder", "").strip()
+    folder = backend.chosen_folder(choice, request.form.get("subfolder", ""))
+    audit("restore", ids, f"into {folder}")
+    outcomes = backend.restore_samples(services(), ids, folder)
     refused = [o for o in outcomes if not o.ok]
     if refused and len(refused) == len(outcomes):
-        message = "Nothing was restored. " + " ".join(f"{o.file_name}: {o.message}" for o in refused)
+        message = "Nothing was restored. " + " ".join(
+            f"{o.file_name}: {o.message}" for o in refused
+        )
         return _restore_page(rows, message, 400)
     report_outcomes(outcomes, f"restored into {folder}")
     return redirect(url_for("console.items"), 303)

@@ -58,7 +58,9 @@ def _kinds(section: str) -> dict[str, str]:
     hints = typing.get_type_hints(section_type)
     names = {bool: "bool", int: "int", float: "float"}
     return {
-        f.name: "list" if typing.get_origin(hints[f.name]) is list else names.get(hints[f.name], "text")
+        f.name: "list"
+        if typing.get_origin(hints[f.name]) is list
+        else names.get(hints[f.name], "text")
         for f in dataclasses.fields(section_type)
     }
 
@@ -89,9 +91,13 @@ def field_views(tab: str, listing: dict[str, Any]) -> list[FieldView]:
     kinds = _kinds(section)
     return [
         FieldView(
-            key, label_of(key),
-            _kind(section, key, kinds, facts["writable"]), facts["value"], facts["meaning"],
-            facts["writable"], facts["needs_restart"],
+            key,
+            label_of(key),
+            _kind(section, key, kinds, facts["writable"]),
+            facts["value"],
+            facts["meaning"],
+            facts["writable"],
+            facts["needs_restart"],
         )
         for key, facts in listing["properties"].items()
     ]
@@ -110,7 +116,9 @@ def changes_from_form(tab: str) -> dict[str, Any]:
         elif kind == "bool":
             changes[key] = (request.form.getlist(key) or ["no"])[-1]
         elif kind == "list":
-            changes[key] = [line.strip() for line in request.form.get(key, "").splitlines() if line.strip()]
+            changes[key] = [
+                line.strip() for line in request.form.get(key, "").splitlines() if line.strip()
+            ]
         elif key in request.form:
             changes[key] = request.form[key].strip()
     return changes
@@ -126,16 +134,24 @@ def server_properties() -> ResponseReturnValue:
     return _properties_page(_tab())
 
 
-def _properties_page(tab: str, problems: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
+def _properties_page(
+    tab: str, problems: list[str] | None = None, status: int = 200
+) -> ResponseReturnValue:
     with services().work() as db:
         config = services().config(db)
         listing = properties.read_tab(config, db, tab)
     fields = [] if tab == "general_errors" else field_views(tab, listing)
     page = render_template(
         "console/server.html",
-        tab=tab, tabs=TABS, tab_label=dict(TABS)[tab], tab_help=TAB_HELP.get(tab, ""),
-        fields=fields, general_errors=listing.get("errors", []), problems=problems or [],
-        alert_events=list(AlertEvent), server_name=config.general.server_name,
+        tab=tab,
+        tabs=TABS,
+        tab_label=dict(TABS)[tab],
+        tab_help=TAB_HELP.get(tab, ""),
+        fields=fields,
+        general_errors=listing.get("errors", []),
+        problems=problems or [],
+        alert_events=list(AlertEvent),
+        server_name=config.general.server_name,
     )
     return page, status
 
@@ -148,13 +164,23 @@ def save_server_properties() -> ResponseReturnValue:
         return redirect(url_for("console.server_properties", tab=tab), 303)
     changes = changes_from_form(tab)
     if changes.get("enabled_events") == ["__none__"]:
-        return _properties_page(tab, ["alerting.enabled_events: tick at least one event (an empty choice would mean every event)"], 400)
+        return _properties_page(
+            tab,
+            [
+                "alerting.enabled_events: tick at least one event (an empty choice would mean every event)"
+            ],
+            400,
+        )
     try:
         with services().work() as db:
             restart = properties.write_tab(services().base_config, db, tab, changes, now())
     except properties.PropertyError as refused:
         return _properties_page(tab, refused.problems, 400)
-    flash(f"{dict(TABS)[tab]} saved." + (f" Restart the server for: {', '.join(restart)}." if restart else ""), "ok")
+    flash(
+        f"{dict(TABS)[tab]} saved."
+        + (f" Restart the server for: {', '.join(restart)}." if restart else ""),
+        "ok",
+    )
     return redirect(url_for("console.server_properties", tab=tab), 303)
 
 
@@ -181,16 +207,25 @@ def _event_line(record: EventRecord) -> EventLine:
 def events() -> ResponseReturnValue:
     chosen = request.args.get("event", "")
     chosen = chosen if chosen in {e.value for e in AlertEvent} else ""
-    page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
+    page = max(
+        int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1
+    )
     where = [EventRecord.event == chosen] if chosen else []
     with services().work() as db:
         total = int(db.scalar(select(func.count(EventRecord.id)).where(*where)) or 0)
-        query = select(EventRecord).where(*where).order_by(EventRecord.at.desc(), EventRecord.id.desc())
+        query = (
+            select(EventRecord).where(*where).order_by(EventRecord.at.desc(), EventRecord.id.desc())
+        )
         records = db.scalars(query.offset((page - 1) * EVENTS_PER_PAGE).limit(EVENTS_PER_PAGE))
         lines = [_event_line(r) for r in records]
     return render_template(
-        "console/events.html", events=lines, total=total, chosen=chosen, page=page,
-        pages=page_count(total, EVENTS_PER_PAGE), alert_events=list(AlertEvent),
+        "console/events.html",
+        events=lines,
+        total=total,
+        chosen=chosen,
+        page=page,
+        pages=page_count(total, EVENTS_PER_PAGE),
+        alert_events=list(AlertEvent),
     )
 
 
@@ -200,9 +235,13 @@ def definitions() -> ResponseReturnValue:
         history = list(db.scalars(select(InstalledSet).order_by(InstalledSet.id.desc()).limit(100)))
         needed = db.execute(
             select(Sample.definitions_needed, func.count(Sample.id))
-            .where(Sample.status == SampleStatus.NEEDED.value, Sample.definitions_needed.is_not(None))
+            .where(
+                Sample.status == SampleStatus.NEEDED.value, Sample.definitions_needed.is_not(None)
+            )
             .group_by(Sample.definitions_needed)
             .order_by(Sample.definitions_needed)
         ).all()
     active = history[0] if history else None
-    return render_template("console/definitions.html", active=active, history=history, needed=needed)
+    return render_template(
+        "console/definitions.html", active=active, history=history, needed=needed
+    )

@@ -36,8 +36,8 @@ LANE_COLOURS = {
 }
 TROUBLE = frozenset({"error", "attention", "abort", "broken", "not installed", "declined"})
 TROUBLE_COLOUR = "#dc2626"
-COLUMN_W, LANE_H, LEFT, TOP = 112, 64, 150, 36
-BOX_W, BOX_H = 100, 26
+COLUMN_W, LANE_H, LEFT, TOP = 104, 64, 150, 36
+BOX_W, BOX_H = 96, 26
 MAX_GHOSTS = 12
 GHOSTS_PER_LANE = 3
 
@@ -55,7 +55,7 @@ class PathStep:
 
 
 def steps_from_rows(rows: Iterable[Any]) -> list[PathStep]:
-    """History rows of any model (attributes at/field/before/after/actor/reason), time-ordered."""
+    """Status and state rows of a history (attributes at/field/before/after/actor/reason), in time order."""
     steps = [
         PathStep(
             at=row.at,
@@ -66,6 +66,7 @@ def steps_from_rows(rows: Iterable[Any]) -> list[PathStep]:
             reason=str(getattr(row, "reason", "") or ""),
         )
         for row in rows
+        if row.field in ("status", "state")  # plain actions (priority, restore) change no lane
     ]
     return sorted(steps, key=lambda s: s.at)
 
@@ -155,8 +156,7 @@ def _time_label(step: PathStep, first: datetime, x: int, height: int) -> str:
     seconds = int((step.at - first).total_seconds())
     text = f"+{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"+{seconds}s"
     return (
-        f'<text x="{x}" y="{height - 10}" text-anchor="middle" class="time">'
-        f"{escape(text)}</text>"
+        f'<text x="{x}" y="{height - 10}" text-anchor="middle" class="time">{escape(text)}</text>'
     )
 
 
@@ -182,7 +182,9 @@ def _ghosts(steps: Sequence[PathStep], column: int) -> list[str]:
             parts.append(_box(x, y, value, _colour(lane, value), title, ghost=True))
         if len(values) > GHOSTS_PER_LANE:
             x = _column_x(column) + GHOSTS_PER_LANE * (BOX_W + 8) - BOX_W // 2
-            parts.append(f'<text x="{x}" y="{y + 4}" class="time">+{len(values) - GHOSTS_PER_LANE}</text>')
+            parts.append(
+                f'<text x="{x}" y="{y + 4}" class="time">+{len(values) - GHOSTS_PER_LANE}</text>'
+            )
     return parts
 
 
