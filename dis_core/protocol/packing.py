@@ -53,4 +53,6 @@ def decompress(data: bytes, limit: int) -> bytes:
         raise ProtocolError(SampleError.UNPACKAGE, f"content inflates beyond {limit} bytes")
     if not inflater.eof:
         raise ProtocolError(SampleError.UNPACKAGE, "compressed content is truncated")
+    if inflater.unused_data:  # bytes smuggled after the stream would escape every later check
+        raise ProtocolError(SampleError.UNPACKAGE, "bytes follow the end of the compressed content")
     return out

@@ -148,6 +148,8 @@ def _attr(
 F, SU, ST, D = Message.FORWARD, Message.SUBMIT, Message.STATUS, Message.DEFINITIONS
 E, Q, G, B = Part.ENDPOINT, Part.QUARANTINE_SERVER, Part.GATEWAY, Part.BACKOFFICE
 
+# one attribute per line reads as a table
+# fmt: off
 ATTRIBUTE_LIST: tuple[Attribute, ...] = (
     # sample identity
     _attr("X-Sample-Checksum", _sha256, E, "SHA-256 of the original file, before any packing.", (F, SU), "sha256"),
@@ -204,6 +206,7 @@ ATTRIBUTE_LIST: tuple[Attribute, ...] = (
     _attr("X-Signatures-Certified", _flag, G, "Whether the definition set is certified.", (D,), "flag"),
     _attr("X-Signatures-Checksum", _sha256, G, "SHA-256 of the definition package as sent.", (D,), "sha256"),
 )
+# fmt: on
 
 ATTRIBUTES: dict[str, Attribute] = {a.name.lower(): a for a in ATTRIBUTE_LIST}
 

@@ -293,3 +293,10 @@ def test_every_error_has_an_http_reply(error: SampleError) -> None:
     headers = problem.as_headers()
     assert headers["X-Error"] == error.value and len(headers["X-Error-Detail"]) == 200
     assert set(HTTP_STATUS) == set(SampleError)
+
+
+def test_bytes_after_the_compressed_stream_are_unpackage() -> None:
+    headers, body = forward(scrambling=False)
+    padded = body + b"extra"
+    error = expect(SampleError.UNPACKAGE, reseal(headers, padded), padded)
+    assert "follow the end" in error.detail
