@@ -1,0 +1,225 @@
+"""Definitions installed on a host (Quarantine Server, endpoint): verified, load-tested and
+swapped in atomically, with the previous set kept.
+
+Layout: ``sets/<sequence>-<checksum prefix>/package.def`` (immutable once renamed into place),
+``active`` and ``previous`` (relative symlinks into ``sets/``, each replaced by an atomic
+rename), ``.lock``. A failed install never touches ``active``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from dis_core.definitions.engines import EngineError
+from dis_core.definitions.errors import DefinitionError, InstallError
+from dis_core.definitions.keys import VerifyKey
+from dis_core.definitions.model import DefinitionSet
+from dis_core.definitions.package import apply_incremental, full_package, read_package
+from dis_core.definitions.scanner import Scanner
+from dis_core.definitions.storage import fsync_dir, locked, write_atomic
+
+PACKAGE_FILE = "package.def"
+
+
+class InstalledDefinitions:
+    def __init__(self, root: Path, verify_key: VerifyKey, engine: str = "yara") -> None:
+        self.root = Path(root)
+        self.verify_key = verify_key
+        self.engine = engine
+        self._loaded: dict[str, DefinitionSet] = {}
+        self._scanners: dict[str, Scanner] = {}
+        self._lock = threading.Lock()
+
+    # -- reading -----------------------------------------------------------------------
+    def _target(self, link: str) -> str | None:
+        try:
+            return os.readlink(self.root / link)
+        except (FileNotFoundError, OSError):
+            return None
+
+    def _load(self, target: str) -> DefinitionSet:
+        with self._lock:
+            if target not in self._loaded:
+                data = (self.root / target / PACKAGE_FILE).read_bytes()
+                self._loaded = {target: read_package(data, self.verify_key)}
+            return self._loaded[target]
+
+    def active(self) -> DefinitionSet | None:
+        """The active full set, or None; DefinitionError(unpackage) if its stored package was
+        damaged on disk after it was installed."""
+        target = self._target("active")
+        return self._load(target) if target else None
+
+    @property
+    def active_sequence(self) -> int:
+        current = self.active()
+        return current.sequence if current else 0
+
+    def previous(self) -> DefinitionSet | None:
+        target = self._target("previous")
+        if not target:
+            return None
+        data = (self.root / target / PACKAGE_FILE).read_bytes()
+        return read_package(data, self.verify_key)
+
+    def active_package(self) -> bytes | None:
+        target = self._target("active")
+        return (self.root / target / PACKAGE_FILE).read_bytes() if target else None
+
+    def scanner(self) -> Scanner:
+        """A Scanner over the active set (compiled once per set); InstallError when none."""
+        target = self._target("active")
+        if target is None:
+            raise InstallError("no definition set is installed")
+        with self._lock:
+            cached = self._scanners.get(target)
+        if cached is None:
+            cached = Scanner(self._load(target), self.engine)
+            with self._lock:
+                self._scanners = {target: cached}
+        return cached
+
+    # -- installing --------------------------------------------------------------------
+    def install(self, package: bytes, *, allow_older: bool = False) -> DefinitionSet:
+        """Verify, load-test and activate a signed package (an incremental one goes through
+        install_incremental). InstallError(reason) leaves the active set as it was.
+        Installing the active set again is a no-op; an older set needs ``allow_older``."""
+        definitions = _read(package, self.verify_key)
+        if definitions.kind == "incremental":
+            return self._install_incremental(definitions)
+        return self._install_full(definitions, allow_older)
+
+    def install_incremental(self, package: bytes) -> DefinitionSet:
+        """Apply an increment to the active set and activate the result; InstallError on a
+        gap (wrong base), a damaged increment or a failed load test (caller falls back to a
+        full set, see fetch_and_install)."""
+        definitions = _read(package, self.verify_key)
+        if definitions.kind != "incremental":
+            raise InstallError(f"package {definitions.sequence} is a full set, not an increment")
+        return self._install_incremental(definitions)
+
+    def _install_incremental(self, increment: DefinitionSet) -> DefinitionSet:
+        base = self.active()
+        if base is None:
+            raise InstallError(f"increment to {increment.sequence} needs an installed base set")
+        try:
+            result = apply_incremental(base, increment)
+        except DefinitionError as exc:
+            raise InstallError(
+                f"increment {increment.base}->{increment.sequence} refused: {exc.detail}"
+            ) from None
+        return self._install_full(result, allow_older=False)
+
+    def _install_full(self, definitions: DefinitionSet, allow_older: bool) -> DefinitionSet:
+        with locked(self.root / ".lock"):
+            current = self.active()
+            if current and current.sequence == definitions.sequence:
+                return self._same_sequence(current, definitions)
+            if current and definitions.sequence < current.sequence and not allow_older:
+                raise InstallError(
+                    f"set {definitions.sequence} is older than the active set {current.sequence}"
+                )
+            scanner = _load_test(definitions, self.engine)
+            target = self._store(definitions)
+            self._swap(target)
+            with self._lock:
+                self._scanners = {target: scanner}
+                self._loaded = {target: definitions}
+            self._remove_unused()
+        return definitions
+
+    def _same_sequence(self, current: DefinitionSet, definitions: DefinitionSet) -> DefinitionSet:
+        if (
+            current.result_checksum != definitions.result_checksum
+            or current.signature != definitions.signature
+        ):
+            raise InstallError(
+                f"set {definitions.sequence} differs from the installed set with that number"
+            )
+        return current
+
+    def _store(self, definitions: DefinitionSet) -> str:
+        """Write the package into a fresh folder, fsync it, rename it into sets/."""
+        package = full_package(definitions)
+        name = f"sets/{definitions.sequence:09d}-{definitions.result_checksum[:16]}"
+        final = self.root / name
+        if final.exists():
+            return name
+        staging = self.root / "sets" / f".staging-{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        write_atomic(staging / PACKAGE_FILE, package)
+        os.replace(staging, final)
+        fsync_dir(final.parent)
+        return name
+
+    def _swap(self, target: str) -> None:
+        old = self._target("active")
+        _point(self.root, "active", target)
+        if old and old != target:
+            _point(self.root, "previous", old)
+        fsync_dir(self.root)
+
+    def _remove_unused(self) -> None:
+        keep = {self._target("active"), self._target("previous")}
+        for folder in (self.root / "sets").iterdir():
+            if f"sets/{folder.name}" not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _point(root: Path, link: str, target: str) -> None:
+    """Atomically (re)point a symlink: make it under a temporary name, rename over."""
+    temporary = root / f".{link}.{os.getpid()}.{threading.get_ident()}"
+    temporary.unlink(missing_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, root / link)
+
+
+def _read(package: bytes, verify_key: VerifyKey) -> DefinitionSet:
+    try:
+        return read_package(package, verify_key)
+    except DefinitionError as exc:
+        raise InstallError(f"package refused: {exc.detail}") from None
+
+
+def _load_test(definitions: DefinitionSet, engine: str) -> Scanner:
+    try:
+        return Scanner(definitions, engine)
+    except (EngineError, ValueError) as exc:
+        culprit = (
+            f" (signature {exc.namespace})"
+            if isinstance(exc, EngineError) and exc.namespace
+            else ""
+        )
+        raise InstallError(
+            f"set {definitions.sequence} failed the load test{culprit}: {exc}"
+        ) from None
+
+
+def fetch_and_install(
+    installed: InstalledDefinitions, fetch: Callable[[str], bytes], target: int | str = "newest"
+) -> DefinitionSet:
+    """Bring ``installed`` up to ``target`` (a sequence, "newest" or "certified").
+
+    ``fetch(ref)`` returns package bytes for ``ref``, which is either "<N>/to/<target>" (an
+    increment from the active set N) or "<target>" (a full set) - the path after
+    ``/definitions/`` on the gateway or the Quarantine Server. It raises on failure (e.g.
+    DefinitionError for a 404/410). An increment is tried first when a set is active; if it
+    cannot be fetched or installed, the full set is fetched and installed. Errors of the full
+    attempt propagate (DefinitionError from fetch, InstallError from install).
+    """
+    active = installed.active_sequence
+    if isinstance(target, int) and 0 < target <= active:
+        current = installed.active()
+        assert current is not None
+        return current
+    if active:
+        try:
+            return installed.install_incremental(fetch(f"{active}/to/{target}"))
+        except Exception:  # any failed increment (missing, damaged, gap): fall back to full
+            pass
+    return installed.install(fetch(str(target)))
