@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from dis_core.certs import CertPaths, generate
+
+# Hypothesis keeps caches in .hypothesis/ of the working directory; keep the repository clean.
+set_hypothesis_home_dir(str(Path(tempfile.gettempdir()) / "dis-core-hypothesis"))
 
 
 @pytest.fixture(autouse=True)

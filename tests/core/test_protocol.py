@@ -105,7 +105,9 @@ def test_empty_sample_round_trips() -> None:
     assert receive(headers, body).content == b""
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     original=st.binary(max_size=4096),
     compression=st.booleans(),
@@ -122,7 +124,7 @@ def test_random_contents_round_trip(
     assert message.attributes["X-Sample-File"] == (name or "x")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(
     original=st.binary(min_size=1, max_size=512),
     index=st.integers(min_value=0),
