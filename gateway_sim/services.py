@@ -72,6 +72,14 @@ class LinkProvider:
                 self._link = self._make()
             return self._link
 
+    def close(self) -> None:
+        """Release the link's resources (the back office's engine) if it was ever made."""
+        with self._lock:
+            close = getattr(self._link, "close", None)
+            if callable(close):
+                close()
+            self._link = None
+
 
 def backoffice_link(config: Config, clock: Clock) -> Callable[[], AnalysisLink]:
     def make() -> AnalysisLink:
@@ -110,6 +118,7 @@ class GatewayServices:
         return self.max_sample_bytes + self.max_sample_bytes // 100 + 64 * 1024
 
     def dispose(self) -> None:
+        self.links.close()
         self.engine.dispose()
 
 
