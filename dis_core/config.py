@@ -530,6 +530,11 @@ def _load_file(config: Config, path: Path, problems: list[str]) -> None:
             _apply(config, section, key, value, str(path), problems)
 
 
+def _is_secret(key: str) -> bool:
+    """Passwords and tokens (any part's) are never shown; file paths to keys are fine."""
+    return key == "password" or key.endswith(("_password", "_token", "_secret"))
+
+
 def describe(config: Config) -> list[tuple[str, str, Any, str]]:
     """(section, key, value, doc) for every key; secrets are masked."""
     rows = []
@@ -537,7 +542,7 @@ def describe(config: Config) -> list[tuple[str, str, Any, str]]:
         section = getattr(config, section_field.name)
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
-            if f.name in {"password", "admin_token"} and value:
+            if _is_secret(f.name) and value:
                 value = "********"
             rows.append((section_field.name, f.name, value, f.metadata.get("doc", "")))
     return rows

@@ -263,3 +263,19 @@ def test_toml_dict_round_trips_through_a_file(tmp_path: Path) -> None:
     path.write_bytes(tomli_w.dumps(to_toml_dict(config)).encode())
     assert load_config(path, environ={}) == config
     assert set(to_toml_dict(config)) == {f.name for f in dataclasses.fields(Config)}
+
+
+def test_every_password_and_token_key_is_masked() -> None:
+    config = Config()
+    secret_keys = [
+        (section, key)
+        for section, key, _, _ in describe(config)
+        if "password" in key or "token" in key or "secret" in key
+    ]
+    assert ("firewall", "password") in secret_keys and ("gateway", "admin_token") in secret_keys
+    for section, key in secret_keys:
+        setattr(getattr(config, section), key, "s3cret-value")
+    shown = {(s, k): v for s, k, v, _ in describe(config)}
+    for section_key in secret_keys:
+        assert shown[section_key] == "********", section_key
+    assert "s3cret-value" not in repr(shown)
