@@ -111,3 +111,14 @@ def test_certs_default_to_the_data_directory(tmp_path: Path) -> None:
 def test_unknown_command_is_a_usage_error() -> None:
     code, _, err = run("no-such-command")
     assert code == 2 and "No such command" in err
+
+
+def test_installed_console_script_reports_its_version() -> None:
+    """The real `dis` entry point (pyproject [project.scripts]), in its own process."""
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "dis"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"dis, version {__version__}"
