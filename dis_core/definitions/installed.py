@@ -18,7 +18,12 @@ from dis_core.definitions.engines import EngineError
 from dis_core.definitions.errors import DefinitionError, InstallError
 from dis_core.definitions.keys import VerifyKey
 from dis_core.definitions.model import DefinitionSet
-from dis_core.definitions.package import apply_incremental, full_package, read_package
+from dis_core.definitions.package import (
+    apply_incremental,
+    check_full_package,
+    full_package,
+    read_package,
+)
 from dis_core.definitions.scanner import Scanner
 from dis_core.definitions.storage import fsync_dir, locked, write_atomic
 
@@ -145,6 +150,12 @@ class InstalledDefinitions:
     def _store(self, definitions: DefinitionSet) -> str:
         """Write the package into a fresh folder, fsync it, rename it into sets/."""
         package = full_package(definitions)
+        try:  # a set rebuilt from an increment must be the vendor's signed package exactly
+            check_full_package(package, self.verify_key)
+        except DefinitionError as exc:
+            raise InstallError(
+                f"rebuilt set {definitions.sequence} does not verify: {exc.detail}"
+            ) from None
         name = f"sets/{definitions.sequence:09d}-{definitions.result_checksum[:16]}"
         final = self.root / name
         if final.exists():

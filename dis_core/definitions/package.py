@@ -158,6 +158,15 @@ def _check_members(manifest: dict[str, Any], members: dict[str, bytes]) -> None:
             raise unpackage(f"checksum of member {name} does not match the manifest")
 
 
+def check_full_package(data: bytes, verify_key: VerifyKey) -> None:
+    """Cheap authenticity check of a full package (signature and member checksums only)."""
+    members = container.unpack(data)
+    if not container.is_full(members):
+        raise unpackage("not a full package")
+    manifest = _verified_manifest(members[b"MANI"], members[b"SIGN"], verify_key)
+    _check_members(manifest, {"head": members[b"HEAD"], "body": members[b"BODY"]})
+
+
 def _read_full(members: dict[bytes, bytes], verify_key: VerifyKey) -> DefinitionSet:
     manifest = _verified_manifest(members[b"MANI"], members[b"SIGN"], verify_key)
     _check_members(manifest, {"head": members[b"HEAD"], "body": members[b"BODY"]})
