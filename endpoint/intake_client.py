@@ -108,10 +108,12 @@ class IntakeClient:
             str(reply["id"]), str(reply.get("status", "")), response.status_code == 201
         )
 
-    def confirm(self, confirmation: dict[str, Any]) -> None:
+    def confirm(self, confirmation: dict[str, Any]) -> dict[str, Any]:
+        """Send one confirmation; the server's JSON answer (per-sample results when it gives them)."""
         response = self._send("POST", "/intake/v1/confirmations", json=confirmation)
         if response.status_code != 200:
             raise _refusal(response)
+        return _json(response)
 
     def definitions(self, ref: str = "active") -> bytes | None:
         """The signed full package of the server's ``ref`` set; None when it has none."""

@@ -46,6 +46,10 @@ from endpoint.trust import TrustedFiles
 from endpoint.vault import LocalQuarantine, VaultError
 
 log = logging.getLogger(__name__)
+CONFIRM_GRACE_S = 0.5
+# Server statuses that mean: the vendor settled this sample and the server delivers a set for it.
+SETTLED = frozenset({"available", "distribute", "distributed", "installed", "not installed"})
+HARMLESS = "unneeded"  # the vendor found nothing to cure
 
 
 @dataclass
@@ -114,6 +118,7 @@ class Endpoint:
         self._depth = 0
         self._listener: DefcastListener | None = None
         self._workers: list[threading.Thread] = []
+        self._stopping = threading.Event()
         self._last_pull: datetime | None = None
         self._install_initial()
 
@@ -455,6 +460,9 @@ class Endpoint:
     def _resolve_and_confirm(self) -> None:
         try:
             self.resolve_quarantine()
+            # The pushing server records the delivery only after our answer; confirming a
+            # moment later keeps the confirmation from overtaking that record.
+            self._stopping.wait(CONFIRM_GRACE_S)
             self.forward_pending()
         except Exception:  # a worker thread must not die silently
             log.exception("%s: repair after install failed", self.computer)
@@ -494,7 +502,7 @@ class Endpoint:
                 for r in [self._resolve(item, scanner, sequence)]
                 if r is not None
             ]
-            self._queue_confirmation(sequence)
+            self._queue_confirmation(sequence, decided)
             return decided
 
     def _resolve(self, item: QuarantinedItem, scanner: Scanner, sequence: int) -> Resolution | None:
@@ -507,11 +515,33 @@ class Endpoint:
         detections = scanner.scan_bytes(data)
         if detections:
             return self._repair_item(item, data, scanner, _pick(detections), sequence)
-        if item.scan_result == ScanResult.SUSPICIOUS:
-            return None  # not judged yet: the vendor has not spoken about this file
-        return self._give_back(
-            item, data, Outcome.RESTORED, sequence, "no longer detected: false positive"
-        )
+        if item.scan_result != ScanResult.SUSPICIOUS:
+            why = "no longer detected: false positive"
+            return self._give_back(item, data, Outcome.RESTORED, sequence, why)
+        verdict = self._server_verdict(item)
+        if verdict in SETTLED or verdict == HARMLESS:
+            why = f"not detected, and the server says {verdict}: nothing to cure"
+            return self._give_back(item, data, Outcome.RESTORED, sequence, why)
+        return None  # the vendor has not spoken about this file yet: keep it
+
+    def _server_verdict(self, item: QuarantinedItem) -> str:
+        """The server's status of a forwarded item, learnt by resending it (a resend is
+        recognised and answered with the sample's current status, docs/protocol.md)."""
+        if item.forward_status != ForwardStatus.FORWARDED:
+            return ""
+        now = self.clock.now()
+        try:
+            content = self.vault.content(item)
+            receipt = self.client.forward(
+                *pack_sample(content, self._forward_attributes(item, now))
+            )
+        except (IntakeUnavailable, IntakeRefused, VaultError) as exc:
+            item.note(now, "status_unknown", str(exc))
+            self.vault.save(item)
+            return ""
+        item.server_status = receipt.status
+        self.vault.save(item)
+        return receipt.status
 
     def _repair_item(
         self,
@@ -570,47 +600,23 @@ class Endpoint:
             )
             return Path(resolution.path)
 
-    def _queue_confirmation(self, sequence: int) -> None:
-        """Every forwarded item judged with this sequence goes into one confirmation."""
-        judged = [
-            i
-            for i in self.vault.items()
-            if i.server_id and i.outcome and i.outcome_sequence == sequence
-        ]
-        if not judged:
-            return
-        results = [
-            {"sample_id": i.server_id, "outcome": i.outcome.value} for i in judged if i.outcome
-        ]
-        self.outbox.put(
-            {"computer": self.computer, "sequence": sequence, "results": results}, self.clock.now()
-        )
+    def _queue_confirmation(self, sequence: int, decided: list[Resolution]) -> None:
+        """One confirmation for the forwarded items this install decided."""
+        results = []
+        for resolution in decided:
+            item = self.vault.get(resolution.item_id)
+            if item.server_id and item.server_status != HARMLESS:
+                results.append({"sample_id": item.server_id, "outcome": resolution.outcome.value})
+        if results:
+            confirmation = {"computer": self.computer, "sequence": sequence, "results": results}
+            self.outbox.put(confirmation, self.clock.now())
 
     def _send_confirmations(self, report: ForwardReport) -> None:
-        now = self.clock.now()
-        for pending in self.outbox.due(now):
-            try:
-                self.client.confirm(pending.confirmation)
-            except IntakeUnavailable as exc:
-                self.outbox.failed(pending, now, self.config.endpoint.retry_interval_s, str(exc))
-                continue
-            except IntakeRefused as exc:  # the server will never take it: keep it out of the queue
-                self.journal.write(
-                    now,
-                    "confirmation_refused",
-                    sequence=pending.confirmation["sequence"],
-                    error=str(exc),
-                )
-            else:
-                report.confirmations_sent += 1
-                self.journal.write(
-                    now,
-                    "confirmed",
-                    sequence=pending.confirmation["sequence"],
-                    results=pending.confirmation["results"],
-                )
-            self.outbox.sent(pending)
-        report.confirmations_waiting = len(self.outbox.pending())
+        sent, waiting = self.outbox.send_due(
+            self.client, self.clock.now(), self.config.endpoint.retry_interval_s, self.journal
+        )
+        report.confirmations_sent += sent
+        report.confirmations_waiting = waiting
 
     # ----- running
     def tick(self) -> None:
@@ -632,6 +638,7 @@ class Endpoint:
 
     def stop(self) -> None:
         """Stop the Defcast listener and wait for running repairs; the folder keeps all state."""
+        self._stopping.set()
         if self._listener is not None:
             self._listener.stop()
             self._listener = None

@@ -2,6 +2,11 @@
 
 A confirmation is written here before it is sent and deleted only after the server
 accepted it, so a server that is down (or an endpoint that restarts) loses none.
+
+A server may answer that a sample cannot take a confirmation yet (it has not recorded the
+delivery, for example because this endpoint already had the set). Those results are sent
+again after the retry interval, at most ``MAX_ROUNDS`` times; a sample the server does not
+know from this computer is dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +18,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from endpoint.intake_client import IntakeClient, IntakeRefused, IntakeUnavailable
+from endpoint.journal import Journal
 from endpoint.layout import write_atomically
+
+MAX_ROUNDS = 48
+UNKNOWN_SAMPLE = "no such sample"
 
 
 @dataclass
@@ -23,17 +33,25 @@ class PendingConfirmation:
     attempts: int = 0
     next_attempt_at: str = ""
     last_error: str = ""
+    rounds: int = 0  # how many times the server already answered "not yet" for these samples
 
 
 class ConfirmationOutbox:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def put(self, confirmation: dict[str, Any], now: datetime) -> PendingConfirmation:
-        name = (
-            f"{now.strftime('%Y%m%dT%H%M%S%f')}-{confirmation['sequence']}-{uuid.uuid4().hex[:8]}"
-        )
-        pending = PendingConfirmation(name, confirmation, next_attempt_at=now.isoformat())
+    def put(
+        self,
+        confirmation: dict[str, Any],
+        now: datetime,
+        *,
+        not_before: datetime | None = None,
+        rounds: int = 0,
+    ) -> PendingConfirmation:
+        stamp = now.strftime("%Y%m%dT%H%M%S%f")
+        name = f"{stamp}-{confirmation['sequence']}-{uuid.uuid4().hex[:8]}"
+        when = (not_before or now).isoformat()
+        pending = PendingConfirmation(name, confirmation, next_attempt_at=when, rounds=rounds)
         self._save(pending)
         return pending
 
@@ -62,3 +80,55 @@ class ConfirmationOutbox:
         pending.last_error = error
         pending.next_attempt_at = (now + timedelta(seconds=retry_s)).isoformat()
         self._save(pending)
+
+    def send_due(
+        self, client: IntakeClient, now: datetime, retry_s: float, journal: Journal
+    ) -> tuple[int, int]:
+        """Send every due confirmation; (number sent, number still waiting)."""
+        sent = 0
+        for pending in self.due(now):
+            try:
+                answer = client.confirm(pending.confirmation)
+            except IntakeUnavailable as exc:
+                self.failed(pending, now, retry_s, str(exc))
+                continue
+            except IntakeRefused as exc:  # the server will never take it: out of the queue
+                journal.write(now, "confirmation_refused", error=str(exc), **_summary(pending))
+            else:
+                sent += 1
+                journal.write(now, "confirmed", answer=answer.get("results"), **_summary(pending))
+                self._again_later(pending, answer, now, retry_s)
+            self.sent(pending)
+        return sent, len(self.pending())
+
+    def _again_later(
+        self, pending: PendingConfirmation, answer: dict[str, Any], now: datetime, retry_s: float
+    ) -> None:
+        """Queue again the results the server could not apply yet."""
+        later = not_applied(pending.confirmation["results"], answer)
+        if later and pending.rounds + 1 < MAX_ROUNDS:
+            confirmation = {**pending.confirmation, "results": later}
+            not_before = now + timedelta(seconds=retry_s)
+            self.put(confirmation, now, not_before=not_before, rounds=pending.rounds + 1)
+
+
+def not_applied(results: list[dict[str, Any]], answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """Results the server answered with applied=false for a reason other than 'unknown'."""
+    answers = answer.get("results")
+    if not isinstance(answers, list):
+        return []
+    waiting = {
+        str(a.get("sample_id"))
+        for a in answers
+        if isinstance(a, dict)
+        and a.get("applied") is False
+        and UNKNOWN_SAMPLE not in str(a.get("reason", ""))
+    }
+    return [r for r in results if str(r["sample_id"]) in waiting]
+
+
+def _summary(pending: PendingConfirmation) -> dict[str, Any]:
+    return {
+        "sequence": pending.confirmation["sequence"],
+        "results": pending.confirmation["results"],
+    }

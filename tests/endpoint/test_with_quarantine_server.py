@@ -1,0 +1,215 @@
+"""The endpoint against the real Quarantine Server (intake, agent scanner pass, Defcast push,
+confirmation), both on loopback TLS in one data directory."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from dis_core.clock import ManualClock
+from dis_core.config import Config, load_config
+from dis_core.definitions import InstalledDefinitions, VerifyKey
+from dis_core.tls import server_context
+from endpoint.identity import Identity
+from endpoint.item import ForwardStatus, Outcome
+from endpoint.machine import Endpoint
+from quarantine_server.agent import Agent
+from quarantine_server.models import Sample
+from quarantine_server.services import Services, build_services
+from quarantine_server.web.app import create_app
+
+from .conftest import ALICE, BOB, ENGINE, HOST, INFECTED, Packages, endpoint_config
+
+
+@dataclass
+class QuarantineServer:
+    config: Config
+    services: Services
+    clock: ManualClock
+    port: int
+    _server: BaseWSGIServer | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        certs = self.config.certs_dir
+        context = server_context(certs / "server.pem", certs / "server.key")
+        app = create_app(services=self.services)
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True, ssl_context=context)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def agent(self) -> Agent:
+        return Agent(self.services)
+
+    def samples(self) -> list[Sample]:
+        with self.services.work() as session:
+            found = list(session.query(Sample).order_by(Sample.id))
+            session.expunge_all()
+            return found
+
+    def install(self, package: bytes) -> None:
+        key = VerifyKey.load(self.services.verify_key_path())
+        InstalledDefinitions(
+            self.services.definitions_root(self.config), key, engine=ENGINE
+        ).install(package)
+
+
+def _qs_config(data_dir: Path) -> Config:
+    overrides = {
+        "general": {"data_dir": str(data_dir), "quarantine_max_mb": 50},
+        "definition_policy": {"engine": ENGINE},
+        "web_communication": {"timeout_s": 10},
+    }
+    return load_config(None, environ={}, overrides=overrides)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def qs(data_dir: Path, packages: Packages) -> Iterator[QuarantineServer]:
+    config = _qs_config(data_dir)
+    clock = ManualClock()
+    server = QuarantineServer(config, build_services(config, clock), clock, 0)
+    server.install(packages.new)  # the server already knows how to cure the test virus
+    server.start()
+    yield server
+    server.stop()
+    server.services.db.engine.dispose()
+
+
+def _endpoint(
+    data_dir: Path, url: str, clock: ManualClock, packages: Packages, who: Identity = ALICE
+) -> Endpoint:
+    endpoint = Endpoint(endpoint_config(data_dir, url, defcast_host="127.0.0.1"), who, clock)
+    endpoint.install_definitions(packages.old)
+    return endpoint
+
+
+def _drop(endpoint: Endpoint, relative: str, data: bytes) -> Path:
+    path = endpoint.folders.watch / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_sample_is_settled_by_the_server_pushed_and_repaired_in_place(
+    data_dir, packages, qs, clock
+) -> None:
+    endpoint = _endpoint(data_dir, qs.url, clock, packages)
+    port = endpoint.start_defcast(0)
+    try:
+        path = _drop(endpoint, "downloads/game.exe", INFECTED)
+        assert len(endpoint.scan_once().quarantined) == 1 and not path.exists()
+        forwarded = endpoint.forward_pending().forwarded
+        assert len(forwarded) == 1 and forwarded[0].server_status == "quarantined"
+        [sample] = qs.samples()
+        assert (sample.computer, sample.user, sample.platform_port) == ("ws-alice", "alice", port)
+
+        qs.agent().scan_pass()
+        assert qs.samples()[0].status == "distribute"
+        qs.agent().defcast_pass()
+        endpoint.wait_idle()
+
+        assert path.read_bytes() == HOST
+        assert endpoint.active_sequence() == 2
+        assert endpoint.items()[0].outcome == Outcome.REPAIRED
+        assert qs.samples()[0].status == "installed"
+        assert not list(endpoint.folders.outbox.glob("*.json"))
+    finally:
+        endpoint.stop()
+
+
+def test_forward_retried_once_the_server_is_up(data_dir, packages, clock) -> None:
+    port = _free_port()
+    endpoint = _endpoint(data_dir, f"https://127.0.0.1:{port}", clock, packages)
+    _drop(endpoint, "x/setup.exe", INFECTED)
+    endpoint.scan_once()
+    assert len(endpoint.forward_pending().retry_later) == 1
+    config = _qs_config(data_dir)
+    server = QuarantineServer(config, build_services(config, ManualClock()), ManualClock(), port)
+    server.start()
+    try:
+        assert endpoint.forward_pending().forwarded == []  # not due yet
+        clock.advance(61)
+        assert len(endpoint.forward_pending().forwarded) == 1
+        assert endpoint.items()[0].forward_status == ForwardStatus.FORWARDED
+        [sample] = server.samples()
+        assert sample.status == "quarantined" and sample.computer == "ws-alice"
+    finally:
+        endpoint.stop()
+        server.stop()
+        server.services.db.engine.dispose()
+
+
+def test_confirmation_sent_after_an_outage_marks_the_sample_installed(
+    data_dir, packages, qs, clock
+) -> None:
+    endpoint = _endpoint(data_dir, qs.url, clock, packages)
+    endpoint.start_defcast(0)
+    try:
+        _drop(endpoint, "y.exe", INFECTED)
+        endpoint.scan_once()
+        endpoint.forward_pending()
+        qs.agent().scan_pass()
+        qs.stop()  # the intake goes down; the agent still pushes (it is another process)
+        qs.agent().defcast_pass()
+        endpoint.wait_idle()
+        assert qs.samples()[0].status == "distributed"
+        assert len(endpoint.outbox.pending()) == 1
+        qs.start()  # same port
+        assert endpoint.forward_pending().confirmations_sent == 0  # not due yet
+        clock.advance(61)
+        assert endpoint.forward_pending().confirmations_sent == 1
+        assert qs.samples()[0].status == "installed"
+        assert not endpoint.outbox.pending()
+    finally:
+        endpoint.stop()
+
+
+def test_two_computers_are_told_apart_by_the_server(data_dir, packages, qs, clock) -> None:
+    alice = _endpoint(data_dir, qs.url, clock, packages, ALICE)
+    bob = _endpoint(data_dir, qs.url, clock, packages, BOB)
+    try:
+        for endpoint in (alice, bob):
+            endpoint.start_defcast(0)
+            _drop(endpoint, "common/tool.exe", INFECTED)
+            endpoint.scan_once()
+            endpoint.forward_pending()
+        samples = qs.samples()
+        assert sorted((s.computer, s.user) for s in samples) == [
+            ("ws-alice", "alice"),
+            ("ws-bob", "bob"),
+        ]
+        assert samples[0].sample_checksum == samples[1].sample_checksum
+        assert samples[0].platform_port != samples[1].platform_port
+        qs.agent().scan_pass()
+        qs.agent().defcast_pass()
+        alice.wait_idle()
+        bob.wait_idle()
+        assert [s.status for s in qs.samples()] == ["installed", "installed"]
+        for endpoint in (alice, bob):
+            assert (endpoint.folders.watch / "common/tool.exe").read_bytes() == HOST
+    finally:
+        alice.stop()
+        bob.stop()
