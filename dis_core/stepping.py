@@ -41,14 +41,26 @@ class StepGate:
         """Step mode is on by configuration or switched on at run time by a trainer."""
         return self.enabled or (self.root / "ON").exists()
 
-    def pause(self, key: str, part: str, before: str | None, after: str, *, clock: Clock | None = None, timeout_s: float | None = None) -> bool:
+    def pause(
+        self,
+        key: str,
+        part: str,
+        before: str | None,
+        after: str,
+        *,
+        clock: Clock | None = None,
+        timeout_s: float | None = None,
+    ) -> bool:
         """Wait until released; returns False if ``timeout_s`` (real seconds) ran out first."""
         if not self.active():
             return True
         self.root.mkdir(parents=True, exist_ok=True)
         marker = self._file(key)
         tmp = marker.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": key, "part": part, "before": before, "after": after}), encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"key": key, "part": part, "before": before, "after": after}),
+            encoding="utf-8",
+        )
         os.replace(tmp, marker)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while marker.exists() and self.active():
@@ -67,12 +79,20 @@ class StepGate:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 continue  # released while we looked, or being written
-            found.append(WaitingSample(data["key"], data["part"], data.get("before"), data["after"]))
+            found.append(
+                WaitingSample(data["key"], data["part"], data.get("before"), data["after"])
+            )
         return found
 
     def release(self, key: str | None = None) -> int:
         """Let one sample (or all waiting ones) make their next move."""
-        targets = [self._file(key)] if key else list(self.root.glob("*.json")) if self.root.is_dir() else []
+        targets = (
+            [self._file(key)]
+            if key
+            else list(self.root.glob("*.json"))
+            if self.root.is_dir()
+            else []
+        )
         released = 0
         for path in targets:
             if path.exists():
