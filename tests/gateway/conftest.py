@@ -11,11 +11,14 @@ from dis_core.certs import generate
 from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
 from gateway_sim.app import create_app
+
 from .helpers import FakeLink, Publisher
 
 
 def make_config(data_dir: Path, **gateway: object) -> Config:
-    return load_config(environ={}, overrides={"general": {"data_dir": str(data_dir)}, "gateway": dict(gateway)})
+    return load_config(
+        environ={}, overrides={"general": {"data_dir": str(data_dir)}, "gateway": dict(gateway)}
+    )
 
 
 @pytest.fixture

@@ -57,7 +57,9 @@ class FakeLink:
     statuses: dict[str, AnalysisStatus] = field(default_factory=dict)
     fail_import: bool = False
 
-    def import_sample(self, cookie: str, sample_checksum: str, content: bytes, attributes: dict[str, str]) -> None:
+    def import_sample(
+        self, cookie: str, sample_checksum: str, content: bytes, attributes: dict[str, str]
+    ) -> None:
         if self.fail_import:
             raise RuntimeError("back office database is locked")
         if cookie in self.statuses:
@@ -69,21 +71,39 @@ class FakeLink:
         return self.statuses.get(cookie)
 
     def finish(self, cookie: str, state: SampleState, at: datetime, **fields: Any) -> None:
-        self.statuses[cookie] = replace(self.statuses[cookie], state=state.value, date_analyzed=at, **fields)
+        self.statuses[cookie] = replace(
+            self.statuses[cookie], state=state.value, date_analyzed=at, **fields
+        )
 
 
 def repairable_signature(sequence: int, sig_id: str = "T000001") -> Signature:
     rule = (
-        f"rule test_appended_{sig_id}\n{{\n  strings:\n    $a = \"{MARKER.decode()}\"\n"
+        f'rule test_appended_{sig_id}\n{{\n  strings:\n    $a = "{MARKER.decode()}"\n'
         "  condition:\n    uint16(0) == 0x5A4D and $a\n}\n"
     )
     repair = {"version": 1, "anchor": "$a", "ops": [{"op": "truncate", "length": {"match": 0}}]}
-    return Signature(id=sig_id, virus_name="Sim.Appender.Test", kind="binary", rule=rule, repair=repair, added_in=sequence, family="appender")
+    return Signature(
+        id=sig_id,
+        virus_name="Sim.Appender.Test",
+        kind="binary",
+        rule=rule,
+        repair=repair,
+        added_in=sequence,
+        family="appender",
+    )
 
 
 def detect_only_signature(sequence: int, needle: str, sig_id: str) -> Signature:
     rule = f'rule test_detect_{sig_id}\n{{\n  strings:\n    $a = "{needle}"\n  condition:\n    $a\n}}\n'
-    return Signature(id=sig_id, virus_name="Sim.Overwriter.Test", kind="binary", rule=rule, repair=None, added_in=sequence, family="overwriter")
+    return Signature(
+        id=sig_id,
+        virus_name="Sim.Overwriter.Test",
+        kind="binary",
+        rule=rule,
+        repair=None,
+        added_in=sequence,
+        family="overwriter",
+    )
 
 
 class Publisher:
@@ -95,11 +115,21 @@ class Publisher:
         self.key = SigningKey.generate()
         self.key.save(keys / "signing.key")
         self.key.verify_key().save(keys / "signing.pub")
-        self.repository = DefinitionRepository(data_dir / "backoffice" / "published", self.key.verify_key())
+        self.repository = DefinitionRepository(
+            data_dir / "backoffice" / "published", self.key.verify_key()
+        )
 
     def publish(self, signatures: list[Signature], *, certified: bool) -> int:
         sequence = self.repository.next_sequence()
         moment = datetime(2026, 1, 1, tzinfo=UTC)
-        package = build_full(sequence, signatures, certified=certified, produced=moment, key=self.key, published=moment, certified_at=moment if certified else None)
+        package = build_full(
+            sequence,
+            signatures,
+            certified=certified,
+            produced=moment,
+            key=self.key,
+            published=moment,
+            certified_at=moment if certified else None,
+        )
         self.repository.publish(package)
         return sequence

@@ -37,9 +37,13 @@ def test_submission_reaches_the_real_back_office(tmp_path: Path) -> None:
         assert duplicate.headers["X-Analysis-Cookie"] == cookie
         with store.sessions() as session:
             assert len(session.scalars(select(Analysis)).all()) == 1  # no second analysis
-            session.execute(update(Analysis).where(Analysis.cookie == cookie).values(state="classifying"))
+            session.execute(
+                update(Analysis).where(Analysis.cookie == cookie).values(state="classifying")
+            )
             session.commit()
-        assert client.get(f"/gateway/v1/samples/{cookie}").headers["X-Analysis-State"] == "classifying"
+        assert (
+            client.get(f"/gateway/v1/samples/{cookie}").headers["X-Analysis-State"] == "classifying"
+        )
     finally:
         store.close()
         application.extensions["gateway"].dispose()

@@ -16,14 +16,28 @@ BASE = "/gateway/v1/definitions"
 
 def three_sets(publisher: Publisher) -> tuple[int, int, int]:
     first = publisher.publish([repairable_signature(1)], certified=True)
-    second = publisher.publish([repairable_signature(1), detect_only_signature(2, "needle-two", "T000002")], certified=False)
-    third = publisher.publish([repairable_signature(1), detect_only_signature(2, "needle-two", "T000002"), detect_only_signature(3, "needle-three", "T000003")], certified=False)
+    second = publisher.publish(
+        [repairable_signature(1), detect_only_signature(2, "needle-two", "T000002")],
+        certified=False,
+    )
+    third = publisher.publish(
+        [
+            repairable_signature(1),
+            detect_only_signature(2, "needle-two", "T000002"),
+            detect_only_signature(3, "needle-three", "T000003"),
+        ],
+        certified=False,
+    )
     return first, second, third
 
 
 def test_get_by_number_newest_and_certified(client: FlaskClient, publisher: Publisher) -> None:
     first, _, third = three_sets(publisher)
-    for ref, expected, certified in ((str(third), third, "no"), ("newest", third, "no"), ("certified", first, "yes")):
+    for ref, expected, certified in (
+        (str(third), third, "no"),
+        ("newest", third, "no"),
+        ("certified", first, "yes"),
+    ):
         reply = client.get(f"{BASE}/{ref}")
         assert reply.status_code == 200
         assert reply.headers["X-Signatures-Sequence"] == str(expected)
@@ -64,7 +78,9 @@ def test_unavailable_before_anything_is_published(client: FlaskClient) -> None:
         assert reply.status_code == 404 and reply.headers["X-Error"] == "unavailable"
 
 
-def test_unavailable_for_a_sequence_not_yet_published(client: FlaskClient, publisher: Publisher) -> None:
+def test_unavailable_for_a_sequence_not_yet_published(
+    client: FlaskClient, publisher: Publisher
+) -> None:
     three_sets(publisher)
     reply = client.get(f"{BASE}/99")
     assert reply.status_code == 404 and reply.headers["X-Error"] == "unavailable"

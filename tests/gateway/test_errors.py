@@ -46,7 +46,9 @@ def assert_refused(reply, error: str, status: int) -> str:  # type: ignore[no-un
     ],
     ids=["missing", "malformed", "type", "overrun", "underrun", "content", "sample"],
 )
-def test_submission_errors(client: FlaskClient, app: Flask, link: FakeLink, mutate, error: str, status: int) -> None:  # type: ignore[no-untyped-def]
+def test_submission_errors(
+    client: FlaskClient, app: Flask, link: FakeLink, mutate, error: str, status: int
+) -> None:  # type: ignore[no-untyped-def]
     headers, body = mutate(*packed(host_program("errors")))
     cookie = assert_refused(client.post(URL, headers=headers, data=body), error, status)
     submission = recorded(app, cookie)
@@ -63,7 +65,13 @@ def test_unpackage_when_the_body_does_not_inflate(client: FlaskClient, app: Flas
     content = host_program("unpack")
     headers, _ = packed(content)
     garbage = b"this is not zlib data at all" * 3
-    headers.update({"X-Content-Scrambling": "none", "X-Content-Checksum": sha256_hex(garbage), "X-Content-Length": str(len(garbage))})
+    headers.update(
+        {
+            "X-Content-Scrambling": "none",
+            "X-Content-Checksum": sha256_hex(garbage),
+            "X-Content-Length": str(len(garbage)),
+        }
+    )
     headers.pop("X-Content-Scrambling-Key", None)
     cookie = assert_refused(client.post(URL, headers=headers, data=garbage), "unpackage", 422)
     assert recorded(app, cookie).error == "unpackage"
@@ -73,7 +81,13 @@ def test_unpackage_when_the_body_inflates_past_the_declared_size(client: FlaskCl
     content = host_program("bomb")
     headers, _ = packed(content)
     bomb = zlib.compress(b"\x00" * 100_000)
-    headers.update({"X-Content-Scrambling": "none", "X-Content-Checksum": sha256_hex(bomb), "X-Content-Length": str(len(bomb))})
+    headers.update(
+        {
+            "X-Content-Scrambling": "none",
+            "X-Content-Checksum": sha256_hex(bomb),
+            "X-Content-Length": str(len(bomb)),
+        }
+    )
     headers.pop("X-Content-Scrambling-Key", None)
     assert_refused(client.post(URL, headers=headers, data=bomb), "unpackage", 422)
 
@@ -81,7 +95,12 @@ def test_unpackage_when_the_body_inflates_past_the_declared_size(client: FlaskCl
 def test_lost_when_the_body_ends_before_content_length(client: FlaskClient, app: Flask) -> None:
     headers, body = packed(host_program("lost", 5000))
     half = io.BytesIO(body[: len(body) // 2])
-    reply = client.post(URL, headers=headers, input_stream=half, environ_overrides={"CONTENT_LENGTH": str(len(body))})
+    reply = client.post(
+        URL,
+        headers=headers,
+        input_stream=half,
+        environ_overrides={"CONTENT_LENGTH": str(len(body))},
+    )
     cookie = assert_refused(reply, "lost", 400)
     submission = recorded(app, cookie)
     assert submission.state == "error" and submission.error == "lost"
@@ -91,7 +110,9 @@ def test_lost_when_the_body_ends_before_content_length(client: FlaskClient, app:
 def test_declined_when_the_sample_is_larger_than_allowed(tmp_path, clock, link) -> None:  # type: ignore[no-untyped-def]
     from gateway_sim.app import create_app
 
-    application = create_app(make_config(tmp_path / "small", max_sample_mb=1), clock=clock, link=link)
+    application = create_app(
+        make_config(tmp_path / "small", max_sample_mb=1), clock=clock, link=link
+    )
     try:
         content = bytes(range(256)) * 5000  # 1.28 MB, compresses well: the declared size decides
         headers, body = packed(content)
@@ -104,7 +125,9 @@ def test_declined_when_the_sample_is_larger_than_allowed(tmp_path, clock, link) 
         application.extensions["gateway"].dispose()
 
 
-def test_internal_when_the_back_office_fails(client: FlaskClient, app: Flask, link: FakeLink) -> None:
+def test_internal_when_the_back_office_fails(
+    client: FlaskClient, app: Flask, link: FakeLink
+) -> None:
     link.fail_import = True
     headers, body = packed(host_program("internal"))
     cookie = assert_refused(client.post(URL, headers=headers, data=body), "internal", 500)
@@ -137,4 +160,6 @@ def test_status_by_checksum_needs_a_valid_checksum(client: FlaskClient) -> None:
 
 def test_unknown_path_answers_json(client: FlaskClient) -> None:
     reply = client.get("/gateway/v1/nothing-here")
-    assert reply.status_code == 404 and reply.json is not None and reply.json["error"] == "not found"
+    assert (
+        reply.status_code == 404 and reply.json is not None and reply.json["error"] == "not found"
+    )

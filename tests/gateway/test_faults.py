@@ -29,11 +29,17 @@ def put(client: FlaskClient, **values: object) -> dict:  # type: ignore[type-arg
 def test_admin_needs_the_bearer_token(client: FlaskClient) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dGVzdA=="}):
         reply = client.get(FAULTS, headers=headers)
-        assert reply.status_code == 401 and reply.json is not None and reply.json["error"] == "unauthorized"
+        assert (
+            reply.status_code == 401
+            and reply.json is not None
+            and reply.json["error"] == "unauthorized"
+        )
     assert client.get(FAULTS, headers=ADMIN).status_code == 200
 
 
-def test_generated_admin_token_is_private(tmp_path: Path, clock: ManualClock, link: FakeLink) -> None:
+def test_generated_admin_token_is_private(
+    tmp_path: Path, clock: ManualClock, link: FakeLink
+) -> None:
     application = create_app(make_config(tmp_path / "d"), clock=clock, link=link)
     try:
         token_file = tmp_path / "d" / "gateway" / "admin.token"
@@ -53,9 +59,19 @@ def test_set_show_and_reset_faults(client: FlaskClient) -> None:
 
 
 def test_bad_fault_values_are_refused(client: FlaskClient) -> None:
-    for body in ({"explode": True}, {"decline_all": "yes"}, {"delay_s": -1}, {"hold_definitions_above": 1.5}, [1]):
+    for body in (
+        {"explode": True},
+        {"decline_all": "yes"},
+        {"delay_s": -1},
+        {"hold_definitions_above": 1.5},
+        [1],
+    ):
         reply = client.put(FAULTS, json=body, headers=ADMIN)
-        assert reply.status_code == 400 and reply.json is not None and reply.json["error"] == "malformed", body
+        assert (
+            reply.status_code == 400
+            and reply.json is not None
+            and reply.json["error"] == "malformed"
+        ), body
 
 
 def test_decline_everything(client: FlaskClient, link: FakeLink) -> None:
@@ -126,7 +142,9 @@ def test_refuse_connections_without_a_socket_answers_503(client: FlaskClient) ->
 
 
 def test_faults_from_configuration(tmp_path: Path, clock: ManualClock, link: FakeLink) -> None:
-    application = create_app(make_config(tmp_path / "d", admin_token="t", fault_decline_all=True), clock=clock, link=link)
+    application = create_app(
+        make_config(tmp_path / "d", admin_token="t", fault_decline_all=True), clock=clock, link=link
+    )
     try:
         client = application.test_client()
         headers, body = packed(host_program("configured"))

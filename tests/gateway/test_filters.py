@@ -15,7 +15,15 @@ from dis_core.vocabulary import SampleState
 from gateway_sim.app import create_app
 
 from .conftest import make_config
-from .helpers import FakeLink, Publisher, detect_only_signature, host_program, infected, packed, repairable_signature
+from .helpers import (
+    FakeLink,
+    Publisher,
+    detect_only_signature,
+    host_program,
+    infected,
+    packed,
+    repairable_signature,
+)
 
 URL = "/gateway/v1/samples"
 
@@ -30,7 +38,9 @@ def custom_app(tmp_path: Path, clock: ManualClock, link: FakeLink):  # type: ign
     made: list[Flask] = []
 
     def build(**gateway: object) -> FlaskClient:
-        application = create_app(make_config(tmp_path / f"custom{len(made)}", **gateway), clock=clock, link=link)
+        application = create_app(
+            make_config(tmp_path / f"custom{len(made)}", **gateway), clock=clock, link=link
+        )
         made.append(application)
         return application.test_client()
 
@@ -39,7 +49,9 @@ def custom_app(tmp_path: Path, clock: ManualClock, link: FakeLink):  # type: ign
         application.extensions["gateway"].dispose()
 
 
-def test_duplicate_in_progress_piggybacks_on_the_same_cookie(client: FlaskClient, link: FakeLink) -> None:
+def test_duplicate_in_progress_piggybacks_on_the_same_cookie(
+    client: FlaskClient, link: FakeLink
+) -> None:
     content = host_program("dup")
     first = submit(client, content)
     second = submit(client, content)
@@ -50,7 +62,9 @@ def test_duplicate_in_progress_piggybacks_on_the_same_cookie(client: FlaskClient
     assert len(link.imports) == 1  # no second analysis
 
 
-def test_followers_see_the_final_result(client: FlaskClient, link: FakeLink, clock: ManualClock, app: Flask) -> None:
+def test_followers_see_the_final_result(
+    client: FlaskClient, link: FakeLink, clock: ManualClock, app: Flask
+) -> None:
     content = host_program("follower")
     cookie = submit(client, content).headers["X-Analysis-Cookie"]
     submit(client, content)
@@ -65,10 +79,19 @@ def test_followers_see_the_final_result(client: FlaskClient, link: FakeLink, clo
     assert states == ["uninfected", "uninfected"]
 
 
-def test_known_final_result_is_answered_at_once(client: FlaskClient, link: FakeLink, clock: ManualClock) -> None:
+def test_known_final_result_is_answered_at_once(
+    client: FlaskClient, link: FakeLink, clock: ManualClock
+) -> None:
     content = host_program("known")
     cookie = submit(client, content).headers["X-Analysis-Cookie"]
-    link.finish(cookie, SampleState.INFECTED, clock.now(), virus_name="Sim.Known", sequence=3, repairable=True)
+    link.finish(
+        cookie,
+        SampleState.INFECTED,
+        clock.now(),
+        virus_name="Sim.Known",
+        sequence=3,
+        repairable=True,
+    )
     client.get(f"/gateway/v1/samples/{cookie}")
     again = submit(client, content)
     assert again.headers["X-Analysis-Cookie"] == cookie
@@ -80,7 +103,9 @@ def test_known_final_result_is_answered_at_once(client: FlaskClient, link: FakeL
     assert len(link.imports) == 1
 
 
-def test_certified_definitions_detect_and_repair(client: FlaskClient, publisher: Publisher, link: FakeLink) -> None:
+def test_certified_definitions_detect_and_repair(
+    client: FlaskClient, publisher: Publisher, link: FakeLink
+) -> None:
     certified = publisher.publish([repairable_signature(1)], certified=True)
     publisher.publish([repairable_signature(1)], certified=False)
     reply = submit(client, infected("certified"))
@@ -93,7 +118,9 @@ def test_certified_definitions_detect_and_repair(client: FlaskClient, publisher:
     assert link.imports == []
 
 
-def test_newest_definitions_when_the_certified_set_misses(client: FlaskClient, publisher: Publisher, link: FakeLink) -> None:
+def test_newest_definitions_when_the_certified_set_misses(
+    client: FlaskClient, publisher: Publisher, link: FakeLink
+) -> None:
     publisher.publish([detect_only_signature(1, "unrelated-needle", "T000009")], certified=True)
     newest = publisher.publish([repairable_signature(2)], certified=False)
     reply = submit(client, infected("newest"))
@@ -102,14 +129,18 @@ def test_newest_definitions_when_the_certified_set_misses(client: FlaskClient, p
     assert link.imports == []
 
 
-def test_detection_without_repair_still_goes_to_the_back_office(client: FlaskClient, publisher: Publisher, link: FakeLink) -> None:
+def test_detection_without_repair_still_goes_to_the_back_office(
+    client: FlaskClient, publisher: Publisher, link: FakeLink
+) -> None:
     publisher.publish([detect_only_signature(1, "SIM-APPENDED-BODY", "T000002")], certified=True)
     reply = submit(client, infected("detect-only"))
     assert reply.headers["X-Analysis-Filter"] == "backoffice"
     assert len(link.imports) == 1
 
 
-def test_clean_sample_passes_the_definitions(client: FlaskClient, publisher: Publisher, link: FakeLink) -> None:
+def test_clean_sample_passes_the_definitions(
+    client: FlaskClient, publisher: Publisher, link: FakeLink
+) -> None:
     publisher.publish([repairable_signature(1)], certified=True)
     assert submit(client, host_program("clean")).headers["X-Analysis-Filter"] == "backoffice"
 
@@ -134,7 +165,10 @@ def test_declined_unknown_customer(custom_app, link: FakeLink) -> None:  # type:
     assert reply.headers["X-Analysis-Filter"] == "policy"
     assert "not known" in reply.json["message"]
     assert link.imports == []
-    assert submit(client, host_program("friend"), **{"X-Customer-Account": "ACME-2"}).status_code == 202
+    assert (
+        submit(client, host_program("friend"), **{"X-Customer-Account": "ACME-2"}).status_code
+        == 202
+    )
 
 
 def test_declined_content_kind(custom_app) -> None:  # type: ignore[no-untyped-def]
@@ -164,9 +198,13 @@ def test_a_declined_result_is_not_reused(custom_app, link: FakeLink) -> None:  #
     assert reply.status_code == 202 and reply.headers["X-Analysis-Filter"] == "backoffice"
 
 
-def test_first_hit_wins_known_result_before_definitions(client: FlaskClient, publisher: Publisher, link: FakeLink, clock: ManualClock, config: Config) -> None:
+def test_first_hit_wins_known_result_before_definitions(
+    client: FlaskClient, publisher: Publisher, link: FakeLink, clock: ManualClock, config: Config
+) -> None:
     content = infected("order")
-    cookie = submit(client, content).headers["X-Analysis-Cookie"]  # nothing published yet: back office
+    cookie = submit(client, content).headers[
+        "X-Analysis-Cookie"
+    ]  # nothing published yet: back office
     link.finish(cookie, SampleState.NOREPAIR, clock.now(), virus_name="Sim.Order")
     client.get(f"/gateway/v1/samples/{cookie}")
     publisher.publish([repairable_signature(1)], certified=True)

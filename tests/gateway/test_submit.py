@@ -27,7 +27,9 @@ def test_novel_sample_goes_to_the_back_office(client: FlaskClient, link: FakeLin
     assert reply.headers["X-Analysis-State"] == "imported"
     assert reply.headers["X-Analysis-Filter"] == "backoffice"
     assert reply.json is not None and reply.json["cookie"] == cookie
-    assert [(c, s, data) for c, s, data, _ in link.imports] == [(cookie, sha256_hex(content), content)]
+    assert [(c, s, data) for c, s, data, _ in link.imports] == [
+        (cookie, sha256_hex(content), content)
+    ]
     assert link.imports[0][3]["X-Customer-Name"] == "Example Corp"
 
 
@@ -49,11 +51,21 @@ def test_history_shows_the_transit_states(client: FlaskClient, app) -> None:  # 
         assert submission.settled_by == "backoffice"
 
 
-def test_status_by_cookie_follows_the_back_office(client: FlaskClient, link: FakeLink, clock: ManualClock) -> None:
+def test_status_by_cookie_follows_the_back_office(
+    client: FlaskClient, link: FakeLink, clock: ManualClock
+) -> None:
     headers, body = packed(host_program("follow"))
     cookie = post(client, headers, body).headers["X-Analysis-Cookie"]
     assert client.get(f"/gateway/v1/samples/{cookie}").headers["X-Analysis-State"] == "imported"
-    link.finish(cookie, SampleState.INFECTED, clock.now(), virus_name="Sim.Appender.B", sequence=7, repairable=True, signature_id="S7")
+    link.finish(
+        cookie,
+        SampleState.INFECTED,
+        clock.now(),
+        virus_name="Sim.Appender.B",
+        sequence=7,
+        repairable=True,
+        signature_id="S7",
+    )
     reply = client.get(f"/gateway/v1/samples/{cookie}")
     assert reply.status_code == 200
     assert reply.headers["X-Analysis-State"] == "infected"
@@ -73,7 +85,9 @@ def test_status_by_sample_checksum(client: FlaskClient) -> None:
     assert reply.headers["X-Analysis-Cookie"] == cookie
 
 
-def test_status_while_the_back_office_has_not_moved_keeps_the_state(client: FlaskClient, link: FakeLink) -> None:
+def test_status_while_the_back_office_has_not_moved_keeps_the_state(
+    client: FlaskClient, link: FakeLink
+) -> None:
     headers, body = packed(host_program("quiet"))
     cookie = post(client, headers, body).headers["X-Analysis-Cookie"]
     link.statuses.clear()  # the back office forgot nothing, it just reports nothing new
@@ -87,4 +101,9 @@ def test_admin_lists_submissions_with_history(client: FlaskClient) -> None:
     assert listing is not None
     (row,) = listing["submissions"]
     assert row["customer"]["account"] == "ACME-1"
-    assert [h["after"] for h in row["history"]] == ["receiving", "accepted", "importing", "imported"]
+    assert [h["after"] for h in row["history"]] == [
+        "receiving",
+        "accepted",
+        "importing",
+        "imported",
+    ]

@@ -1,0 +1,251 @@
+"""The real gateway: gunicorn over TLS on 127.0.0.1, with verifying clients (curl, openssl, requests)."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from backoffice.database import BackOfficeStore
+from backoffice.models import Analysis
+from dis_core.config import load_config
+from dis_core.tls import client_context, http_session
+from gateway_sim.client import GatewayClient, GatewayError, GatewayUnreachable
+
+from .helpers import Publisher, host_program, packed, repairable_signature, submit_attributes
+from .server_process import DIS, RunningGateway, start_gateway
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    running = start_gateway(tmp_path_factory.mktemp("gw") / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def publisher(gateway: RunningGateway) -> Publisher:
+    """One signing key for the module's gateway, as the back office keeps one."""
+    return Publisher(gateway.data_dir)
+
+
+@pytest.fixture
+def client(gateway: RunningGateway) -> GatewayClient:
+    return GatewayClient(gateway.base_url, http_session(gateway.ca), timeout_s=15)
+
+
+@pytest.fixture
+def admin(gateway: RunningGateway) -> Iterator[requests.Session]:
+    session = http_session(gateway.ca)
+    session.headers.update(gateway.admin)
+    yield session
+    session.delete(f"{gateway.base_url}/gateway/admin/v1/faults")
+
+
+def submissions(gateway: RunningGateway, admin: requests.Session, cookie: str) -> list[dict]:  # type: ignore[type-arg]
+    reply = admin.get(f"{gateway.base_url}/gateway/admin/v1/submissions", params={"cookie": cookie})
+    return list(reply.json()["submissions"])
+
+
+def test_submit_status_and_duplicate_over_verified_tls(
+    gateway: RunningGateway, client: GatewayClient
+) -> None:
+    content = host_program("real-server")
+    first = client.submit(content, submit_attributes())
+    assert first.http_status == 202 and first.state is not None and first.state.value == "imported"
+    assert first.cookie is not None
+    second = client.submit(content, submit_attributes())
+    assert second.cookie == first.cookie and second.filter == "piggyback"
+    assert client.status(first.cookie).cookie == first.cookie
+    store = BackOfficeStore.open(
+        load_config(environ={}, overrides={"general": {"data_dir": str(gateway.data_dir)}})
+    )
+    try:
+        with store.sessions() as session:
+            count = session.scalar(
+                select(func.count(Analysis.id)).where(Analysis.cookie == first.cookie)
+            )
+        assert count == 1  # one analysis for both submissions
+    finally:
+        store.close()
+
+
+def test_curl_with_the_ca(gateway: RunningGateway, client: GatewayClient) -> None:
+    cookie = client.submit(host_program("curl"), submit_attributes()).cookie
+    result = subprocess.run(
+        ["curl", "-sS", "-i", "--cacert", str(gateway.ca), f"{gateway.base_url}/gateway/v1/samples/{cookie}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "HTTP/1.1 200" in result.stdout and f"X-Analysis-Cookie: {cookie}" in result.stdout
+
+
+def test_curl_head_of_definitions(gateway: RunningGateway, publisher: Publisher) -> None:
+    publisher.publish([repairable_signature(1)], certified=True)
+    result = subprocess.run(
+        ["curl", "-sS", "-I", "--cacert", str(gateway.ca), f"{gateway.base_url}/gateway/v1/definitions/certified"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "X-Signatures-Certified: yes" in result.stdout
+
+
+def test_curl_without_the_ca_is_refused(gateway: RunningGateway) -> None:
+    result = subprocess.run(
+        ["curl", "-sS", f"{gateway.base_url}/gateway/health"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 60, result  # 60: peer certificate cannot be authenticated
+
+
+def test_openssl_s_client_verifies_the_certificate(gateway: RunningGateway) -> None:
+    base = [
+        "openssl",
+        "s_client",
+        "-connect",
+        f"127.0.0.1:{gateway.port}",
+        "-verify_return_error",
+        "-verify_ip",
+        "127.0.0.1",
+        "-brief",
+    ]
+    good = subprocess.run(
+        [*base, "-CAfile", str(gateway.ca)],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert good.returncode == 0, good.stderr
+    assert "Verification: OK" in good.stderr
+    bad = subprocess.run(base, input="", capture_output=True, text=True, timeout=30, check=False)
+    assert bad.returncode != 0
+    assert "verify error" in bad.stderr.lower() or "certificate verify failed" in bad.stderr.lower()
+
+
+def test_requests_without_the_ca_is_refused(gateway: RunningGateway) -> None:
+    session = requests.Session()
+    session.trust_env = False
+    with pytest.raises(requests.exceptions.SSLError):
+        session.get(f"{gateway.base_url}/gateway/health", timeout=10)
+
+
+def test_transfer_broken_off_half_way_is_recorded_lost(
+    gateway: RunningGateway, admin: requests.Session
+) -> None:
+    headers, body = packed(host_program("half-way", 20000) + bytes(range(256)) * 40)
+    request = [
+        "POST /gateway/v1/samples HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Content-Length: {len(body)}",
+    ]
+    request += [f"{k}: {v}" for k, v in headers.items()]
+    raw = ("\r\n".join(request) + "\r\n\r\n").encode() + body[: len(body) // 2]
+    context = client_context(gateway.ca)
+    with (
+        socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as plain,
+        context.wrap_socket(plain, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(raw)  # then close: the connection breaks off half-way through the body
+    checksum = headers["X-Sample-Checksum"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = admin.get(
+            f"{gateway.base_url}/gateway/admin/v1/submissions", params={"checksum": checksum}
+        ).json()["submissions"]
+        if rows and rows[0]["state"] == "error":
+            assert rows[0]["error"] == "lost"
+            assert [h["after"] for h in rows[0]["history"]] == ["receiving", "error"]
+            return
+        time.sleep(0.1)
+    pytest.fail("the broken transfer was not recorded as lost")
+
+
+def test_refuse_connections_fault(
+    gateway: RunningGateway, client: GatewayClient, admin: requests.Session
+) -> None:
+    assert (
+        admin.put(
+            f"{gateway.base_url}/gateway/admin/v1/faults", json={"refuse_connections": True}
+        ).status_code
+        == 200
+    )
+    with pytest.raises(GatewayUnreachable):
+        client.status("gw-anything")
+    with pytest.raises(GatewayUnreachable):
+        client.submit(host_program("refused"), submit_attributes())
+    admin.delete(f"{gateway.base_url}/gateway/admin/v1/faults")
+    with pytest.raises(GatewayError) as crumbled:
+        client.status("gw-anything")
+    assert crumbled.value.error.value == "crumbled"
+
+
+def test_drop_transfers_fault(
+    gateway: RunningGateway, client: GatewayClient, admin: requests.Session, publisher: Publisher
+) -> None:
+    publisher.publish([repairable_signature(1)], certified=True)
+    admin.put(f"{gateway.base_url}/gateway/admin/v1/faults", json={"drop_transfers": True})
+    content = host_program("dropped", 30000) + bytes(range(256)) * 100
+    with pytest.raises((GatewayUnreachable, GatewayError)):
+        client.submit(content, submit_attributes())
+    with pytest.raises(GatewayError) as download:
+        client.definitions("newest")
+    assert download.value.error.value == "lost"
+    admin.delete(f"{gateway.base_url}/gateway/admin/v1/faults")
+    reply = client.status_by_checksum(hashlib.sha256(content).hexdigest())
+    assert (
+        reply.state is not None
+        and reply.state.value == "error"
+        and reply.error is not None
+        and reply.error.value == "lost"
+    )
+
+
+def test_client_certificate_required(tmp_path: Path) -> None:
+    running = start_gateway(tmp_path / "data", require_client_cert="true")
+    try:
+        certs = running.data_dir / "certs"
+        anonymous = http_session(running.ca)
+        with pytest.raises(requests.exceptions.ConnectionError):
+            anonymous.get(f"{running.base_url}/gateway/health", timeout=10)
+        known = http_session(
+            running.ca, client_cert=certs / "client.pem", client_key=certs / "client.key"
+        )
+        assert known.get(f"{running.base_url}/gateway/health", timeout=10).status_code == 200
+    finally:
+        running.stop()
+
+
+def test_dis_gateway_token_prints_the_generated_token(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(DIS), "--data-dir", str(tmp_path), "gateway", "token"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (tmp_path / "gateway" / "admin.token").read_text().strip()
+
+
+def test_dis_gateway_without_certificates_fails_readably(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(DIS), "--data-dir", str(tmp_path), "gateway", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "run 'dis certs' first" in result.stderr
