@@ -9,6 +9,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from dis_core.definitions.storage import locked
+
 SIGNING_KEY_FILE = "signing.key"
 VERIFY_KEY_FILE = "signing.pub"
 MAX_KEY_FILE = 4096
@@ -109,12 +111,13 @@ def load_or_create_signing_key(keys_dir: Path) -> SigningKey:
     """keys_dir/signing.key (mode 0600) and keys_dir/signing.pub; created on first use."""
     keys_dir = Path(keys_dir)
     private_path = keys_dir / SIGNING_KEY_FILE
-    if private_path.exists():
-        key = SigningKey.load(private_path)
-    else:
-        key = SigningKey.generate()
-        key.save(private_path)
-    public_path = keys_dir / VERIFY_KEY_FILE
-    if not public_path.exists():
-        key.verify_key().save(public_path)
+    with locked(keys_dir / ".lock"):  # two processes starting at once must agree on one key
+        if private_path.exists():
+            key = SigningKey.load(private_path)
+        else:
+            key = SigningKey.generate()
+            key.save(private_path)
+        public_path = keys_dir / VERIFY_KEY_FILE
+        if not public_path.exists():
+            key.verify_key().save(public_path)
     return key

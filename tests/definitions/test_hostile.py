@@ -1,0 +1,70 @@
+"""Hostile input: random and mutated packages, documents and VBA never crash the readers."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dis_core.definitions import (
+    DefinitionError,
+    SigningKey,
+    extract_vba,
+    normalize_vba,
+    read_package,
+)
+from dis_core.definitions.vba import ZIP_MAGIC
+
+from .helpers import binary_signature, full_set
+
+KEY = SigningKey.generate()
+PACKAGE = full_set(KEY, 3, [binary_signature(1), binary_signature(2)])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_random_bytes_are_refused(data: bytes) -> None:
+    try:
+        read_package(data, KEY.verify_key())
+    except DefinitionError:
+        return
+    raise AssertionError("random bytes accepted")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, len(PACKAGE) - 1), st.binary(min_size=1, max_size=16))
+def test_spliced_packages_are_refused(position: int, splice: bytes) -> None:
+    damaged = PACKAGE[:position] + splice + PACKAGE[position + len(splice) :]
+    if damaged == PACKAGE:
+        return
+    try:
+        read_package(damaged, KEY.verify_key())
+    except DefinitionError:
+        return
+    raise AssertionError(f"spliced package accepted at {position}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2000))
+def test_extract_vba_survives_garbage(data: bytes) -> None:
+    for prefix in (b"", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ZIP_MAGIC):
+        assert extract_vba(prefix + data) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=500))
+def test_normalize_vba_is_idempotent(source: str) -> None:
+    once = normalize_vba(source)
+    assert normalize_vba(once) == once
+
+
+def test_zip_bomb_is_not_opened() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/vbaProject.bin", bytes(20 * 2**20))
+    bomb = buffer.getvalue()
+    assert len(bomb) < 2**20
+    assert extract_vba(bomb) is None
