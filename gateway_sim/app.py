@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from dis_core.analysis import AnalysisLink
-from dis_core.clock import Clock, ScaledClock
+from dis_core.clock import Clock, clock_for
 from dis_core.config import Config
 from gateway_sim.admin import admin
 from gateway_sim.api import api
@@ -32,7 +32,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = None  # the submit view reads and bounds the body itself
     gateway: GatewayServices = build_services(
         config,
-        clock or ScaledClock(config.clock.speed),
+        clock or clock_for(config),
         link=link,
         repository_opener=repository_opener,
         scanner_factory=scanner_factory,
