@@ -10,7 +10,7 @@ from dis_core.definitions.engines import ENGINES, CompiledRules, EngineError, Ru
 from dis_core.definitions.errors import RepairError
 from dis_core.definitions.model import DefinitionSet, Detection, Signature
 from dis_core.definitions.recipe import apply_binary_recipe
-from dis_core.definitions.vba import extract_vba, normalize_vba
+from dis_core.definitions.vba import extract_vba, looks_like_office, normalize_vba
 
 MAX_SCAN_BYTES = 512 * 2**20
 
@@ -33,6 +33,7 @@ class Scanner:
         self._signatures = definitions.by_id()
         self._file_rules = self._compile(s for s in definitions.signatures if s.kind != "macro")
         self._macro_rules = self._compile(s for s in definitions.signatures if s.kind == "macro")
+        self._has_macros = any(s.kind == "macro" for s in definitions.signatures)
         self._single: dict[str, CompiledRules] = {}
         self._lock = threading.Lock()
 
@@ -58,16 +59,12 @@ class Scanner:
         return self.scan_bytes(path.read_bytes())
 
     def _macro_hits(self, data: bytes) -> set[str]:
-        if not self.definitions_have_macros:
+        if not self._has_macros or not looks_like_office(data):
             return set()
         modules = extract_vba(data) or []
         return {
             hit.namespace for _, source in modules for hit in self._macro_rules.match(_text(source))
         }
-
-    @property
-    def definitions_have_macros(self) -> bool:
-        return any(s.kind == "macro" for s in self._signatures.values())
 
     def _detection(self, hit: RuleHit) -> Detection:
         sig = self._signatures[hit.namespace]
