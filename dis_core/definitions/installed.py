@@ -92,7 +92,8 @@ class InstalledDefinitions:
     def install(self, package: bytes, *, allow_older: bool = False) -> DefinitionSet:
         """Verify, load-test and activate a signed package (an incremental one goes through
         install_incremental). InstallError(reason) leaves the active set as it was.
-        Installing the active set again is a no-op; an older set needs ``allow_older``."""
+        Installing the active set again, or an older set, is a no-op that returns the active
+        (newer) set: hosts never downgrade unless ``allow_older`` is given."""
         definitions = _read(package, self.verify_key)
         if definitions.kind == "incremental":
             return self._install_incremental(definitions)
@@ -125,9 +126,7 @@ class InstalledDefinitions:
             if current and current.sequence == definitions.sequence:
                 return self._same_sequence(current, definitions)
             if current and definitions.sequence < current.sequence and not allow_older:
-                raise InstallError(
-                    f"set {definitions.sequence} is older than the active set {current.sequence}"
-                )
+                return current  # never downgrade: the newer active set stays
             scanner = _load_test(definitions, self.engine)
             target = self._store(definitions)
             self._swap(target)
