@@ -61,7 +61,12 @@ def receive(services: Services, headers: Mapping[str, str], body: bytes) -> Inta
     existing = find_resend(services, message)
     if existing is not None:
         return existing
-    _check_quota(services, config, len(message.content))
+    try:
+        _check_quota(services, config, len(message.content))
+    except QuotaExceeded as full:
+        with services.work() as session:
+            raise_event(session, config, services.clock.now(), AlertEvent.QUOTA_LOW, f"sample refused: {full.detail}", quiet_for_s=600)
+        raise
     stored_name, stored_bytes = services.vault.store(message.content)
     try:
         return _record(services, config, message, stored_name, stored_bytes)

@@ -17,7 +17,7 @@ def create_app(config: Config | None = None, services: Services | None = None, c
     if services is None:
         config = config or load_config(os.environ.get("DIS_CONFIG"))
         services = build_services(config, clock)
-    app = Flask("quarantine_server")
+    app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = None  # intake enforces its own limit from the properties
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["quarantine_services"] = services

@@ -32,7 +32,7 @@ def _read_body(limit: int) -> bytes:
     if declared is not None and declared > limit:
         raise ProtocolError(SampleError.DECLINED, f"body of {declared} bytes exceeds the {limit} byte limit")
     try:
-        body = request.stream.read(limit + 1)
+        body = request.stream.read(min(limit, declared if declared is not None else limit) + 1)
     except ClientDisconnected:
         raise ProtocolError(SampleError.LOST, "the connection broke before the body was complete") from None
     if declared is not None and len(body) < declared:

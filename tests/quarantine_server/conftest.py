@@ -1,0 +1,105 @@
+"""Fixtures: a data directory with certificates and a signing key, the server's services on a
+ManualClock, the web app on loopback TLS, a fake gateway on loopback TLS, and helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from dis_core.certs import CertPaths, generate
+from dis_core.clock import ManualClock
+from dis_core.config import Config, load_config
+from dis_core.definitions import load_or_create_signing_key
+from dis_core.tls import http_session
+from quarantine_server.agent import Agent
+from quarantine_server.auth import create_token, create_user
+from quarantine_server.services import Services, build_services
+from quarantine_server.web.app import create_app
+from qs_helpers import FakeGateway, Running, Vendor, serve
+
+ADMIN = ("admin", "admin-password")
+VIEWER = ("viewer", "viewer-password")
+
+
+@dataclass
+class Server:
+    """Everything one test needs about a running Quarantine Server."""
+
+    data: Path
+    certs: CertPaths
+    config: Config
+    clock: ManualClock
+    services: Services
+    vendor: Vendor
+    gateway: FakeGateway
+    gateway_server: Running
+    web: Running
+    http: requests.Session
+    tokens: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.web.url
+
+    def agent(self) -> Agent:
+        return Agent(self.services)
+
+    def api(self, method: str, path: str, auth: tuple[str, str] | None = None, *, role: str = "admin", **kwargs: Any) -> requests.Response:
+        """Call the API; bearer token of ``role`` unless Basic ``auth`` is given."""
+        headers = dict(kwargs.pop("headers", {}))
+        if auth is None:
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        return self.http.request(method, f"{self.url}/api/v1{path}", auth=auth, headers=headers, timeout=30, **kwargs)
+
+    def set_properties(self, tab: str, **values: Any) -> None:
+        reply = self.api("PATCH", f"/properties/{tab}", json=values)
+        assert reply.status_code == 200, reply.text
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        query = f"?per_page=500&event={kind}" if kind else "?per_page=500"
+        return list(self.api("GET", f"/events{query}").json()["items"])
+
+    def sample(self, sample_id: int) -> dict[str, Any]:
+        reply = self.api("GET", f"/samples/{sample_id}")
+        assert reply.status_code == 200, reply.text
+        return dict(reply.json())
+
+
+def make_config(data: Path, **sections: dict[str, Any]) -> Config:
+    overrides: dict[str, dict[str, Any]] = {"general": {"data_dir": str(data), "quarantine_max_mb": 50}}
+    for name, values in sections.items():
+        overrides.setdefault(name, {}).update(values)
+    return load_config(None, environ={}, overrides=overrides)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    data = tmp_path / "data"
+    certs = generate(data / "certs")
+    key = load_or_create_signing_key(data / "backoffice" / "keys")
+    vendor = Vendor(tmp_path / "published", key)
+    gateway = FakeGateway(vendor)
+    gateway_server = serve(gateway.app(), certs)
+    config = make_config(
+        data,
+        web_communication={"gateway_url": gateway_server.url, "timeout_s": 5},
+        sample_policy={"queue_check_interval_s": 60, "status_query_interval_s": 60},
+    )
+    clock = ManualClock()
+    services = build_services(config, clock)
+    with services.work() as session:
+        admin = create_user(session, *ADMIN, "admin", clock.now())
+        viewer = create_user(session, *VIEWER, "viewer", clock.now())
+        tokens = {"admin": create_token(session, admin, "t", clock.now()), "viewer": create_token(session, viewer, "t", clock.now())}
+    web = serve(create_app(services=services), certs)
+    http = http_session(certs.ca_cert)
+    yield Server(data, certs, config, clock, services, vendor, gateway, gateway_server, web, http, tokens)
+    http.close()
+    web.stop()
+    gateway_server.stop()
+    services.db.engine.dispose()

@@ -1,0 +1,410 @@
+"""Real loopback servers and builders for the Quarantine Server tests."""
+
+from __future__ import annotations
+
+import base64
+import select
+import socket
+import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from dis_core.certs import CertPaths
+from dis_core.definitions import (
+    DefinitionError,
+    DefinitionRepository,
+    Signature,
+    SigningKey,
+    build_full,
+    read_package,
+)
+from dis_core.protocol import pack_sample, unpack_sample
+from dis_core.tls import server_context
+from dis_core.vocabulary.attributes import Message
+
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
+HOST_BYTES = b"SIMHOST-" + bytes(range(256)) * 4
+
+
+# --- definitions -------------------------------------------------------------------------------
+def marker_signature(marker: str, sequence: int, *, repairable: bool = True) -> Signature:
+    """A binary signature on the text SIMMARK-<marker>; repair cuts the file at the mark."""
+    rule = f'rule sim_{marker.lower()}\n{{\n  strings:\n    $a = "SIMMARK-{marker}"\n  condition:\n    $a\n}}\n'
+    recipe = {"version": 1, "anchor": "$a", "ops": [{"op": "truncate", "length": {"match": 0}}]}
+    return Signature(
+        id=f"T{sequence:03d}{marker[:8]}", virus_name=f"Sim.Test.{marker}", kind="binary", rule=rule,
+        repair=recipe if repairable else None, added_in=sequence, family="test", category="virus",
+    )
+
+
+def infected(marker: str) -> bytes:
+    """Inert bytes that the marker signature detects (and repairs back to HOST_BYTES)."""
+    return HOST_BYTES + b"SIMMARK-" + marker.encode() + b"-tail-bytes"
+
+
+class Vendor:
+    """The vendor's published definitions (a real DefinitionRepository with real signatures)."""
+
+    def __init__(self, root: Path, key: SigningKey) -> None:
+        self.key = key
+        self.repo = DefinitionRepository(root, key.verify_key())
+        self.signatures: list[Signature] = []
+
+    def publish(self, *markers: str, certified: bool = False, repairable: bool = True) -> int:
+        sequence = self.repo.next_sequence()
+        self.signatures += [marker_signature(m, sequence, repairable=repairable) for m in markers]
+        package = build_full(sequence, list(self.signatures), certified=certified, produced=WHEN, key=self.key,
+                             published=WHEN, certified_at=WHEN if certified else None)
+        self.repo.publish(package)
+        return sequence
+
+    def package(self, sequence: int) -> bytes:
+        return self.repo.get(sequence)
+
+
+# --- threaded TLS servers --------------------------------------------------------------------
+@dataclass
+class Running:
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def serve(app: Flask, certs: CertPaths | None) -> Running:
+    context = server_context(certs.server_cert, certs.server_key) if certs else None
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return Running(server, thread)
+
+
+@contextmanager
+def serving(app: Flask, certs: CertPaths | None) -> Iterator[Running]:
+    running = serve(app, certs)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+# --- a fake gateway ----------------------------------------------------------------------------
+@dataclass
+class Script:
+    """What the fake gateway answers for one sample checksum: states in order, then extras."""
+
+    states: list[str]
+    sequence: int = 0
+    virus: str = ""
+    error: str = ""
+    repairable: bool = True
+
+
+@dataclass
+class FakeGateway:
+    vendor: Vendor
+    scripts: dict[str, Script] = field(default_factory=dict)
+    submissions: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    refuse_submit: tuple[int, str] | None = None
+    cookies: dict[str, str] = field(default_factory=dict)
+    position: dict[str, int] = field(default_factory=dict)
+    requests_seen: list[str] = field(default_factory=list)
+    corrupt: set[int] = field(default_factory=set)  # sequences served with a flipped byte
+
+    def app(self) -> Flask:
+        app = Flask("fake_gateway")
+        app.add_url_rule("/gateway/v1/samples", view_func=self.submit, methods=["POST"])
+        app.add_url_rule("/gateway/v1/samples/<cookie>", view_func=self.status, methods=["GET"])
+        app.add_url_rule("/gateway/v1/definitions/<ref>", view_func=self.definitions, methods=["GET", "HEAD"])
+        app.add_url_rule("/gateway/v1/definitions/<int:base>/to/<int:target>", view_func=self.incremental, methods=["GET"])
+        return app
+
+    def _error(self, status: int, error: str) -> Response:
+        response = jsonify({"error": error, "message": f"fake gateway says {error}"})
+        response.status_code = status
+        response.headers["X-Error"] = error
+        response.headers["X-Error-Detail"] = f"fake gateway says {error}"
+        return response
+
+    def submit(self) -> Response:
+        self.requests_seen.append("submit")
+        if self.refuse_submit:
+            return self._error(*self.refuse_submit)
+        message = unpack_sample(dict(request.headers), request.get_data(), Message.SUBMIT, max_size=2**24)
+        self.submissions.append((dict(request.headers), message.content))
+        checksum = message.sample_checksum
+        cookie = f"c{len(self.submissions):04d}"
+        self.cookies[cookie] = checksum
+        self.position[checksum] = 0
+        response = self._state_reply(cookie, checksum)
+        response.status_code = 202
+        return response
+
+    def _state_reply(self, cookie: str, checksum: str) -> Response:
+        script = self.scripts.get(checksum, Script(["accepted", "importing", "imported", "uninfected"]))
+        index = min(self.position.get(checksum, 0), len(script.states) - 1)
+        self.position[checksum] = index + 1
+        state = script.states[index]
+        response = jsonify({"cookie": cookie, "state": state})
+        response.headers["X-Analysis-Cookie"] = cookie
+        response.headers["X-Analysis-State"] = state
+        if index == len(script.states) - 1 and state in FINAL:
+            response.headers["X-Date-Analyzed"] = "2026-01-01T00:00:00Z"
+            response.headers["X-Signatures-Sequence"] = str(script.sequence)
+            response.headers["X-Analysis-Repairable"] = "yes" if script.repairable else "no"
+            if script.virus:
+                response.headers["X-Analysis-Virus-Name"] = script.virus
+            if script.error:
+                response.headers["X-Error"] = script.error
+        return response
+
+    def status(self, cookie: str) -> Response:
+        self.requests_seen.append(f"status {cookie}")
+        if cookie not in self.cookies:
+            return self._error(404, "crumbled")
+        return self._state_reply(cookie, self.cookies[cookie])
+
+    def definitions(self, ref: str) -> Response:
+        self.requests_seen.append(f"{request.method} definitions {ref}")
+        try:
+            key: int | str = int(ref) if ref.isdigit() else ref
+            sequence = self.vendor.repo.resolve(key)
+            package = self.vendor.repo.get(sequence)
+        except DefinitionError as exc:
+            return self._error(410 if exc.error.value in {"superseded", "abandoned"} else 404, exc.error.value)
+        loaded = read_package(package, self.vendor.key.verify_key())
+        package = _flipped(package) if sequence in self.corrupt else package
+        response = Response(b"" if request.method == "HEAD" else package, mimetype="application/octet-stream")
+        response.headers["X-Signatures-Sequence"] = str(sequence)
+        response.headers["X-Signatures-Kind"] = "full"
+        response.headers["X-Signatures-Certified"] = "yes" if loaded.certified else "no"
+        return response
+
+    def incremental(self, base: int, target: int) -> Response:
+        self.requests_seen.append(f"increment {base}->{target}")
+        try:
+            package = self.vendor.repo.incremental(base, target)
+        except DefinitionError as exc:
+            return self._error(404, exc.error.value)
+        package = _flipped(package) if target in self.corrupt else package
+        return Response(package, mimetype="application/octet-stream")
+
+
+def _flipped(package: bytes) -> bytes:
+    damaged = bytearray(package)
+    damaged[len(damaged) // 2] ^= 0xFF
+    return bytes(damaged)
+
+
+FINAL = {"abort", "attention", "broken", "declined", "error", "infected", "misfired", "nodetect", "norepair",
+         "uninfectable", "uninfected", "unsubmittable", "encrypted", "delete", "restore"}
+
+
+# --- a fake endpoint's Defcast listener --------------------------------------------------------
+@dataclass
+class DefcastEndpoint:
+    computer: str
+    verify_key: Any
+    sequence: int = 0
+    refuse: bool = False
+    pushes: int = 0
+
+    def app(self) -> Flask:
+        app = Flask("defcast")
+        app.add_url_rule("/defcast/v1/sequence", view_func=self.get_sequence)
+        app.add_url_rule("/defcast/v1/definitions", view_func=self.push, methods=["POST"])
+        return app
+
+    def get_sequence(self) -> Response:
+        return jsonify({"computer": self.computer, "sequence": self.sequence})
+
+    def push(self) -> Response:
+        self.pushes += 1
+        if self.refuse:
+            response = jsonify({"installed": False, "error": "install_failed", "message": "disk full"})
+            response.status_code = 507
+            return response
+        self.sequence = read_package(request.get_data(), self.verify_key).sequence
+        return jsonify({"installed": True, "sequence": self.sequence})
+
+
+# --- forwarding like an endpoint ---------------------------------------------------------------
+def forward_headers(content: bytes, *, sample_id: str = "q-1", computer: str = "PC-1", user: str = "alice",
+                    file_name: str = "report.exe", sequence: int = 0, address: str | None = None,
+                    port: int | None = None, **extra: Any) -> tuple[dict[str, str], bytes]:
+    attrs: dict[str, Any] = {
+        "X-Sample-Type": "file", "X-Sample-File": file_name, "X-Sample-Id": sample_id,
+        "X-Platform-User": user, "X-Platform-Computer": computer, "X-Scan-Result": "suspicious",
+        "X-Scan-Signatures-Sequence": sequence, "X-Date-Quarantined": WHEN,
+    }
+    if address and port:
+        attrs.update({"X-Platform-Address": address, "X-Platform-Port": port})
+    attrs.update(extra)
+    return pack_sample(content, attrs)
+
+
+def forward(session: requests.Session, base: str, content: bytes, **kwargs: Any) -> requests.Response:
+    headers, body = forward_headers(content, **kwargs)
+    return session.post(f"{base}/intake/v1/samples", headers=headers, data=body, timeout=30)
+
+
+# --- a CONNECT proxy with Basic credentials ------------------------------------------------------
+class ConnectProxy(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, user: str, password: str) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.tunnels: list[str] = []
+        self.refused = 0
+
+    def start(self) -> None:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _ProxyHandler(socketserver.StreamRequestHandler):
+    server: ConnectProxy
+
+    def handle(self) -> None:
+        request_line = self.rfile.readline(8192).decode("latin-1").strip()
+        headers = {}
+        while (line := self.rfile.readline(8192).decode("latin-1").strip()):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        method, target, _ = (request_line.split(" ") + ["", "", ""])[:3]
+        if method != "CONNECT":
+            self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        if headers.get("proxy-authorization") != self.server.expected:
+            self.server.refused += 1
+            self.wfile.write(b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n')
+            return
+        host, _, port = target.rpartition(":")
+        if host not in {"127.0.0.1", "localhost"}:
+            self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            return
+        upstream = socket.create_connection((host, int(port)), timeout=10)
+        self.server.tunnels.append(target)
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.wfile.flush()
+        _pipe(self.connection, upstream)
+
+
+def _pipe(a: socket.socket, b: socket.socket) -> None:
+    try:
+        while True:
+            ready, _, _ = select.select([a, b], [], [], 10)
+            if not ready:
+                return
+            for source in ready:
+                data = source.recv(65536)
+                if not data:
+                    return
+                (b if source is a else a).sendall(data)
+    except OSError:
+        return
+    finally:
+        b.close()
+
+
+# --- syslog and SMTP receivers -----------------------------------------------------------------
+class SyslogReceiver:
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(5)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def receive(self) -> str:
+        data, _ = self.sock.recvfrom(65536)
+        return data.decode()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class SmtpSink(socketserver.ThreadingTCPServer):
+    """A tiny SMTP server that keeps every message it is given."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _SmtpHandler)
+        self.messages: list[tuple[str, str]] = []  # (recipients, data)
+        self.arrived = threading.Event()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> None:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _SmtpHandler(socketserver.StreamRequestHandler):
+    server: SmtpSink
+
+    def _say(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+        self.wfile.flush()
+
+    def handle(self) -> None:
+        self._say("220 sink ready")
+        recipients: list[str] = []
+        while line := self.rfile.readline(65536).decode("utf-8", "replace"):
+            verb = line[:4].upper()
+            if verb in {"EHLO", "HELO"}:
+                self._say("250 sink")
+            elif verb == "MAIL":
+                self._say("250 ok")
+            elif verb == "RCPT":
+                recipients.append(line.strip()[8:])
+                self._say("250 ok")
+            elif verb == "DATA":
+                self._say("354 go on")
+                self.server.messages.append((",".join(recipients), self._data()))
+                self.server.arrived.set()
+                self._say("250 stored")
+            elif verb == "QUIT":
+                self._say("221 bye")
+                return
+            else:
+                self._say("250 ok")
+
+    def _data(self) -> str:
+        lines = []
+        while (line := self.rfile.readline(65536).decode("utf-8", "replace")) not in {".\r\n", ""}:
+            lines.append(line)
+        return "".join(lines)
