@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from dis_core.db import unit_of_work
 from dis_core.lifecycle import transition
@@ -26,7 +26,13 @@ from gateway_sim.faults import Faults
 from gateway_sim.filters import Filter, FilterContext, Verdict
 from gateway_sim.models import Submission
 from gateway_sim.services import GatewayServices
-from gateway_sim.transfer import BodyTooLarge, TransferLost, cut_connection, read_body
+from gateway_sim.transfer import (
+    BodyTooLarge,
+    TransferLost,
+    cut_connection,
+    read_body,
+    read_prefix,
+)
 
 log = logging.getLogger(__name__)
 MAX_STORED_TEXT = 1024
@@ -131,7 +137,7 @@ class SubmissionDesk:
                     "the gateway answers every request with an internal error (fault injection)",
                 )
             if faults.drop_transfers:
-                return self._drop_half_way(stream, length, limit, environ)
+                self._drop_half_way(stream, length, environ)
             return read_body(stream, length, limit)
         except TransferLost as lost:
             raise ProtocolError(SampleError.LOST, str(lost)) from None
@@ -139,14 +145,14 @@ class SubmissionDesk:
             raise ProtocolError(SampleError.DECLINED, f"declined: {large}") from None
 
     def _drop_half_way(
-        self, stream: IO[bytes], length: int | None, limit: int, environ: Mapping[str, Any]
-    ) -> bytes:
-        half = (length or 2) // 2
+        self, stream: IO[bytes], length: int | None, environ: Mapping[str, Any]
+    ) -> NoReturn:
+        """The drop-transfers fault: take half the body, then cut the connection."""
         try:
-            read_body(stream, length, limit, stop_after=half)
+            received = read_prefix(stream, (length or 2) // 2)
         finally:
             cut_connection(environ)
-        raise AssertionError("unreachable: read_body always reports a stopped transfer as lost")
+        raise TransferLost(received, length)
 
     def _fail(self, submission_id: int, error: ProtocolError) -> Submission:
         now = self.services.clock.now()

@@ -31,21 +31,14 @@ class BodyTooLarge(Exception):
     """More body bytes than the gateway takes for one sample."""
 
 
-def read_body(
-    stream: IO[bytes], expected: int | None, limit: int, *, stop_after: int | None = None
-) -> bytes:
-    """Read the whole body: exactly ``expected`` bytes, or up to EOF when it is not known.
-
-    ``stop_after`` reads only that many bytes and then reports the transfer lost (the
-    drop-transfers fault uses it after cutting the connection).
-    """
+def read_body(stream: IO[bytes], expected: int | None, limit: int) -> bytes:
+    """Read the whole body: exactly ``expected`` bytes, or up to EOF when it is not known."""
     if expected is not None and expected > limit:
         raise BodyTooLarge(f"body of {expected} bytes exceeds the limit of {limit}")
-    target = expected if stop_after is None else min(stop_after, expected or stop_after)
     parts: list[bytes] = []
     received = 0
-    while target is None or received < target:
-        want = CHUNK if target is None else min(CHUNK, target - received)
+    while expected is None or received < expected:
+        want = CHUNK if expected is None else min(CHUNK, expected - received)
         chunk = _read_chunk(stream, want, received, expected)
         if not chunk:
             break
@@ -53,9 +46,20 @@ def read_body(
         received += len(chunk)
         if received > limit:
             raise BodyTooLarge(f"body exceeds the limit of {limit} bytes")
-    if stop_after is not None or (expected is not None and received < expected):
+    if expected is not None and received < expected:
         raise TransferLost(received, expected)
     return b"".join(parts)
+
+
+def read_prefix(stream: IO[bytes], count: int) -> int:
+    """Read and discard up to ``count`` bytes; how many came (the drop-transfers fault)."""
+    received = 0
+    while received < count:
+        chunk = _read_chunk(stream, min(CHUNK, count - received), received, None)
+        if not chunk:
+            break
+        received += len(chunk)
+    return received
 
 
 def _read_chunk(stream: IO[bytes], want: int, received: int, expected: int | None) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import subprocess
 import time
@@ -20,7 +21,7 @@ from dis_core.tls import client_context, http_session
 from gateway_sim.client import GatewayClient, GatewayError, GatewayUnreachable
 
 from .helpers import Publisher, host_program, packed, repairable_signature, submit_attributes
-from .server_process import DIS, RunningGateway, start_gateway
+from .server_process import ADMIN_TOKEN, DIS, RunningGateway, start_gateway
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +250,39 @@ def test_dis_gateway_without_certificates_fails_readably(tmp_path: Path) -> None
     )
     assert result.returncode != 0
     assert "run 'dis certs' first" in result.stderr
+
+
+def test_curl_switches_a_fault_with_the_admin_token(gateway: RunningGateway) -> None:
+    url = f"{gateway.base_url}/gateway/admin/v1/faults"
+    command = [
+        "curl",
+        "-sS",
+        "--cacert",
+        str(gateway.ca),
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/json",
+    ]
+    authorised = [*command, "-H", f"Authorization: Bearer {ADMIN_TOKEN}"]
+    try:
+        result = subprocess.run(
+            [*authorised, "-d", '{"delay_s": 0.2}', url],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert result.returncode == 0 and json.loads(result.stdout)["faults"]["delay_s"] == 0.2
+        refused = subprocess.run(
+            [*command, "-d", "{}", "-w", "%{http_code}", "-o", "/dev/null", url],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert refused.stdout == "401"
+    finally:
+        subprocess.run(
+            [*authorised, "-X", "DELETE", url], capture_output=True, timeout=30, check=False
+        )
