@@ -293,3 +293,73 @@ def _gate(context: Context):  # type: ignore[no-untyped-def]
 
 
 COMMANDS = [up, demo, replay, step]
+
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+@click.command("scenario")
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--fixtures",
+    "corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=REPO_FIXTURES,
+    show_default=True,
+)
+@click.option(
+    "--data-dir",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".dis-data/scenario"),
+    show_default=True,
+    help="Its own data directory, wiped at start.",
+)
+@click.option("--clock-speed", default=60.0, show_default=True)
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    help="Real seconds to wait for samples after the timeline.",
+)
+def scenario(
+    scenario_file: Path, corpus: Path, data_dir: Path, clock_speed: float, timeout: float
+) -> None:
+    """Play a trainer scenario (a YAML file, or the name of a bundled one) on a fresh loop."""
+    from launcher.scenario import ScenarioError, load_scenario
+    from launcher.scenario_runner import ScenarioFailed, ScenarioRunner
+
+    path = (
+        scenario_file
+        if scenario_file.exists()
+        else SCENARIOS / f"{scenario_file.name.removesuffix('.yaml')}.yaml"
+    )
+    try:
+        plan = load_scenario(path)
+        expectations = load_manifest(corpus)
+    except (ScenarioError, ManifestError) as exc:
+        raise click.ClickException(str(exc)) from None
+    console = Console()
+    session = LoopSession.quick(data_dir, clock_speed, fresh=True)
+    _start(session, console)
+    runner = ScenarioRunner(session, corpus, expectations)
+    try:
+        runner.run(plan)
+        settled = (
+            wait_all(runner.journeys, session.observer(), timeout)
+            if plan.expect_all_settled
+            else True
+        )
+    except ScenarioFailed as exc:
+        raise click.ClickException(f"scenario {plan.name!r}: {exc}") from None
+    finally:
+        session.stop()
+    for line in runner.log:
+        console.print(f"  {line}")
+    if not settled:
+        raise click.ClickException(f"scenario {plan.name!r}: not every sample completed")
+    console.print(journey_table(runner.journeys, f"Scenario: {plan.name}"))
+    sys.exit(_summary(_outcomes(runner.journeys), console))
+
+
+COMMANDS.append(scenario)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dis_core.clock import clock_for
 from dis_core.config import Config
@@ -93,6 +94,40 @@ class LoopSession:
             self.fleet.stop()  # type: ignore[attr-defined]
             self.fleet = None
         self.stack.stop()
+
+    def gateway_admin(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Call the gateway's fault-injection API (bearer token from the data directory)."""
+        from gateway_sim.services import admin_token
+
+        headers = {"Authorization": f"Bearer {admin_token(self.config)}"}
+        url = f"{self.stack.gateway_url}/gateway/admin/v1{path}"
+        with self.stack.session() as session:
+            reply = session.request(method, url, json=body, timeout=10, headers=headers)
+        if reply.status_code >= 400:
+            raise RuntimeError(
+                f"gateway admin {method} {path}: {reply.status_code} {reply.text[:200]}"
+            )
+        return dict(reply.json())
+
+    def event_kinds(self) -> set[str]:
+        """Alert events the Quarantine Server has raised so far."""
+        observer = self.observer()
+        url = f"{self.stack.console_url}api/v1/events"
+        reply = observer.session.get(url, params={"per_page": 500}, timeout=10)
+        reply.raise_for_status()
+        return {str(item["event"]) for item in reply.json()["items"]}
+
+    def fill_quarantine(self, percent: float) -> None:
+        """Write a filler file into the quarantine folder so that it is ``percent`` full."""
+        folder = self.config.path(self.config.general.quarantine_dir)
+        limit = self.config.general.quarantine_max_mb * 1024 * 1024
+        used = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        wanted = int(limit * percent / 100) - used
+        if wanted > 0:
+            with open(folder / "filler.bin", "wb") as handle:
+                handle.truncate(wanted)
 
     @property
     def login_hint(self) -> str:
