@@ -96,7 +96,7 @@ def _olevba_modules(data: bytes) -> list[tuple[str, str]] | None:
         parser = olevba.VBA_Parser("document", data=data)
         if not parser.detect_vba_macros():
             return None
-        modules = [(str(name), _text(code)) for _, _, name, code in parser.extract_macros()]
+        modules = [(_module_name(name), _text(code)) for _, _, name, code in parser.extract_macros()]
     except Exception:  # oletools raises many types on hostile input: treat as "no VBA found"
         return None
     finally:
@@ -112,6 +112,13 @@ def _olevba():  # noqa: ANN202 - the oletools.olevba module
         warnings.simplefilter("ignore", DeprecationWarning)
         from oletools import olevba
     return olevba
+
+
+def _module_name(file_name: object) -> str:
+    """olevba names modules like export files ('Module1.bas'); keep the module's own name."""
+    name = str(file_name)
+    stem, dot, extension = name.rpartition(".")
+    return stem if dot and extension.lower() in ("bas", "cls", "frm") else name
 
 
 def _text(code: str | bytes) -> str:

@@ -158,3 +158,16 @@ def test_normalize_vba() -> None:
     assert normalize_vba(source) == expected
     shouted = source.replace("\r\n", "\n").upper().replace("KEEP  CASE 'HERE'", "Keep  CASE 'here'")
     assert normalize_vba(shouted) == expected
+
+
+def test_extract_vba_from_real_documents() -> None:
+    from dis_core.definitions import extract_vba
+
+    modules = extract_vba(DOCM.read_bytes())
+    assert modules is not None
+    assert [name for name, _ in modules] == ["ThisDocument", "UserFormTEST1", "UserFormTest2", "NewMacros"]
+    assert normalize_vba(dict(modules)["NewMacros"]) == "sub a()\nend sub"
+    assert extract_vba(PPT.read_bytes()) is not None
+    clean = CORPUS / "oletools-test-data" / "msodde" / "harmless-clean.docx"
+    assert extract_vba(clean.read_bytes()) is None
+    assert extract_vba(b"MZ" + bytes(100)) is None
