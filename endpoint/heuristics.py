@@ -3,7 +3,8 @@
 Two rules, both decided from the bytes alone (never the file name):
 
 * a PE file whose entry point is a bare return instruction (``C3`` or ``C2 imm16``) and that
-  carries an intact SimVM program (magic ``SimVM\\x1a\\x01\\x00``, length, CRC-32, code): a
+  carries a SimVM program (a carrier: magic ``SimVM\\x1a\\x01\\x00``, length, code; found
+  by ``dis_core.simworld.emulator.find_program``, damaged programs included): a
   real program does not return before doing anything, and a program for the SimVM
   interpreter hidden behind such an entry point is how every simulated binary virus looks;
 * an Office document (OLE or OOXML) with VBA macros that declare an auto-run entry point
@@ -17,13 +18,12 @@ from dataclasses import dataclass
 
 import pefile
 
-from dis_core.simworld.bytecode import MAGIC, carrier_at
+from dis_core.simworld.emulator import find_program
 
 RET_NEAR = 0xC3
 RET_NEAR_IMM16 = 0xC2
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
-MAX_MARKERS = 64  # a file stuffed with fake markers costs bounded work
 AUTO_RUN = re.compile(
     r"^\s*(?:(?:public|private)\s+)?(?:sub|function)\s+"
     r"(autoopen|autoexec|autonew|autoclose|autoexit|auto_open|auto_close|"
@@ -65,27 +65,14 @@ def entry_point_offset(data: bytes) -> int | None:
     return offset if offset is not None and 0 <= offset < len(data) else None
 
 
-def carries_simvm_program(data: bytes) -> bool:
-    """True when an intact SimVM carrier (magic, length, CRC-32, code) sits in the bytes."""
-    start = data.find(MAGIC)
-    for _ in range(MAX_MARKERS):
-        if start < 0:
-            return False
-        carrier = carrier_at(data, start)
-        if carrier is not None and carrier.intact:
-            return True
-        start = data.find(MAGIC, start + 1)
-    return False
-
-
 def _assess_pe(data: bytes) -> Suspicion | None:
     offset = entry_point_offset(data)
     if offset is None or data[offset] not in (RET_NEAR, RET_NEAR_IMM16):
         return None
-    if not carries_simvm_program(data):
+    if find_program(data) is None:
         return None
     return Suspicion(
-        "pe-ret-simvm", f"entry point at 0x{offset:x} returns at once; a SimVM program is carried"
+        "pe-ret-simvm", f"entry point at 0x{offset:x} returns at once; a SimVM program follows"
     )
 
 

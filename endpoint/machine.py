@@ -459,7 +459,7 @@ class Endpoint:
 
     def _resolve_and_confirm(self) -> None:
         try:
-            self.resolve_quarantine()
+            self.resolve_quarantine(from_server=True)
             # The pushing server records the delivery only after our answer; confirming a
             # moment later keeps the confirmation from overtaking that record.
             self._stopping.wait(CONFIRM_GRACE_S)
@@ -475,7 +475,6 @@ class Endpoint:
 
     def pull_definitions(self) -> bool:
         """Fetch the server's active set; install, repair and confirm when it is newer."""
-        self._last_pull = self.clock.now()
         package = self.client.definitions("active")
         if (
             package is None
@@ -483,43 +482,46 @@ class Endpoint:
         ):
             return False
         self.install_definitions(package)
-        self.resolve_quarantine()
+        self.resolve_quarantine(from_server=True)
         self.forward_pending()
         return True
 
     # ----- repair, restore, confirm
-    def resolve_quarantine(self) -> list[Resolution]:
-        """Judge every open item with the active set: repair, restore or keep; queue a confirmation."""
+    def resolve_quarantine(self, *, from_server: bool = False) -> list[Resolution]:
+        """Judge every open item with the active set: repair, restore or keep; queue a confirmation.
+
+        ``from_server``: the active set is the one the Quarantine Server delivers (pushed or
+        pulled), so an item it does not detect but the server has settled is given back.
+        """
         with self._locked():
             scanner = self._current_scanner()
-            if scanner is None:
-                return []
             sequence = self.active_sequence()
-            decided = [
-                r
-                for item in self.vault.items()
-                if not item.resolved
-                for r in [self._resolve(item, scanner, sequence)]
-                if r is not None
-            ]
+            decided = []
+            for item in self.vault.items():
+                if not item.resolved:
+                    resolution = self._resolve(item, scanner, sequence, from_server)
+                    decided += [resolution] if resolution else []
             self._queue_confirmation(sequence, decided)
             return decided
 
-    def _resolve(self, item: QuarantinedItem, scanner: Scanner, sequence: int) -> Resolution | None:
+    def _resolve(
+        self, item: QuarantinedItem, scanner: Scanner | None, sequence: int, from_server: bool
+    ) -> Resolution | None:
         try:
             data = self.vault.content(item)
         except VaultError as exc:
             item.note(self.clock.now(), "unreadable", str(exc))
             self.vault.save(item)
             return None
-        detections = scanner.scan_bytes(data)
+        detections = _cures(scanner.scan_bytes(data)) if scanner else []
         if detections:
-            return self._repair_item(item, data, scanner, _pick(detections), sequence)
-        if item.scan_result != ScanResult.SUSPICIOUS:
+            assert scanner is not None
+            return self._repair_item(item, data, scanner, _pick(detections), sequence, from_server)
+        if scanner and item.scan_result != ScanResult.SUSPICIOUS:
             why = "no longer detected: false positive"
             return self._give_back(item, data, Outcome.RESTORED, sequence, why)
         verdict = self._server_verdict(item)
-        if verdict in SETTLED or verdict == HARMLESS:
+        if verdict == HARMLESS or (from_server and scanner and verdict in SETTLED):
             why = f"not detected, and the server says {verdict}: nothing to cure"
             return self._give_back(item, data, Outcome.RESTORED, sequence, why)
         return None  # the vendor has not spoken about this file yet: keep it
@@ -550,19 +552,30 @@ class Endpoint:
         scanner: Scanner,
         detection: Detection,
         sequence: int,
-    ) -> Resolution:
+        from_server: bool,
+    ) -> Resolution | None:
         try:
             if not detection.repairable:
                 raise RepairError(f"{detection.virus_name}: the definitions have no repair")
             repaired = scanner.repair(data, detection)
         except RepairError as exc:
-            item.outcome, item.outcome_sequence = Outcome.NOT_REPAIRED, sequence
-            item.note(self.clock.now(), "not_repaired", str(exc))
-            self.vault.save(item)
-            return Resolution(item.id, Outcome.NOT_REPAIRED)
-        return self._give_back(
-            item, repaired, Outcome.REPAIRED, sequence, f"repaired {detection.virus_name}"
-        )
+            return self._not_repaired(item, sequence, from_server, str(exc))
+        why = f"repaired {detection.virus_name}"
+        return self._give_back(item, repaired, Outcome.REPAIRED, sequence, why)
+
+    def _not_repaired(
+        self, item: QuarantinedItem, sequence: int, from_server: bool, why: str
+    ) -> Resolution | None:
+        """Only a set the server delivered can tell it 'not repaired', and once per set."""
+        if not from_server or (item.outcome, item.outcome_sequence) == (
+            Outcome.NOT_REPAIRED,
+            sequence,
+        ):
+            return None
+        item.outcome, item.outcome_sequence = Outcome.NOT_REPAIRED, sequence
+        item.note(self.clock.now(), "not_repaired", why)
+        self.vault.save(item)
+        return Resolution(item.id, Outcome.NOT_REPAIRED)
 
     def _give_back(
         self, item: QuarantinedItem, data: bytes, outcome: Outcome, sequence: int, why: str
@@ -620,21 +633,25 @@ class Endpoint:
 
     # ----- running
     def tick(self) -> None:
-        """One round of a running endpoint: scan, forward, and pull when it has no listener."""
+        """One round of a running endpoint: scan and forward; every pull_interval_s also ask
+        the server about open items and, without a listener, pull its active set."""
         self.scan_once()
         self.forward_pending()
-        if self._listener is None and self._pull_due():
+        if not self._pull_due():
+            return
+        self._last_pull = self.clock.now()
+        if self._listener is None:
             try:
                 self.pull_definitions()
             except (IntakeUnavailable, IntakeRefused, DefinitionError, InstallError) as exc:
                 self.journal.write(self.clock.now(), "pull_failed", error=str(exc))
+        self.resolve_quarantine()
 
     def _pull_due(self) -> bool:
         if self._last_pull is None:
             return True
-        return self.clock.now() >= self._last_pull + timedelta(
-            seconds=self.config.endpoint.pull_interval_s
-        )
+        interval = timedelta(seconds=self.config.endpoint.pull_interval_s)
+        return self.clock.now() >= self._last_pull + interval
 
     def stop(self) -> None:
         """Stop the Defcast listener and wait for running repairs; the folder keeps all state."""
@@ -645,6 +662,11 @@ class Endpoint:
             self.folders.listener.unlink(missing_ok=True)
         self.wait_idle()
         self.client.close()
+
+
+def _cures(detections: list[Detection]) -> list[Detection]:
+    """Detections that name a threat; an over-broad 'heuristic' rule only raises suspicion."""
+    return [d for d in detections if d.category != "heuristic"]
 
 
 def _pick(detections: list[Detection]) -> Detection:

@@ -37,10 +37,12 @@ class IntakeState:
     active_package: bytes | None = None
     failures: list[str] = field(default_factory=list)
 
-    def by_key(self, checksum: str, computer: str) -> HeldSample | None:
+    def by_key(self, checksum: str, item_id: str, computer: str) -> HeldSample | None:
+        """A resend: the same content, endpoint item id and computer (as the real server)."""
         for sample in self.samples:
             attrs = sample.attributes
-            if attrs["X-Sample-Checksum"] == checksum and attrs["X-Platform-Computer"] == computer:
+            key = (attrs["X-Sample-Checksum"], attrs["X-Sample-Id"], attrs["X-Platform-Computer"])
+            if key == (checksum, item_id, computer):
                 return sample
         return None
 
@@ -57,8 +59,10 @@ def create_app(state: IntakeState) -> Flask:
         except ProtocolError as exc:
             state.failures.append(exc.error.value)
             return jsonify(exc.as_json()), exc.http_status
-        computer = message.attributes["X-Platform-Computer"]
-        held = state.by_key(message.sample_checksum, computer)
+        attrs = message.attributes
+        held = state.by_key(
+            message.sample_checksum, attrs["X-Sample-Id"], attrs["X-Platform-Computer"]
+        )
         if held is not None:
             return jsonify({"id": held.id, "status": held.status}), 200
         held = HeldSample(str(len(state.samples) + 1), message.attributes, message.content)
@@ -73,12 +77,10 @@ def create_app(state: IntakeState) -> Flask:
                 {"error": "malformed", "message": "computer, sequence, results needed"}
             ), 400
         state.confirmations.append(body)
-        known = {s.id: s for s in state.samples}
-        for result in body["results"]:
-            if result["sample_id"] in known:
-                ok = result["outcome"] in ("repaired", "restored")
-                known[result["sample_id"]].status = "installed" if ok else "not installed"
-        return jsonify({"accepted": len(body["results"])}), 200
+        answers = [_apply(state, body["computer"], result) for result in body["results"]]
+        return jsonify(
+            {"computer": body["computer"], "sequence": body["sequence"], "results": answers}
+        ), 200
 
     @app.get("/intake/v1/definitions/active")
     def active() -> tuple[Response | bytes, int]:
@@ -87,6 +89,29 @@ def create_app(state: IntakeState) -> Flask:
         return state.active_package, 200
 
     return app
+
+
+DELIVERED = ("distribute", "distributed", "available", "not installed")
+
+
+def _apply(state: IntakeState, computer: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Like the real server: only a delivered sample of that computer takes a confirmation."""
+    held = next((s for s in state.samples if s.id == str(result["sample_id"])), None)
+    if held is None or held.attributes["X-Platform-Computer"] != computer:
+        return {
+            "sample_id": result["sample_id"],
+            "applied": False,
+            "reason": "no such sample from this computer",
+        }
+    if held.status not in DELIVERED:
+        return {
+            "sample_id": held.id,
+            "applied": False,
+            "reason": f"status {held.status} takes no confirmation",
+        }
+    ok = result["outcome"] in ("repaired", "restored")
+    held.status = "installed" if ok else "not installed"
+    return {"sample_id": held.id, "applied": True, "status": held.status}
 
 
 class FakeIntake:
@@ -120,6 +145,11 @@ class FakeIntake:
             assert self._thread is not None
             self._thread.join(5)
             self._server = None
+
+    def deliver(self, status: str = "distributed") -> None:
+        """Mark every held sample as the real server does when it delivers a set."""
+        for sample in self.state.samples:
+            sample.status = status
 
     def push(self, address: str, port: int, package: bytes) -> requests.Response:
         """Deliver a package to an endpoint's Defcast listener, verifying its certificate."""

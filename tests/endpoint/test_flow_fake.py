@@ -58,6 +58,7 @@ def test_file_travels_to_server_and_is_repaired_in_place(data_dir, packages, int
         assert held.attributes["X-Sample-File"] == str(path.resolve())
 
         assert intake.ask_sequence("127.0.0.1", port) == {"computer": "ws-alice", "sequence": 1}
+        intake.deliver()  # the server records the delivery, as the real one does
         reply = intake.push("127.0.0.1", port, packages.new)
         assert reply.status_code == 200 and reply.json() == {"installed": True, "sequence": 2}
         endpoint.wait_idle()
@@ -123,6 +124,7 @@ def test_confirmation_waits_on_disk_while_the_server_is_down(
     endpoint.scan_once()
     endpoint.forward_pending()
     intake.stop()
+    intake.deliver()  # the server records the delivery, as the real one does
     endpoint.install_definitions(packages.new)
     endpoint.resolve_quarantine()
     assert endpoint.forward_pending().confirmations_waiting == 1
@@ -172,6 +174,7 @@ def test_false_positive_is_restored_when_newer_definitions_drop_it(
     assert endpoint.scan_once().quarantined[0].scan_result == ScanResult.DETECTED
     endpoint.forward_pending()
     assert intake.state.samples[0].attributes["X-Scan-Virus-Name"] == "Sim.Notes.A"
+    intake.deliver()  # the server records the delivery, as the real one does
     endpoint.install_definitions(fixed)
     decided = endpoint.resolve_quarantine()
     assert [d.outcome for d in decided] == [Outcome.RESTORED]
@@ -191,8 +194,12 @@ def test_detection_without_repair_is_confirmed_not_repaired(
     path = _drop(endpoint, "data/notes.txt", b"meeting notes, nothing else\n")
     endpoint.quarantine_file(path)  # the user's own suspicion
     endpoint.forward_pending()
+    intake.deliver()  # the server records the delivery, as the real one does
     endpoint.install_definitions(detect_only)
-    assert [d.outcome for d in endpoint.resolve_quarantine()] == [Outcome.NOT_REPAIRED]
+    assert [d.outcome for d in endpoint.resolve_quarantine(from_server=True)] == [
+        Outcome.NOT_REPAIRED
+    ]
+    assert endpoint.resolve_quarantine(from_server=True) == []  # judged once per set
     endpoint.forward_pending()
     assert intake.state.confirmations[-1]["results"][0]["outcome"] == "not_repaired"
     assert intake.state.samples[0].status == "not installed"
@@ -237,6 +244,7 @@ def test_pull_installs_the_servers_active_set_when_there_is_no_listener(
     _drop(endpoint, "b.exe", INFECTED)
     endpoint.tick()  # scan, forward, pull: the server has nothing newer yet
     assert len(intake.state.samples) == 1 and endpoint.active_sequence() == 1
+    intake.deliver()  # the server records the delivery, as the real one does
     intake.state.active_package = packages.new
     assert endpoint.pull_definitions() is True
     assert endpoint.active_sequence() == 2
@@ -275,3 +283,62 @@ def test_refused_forward_is_recorded_not_retried(data_dir, packages, clock, stat
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_results_the_server_cannot_apply_yet_are_sent_again(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    _drop(endpoint, "d.exe", INFECTED)
+    endpoint.scan_once()
+    endpoint.forward_pending()
+    endpoint.install_definitions(packages.new)  # e.g. pulled before the server delivered
+    endpoint.resolve_quarantine()
+    assert endpoint.forward_pending().confirmations_sent == 1
+    assert intake.state.samples[0].status == "quarantined"  # not applied: not delivered yet
+    assert len(endpoint.outbox.pending()) == 1
+    intake.deliver()
+    assert endpoint.forward_pending().confirmations_sent == 0  # waits for the retry interval
+    clock.advance(61)
+    assert endpoint.forward_pending().confirmations_sent == 1
+    assert intake.state.samples[0].status == "installed"
+    assert endpoint.outbox.pending() == []
+    endpoint.stop()
+
+
+def test_heuristic_item_is_restored_when_the_server_says_it_is_harmless(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    path = _drop(endpoint, "e.txt", b"an innocent letter\n")
+    endpoint.quarantine_file(path)
+    endpoint.forward_pending()
+    endpoint.install_definitions(packages.new)
+    assert endpoint.resolve_quarantine() == []  # the vendor has not spoken yet
+    assert not path.exists()
+    intake.deliver("unneeded")
+    assert [d.outcome for d in endpoint.resolve_quarantine()] == [Outcome.RESTORED]
+    assert path.read_bytes() == b"an innocent letter\n"
+    assert len(intake.state.samples) == 1  # the status question was a recognised resend
+    endpoint.forward_pending()
+    assert intake.state.confirmations == []  # nothing to confirm for a harmless file
+    endpoint.stop()
+
+
+def test_heuristic_item_the_delivered_set_does_not_detect_is_restored(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    port = endpoint.start_defcast(0)
+    try:
+        path = _drop(endpoint, "f.txt", b"a file the vendor later calls a misfire\n")
+        endpoint.quarantine_file(path)
+        endpoint.forward_pending()
+        intake.deliver()  # the server settled it and delivers its set for it
+        assert intake.push("127.0.0.1", port, packages.new).status_code == 200
+        endpoint.wait_idle()
+        assert path.read_bytes() == b"a file the vendor later calls a misfire\n"
+        assert intake.state.confirmations[0]["results"][0]["outcome"] == "restored"
+        assert intake.state.samples[0].status == "installed"
+    finally:
+        endpoint.stop()
