@@ -286,3 +286,27 @@ def test_curl_switches_a_fault_with_the_admin_token(gateway: RunningGateway) -> 
         subprocess.run(
             [*authorised, "-X", "DELETE", url], capture_output=True, timeout=30, check=False
         )
+
+
+def test_concurrent_duplicates_share_one_cookie_and_one_analysis(
+    gateway: RunningGateway, client: GatewayClient
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    content = host_program("concurrent", 3000)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replies = list(pool.map(lambda _: client.submit(content, submit_attributes()), range(4)))
+    cookies = {reply.cookie for reply in replies}
+    assert len(cookies) == 1
+    assert sorted(reply.filter or "" for reply in replies).count("backoffice") == 1
+    store = BackOfficeStore.open(
+        load_config(environ={}, overrides={"general": {"data_dir": str(gateway.data_dir)}})
+    )
+    try:
+        with store.sessions() as session:
+            count = session.scalar(
+                select(func.count(Analysis.id)).where(Analysis.cookie == cookies.pop())
+            )
+        assert count == 1
+    finally:
+        store.close()
