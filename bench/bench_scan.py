@@ -31,17 +31,21 @@ from dis_core.definitions import (
 )
 
 ELF = b"\x7fELF"
+MAX_FILE = 32 * 2**20  # leave out a few giant libraries so the mix is typical
 
 
 def elf_files(megabytes: int) -> list[Path]:
-    """Regular ELF files under /usr/lib and /usr/bin, in a fixed order, until the total is reached."""
+    """Regular ELF files (4 KiB to 32 MiB, no debug files) under /usr/lib and /usr/bin, in a
+    fixed order, until the total is reached."""
     chosen: list[Path] = []
     total = 0
     for root in ("/usr/lib", "/usr/bin"):
         for folder, _, names in sorted(os.walk(root)):
             for name in sorted(names):
                 path = Path(folder) / name
-                if path.is_symlink() or not path.is_file() or path.stat().st_size < 4096:
+                if "/debug" in folder or path.is_symlink() or not path.is_file():
+                    continue
+                if not 4096 <= path.stat().st_size <= MAX_FILE:
                     continue
                 with open(path, "rb") as handle:
                     if handle.read(4) != ELF:
