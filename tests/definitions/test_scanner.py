@@ -165,7 +165,12 @@ def test_extract_vba_from_real_documents() -> None:
 
     modules = extract_vba(DOCM.read_bytes())
     assert modules is not None
-    assert [name for name, _ in modules] == ["ThisDocument", "UserFormTEST1", "UserFormTest2", "NewMacros"]
+    assert [name for name, _ in modules] == [
+        "ThisDocument",
+        "UserFormTEST1",
+        "UserFormTest2",
+        "NewMacros",
+    ]
     assert normalize_vba(dict(modules)["NewMacros"]) == "sub a()\nend sub"
     assert extract_vba(PPT.read_bytes()) is not None
     clean = CORPUS / "oletools-test-data" / "msodde" / "harmless-clean.docx"
