@@ -206,9 +206,16 @@ class Endpoint:
         with self._locked():
             scanner = self._current_scanner()
             for path in sorted(self.folders.watch.rglob("*")):
-                if path.is_file() and not path.is_symlink() and not path.name.startswith(".dis-"):
-                    self._examine(path, scanner, report)
+                if path.is_file() and not path.is_symlink():
+                    self._examine_safely(path, scanner, report)
         return report
+
+    def _examine_safely(self, path: Path, scanner: Scanner | None, report: ScanReport) -> None:
+        """A file that vanishes or cannot be read mid-scan is skipped and reported, not fatal."""
+        try:
+            self._examine(path, scanner, report)
+        except OSError as exc:
+            report.skipped.append(f"{path}: {exc.strerror or exc}")
 
     def _unchanged_clean(self, path: Path) -> tuple[str, tuple[int, int, int]]:
         info = path.stat()
