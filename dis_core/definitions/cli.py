@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from dis_core.cli import Context, pass_context
-from dis_core.clock import utc_now
+from dis_core.clock import clock_for
 from dis_core.definitions.errors import DefinitionError, InstallError, RepairError
 from dis_core.definitions.installed import InstalledDefinitions
 from dis_core.definitions.keys import VERIFY_KEY_FILE, VerifyKey, load_or_create_signing_key
@@ -111,7 +111,7 @@ def build(
     if baseline == bool(signatures):
         fail("give exactly one of --baseline or --signatures FILE")
     key = load_or_create_signing_key(Path(keys) if keys else context.config.path(KEYS_DIR))
-    now = utc_now()
+    now = clock_for(context.config).now()
     try:
         if baseline:
             from dis_core.definitions.baseline import build_baseline
