@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from dis_core.simworld import binaries, goats
+from dis_core.simworld.documents import write_document
+from dis_core.simworld.macros import CLEAN, MACRO_FAMILIES
 from dis_core.simworld.programs import PROGRAMS
 from endpoint.heuristics import assess, entry_point_offset
 
@@ -62,3 +64,19 @@ def test_real_documents_without_auto_run_macros_are_not_suspicious(relative: str
 def test_garbage_that_starts_like_a_pe_is_not_suspicious() -> None:
     assert assess(b"MZ" + bytes(30)) is None
     assert assess(b"MZ" + b"\xff" * 4096) is None
+
+
+@pytest.mark.parametrize("family", sorted(MACRO_FAMILIES))
+@pytest.mark.parametrize("container", ["ooxml", "ole"])
+def test_documents_with_auto_run_macros_are_suspicious(family: str, container: str) -> None:
+    kind, module, source = MACRO_FAMILIES[family]
+    if container == "ole":
+        kind = "xls" if kind == "xlsm" else "doc"
+    document = write_document(kind, [(module, source)], body_text="quarterly figures", seed=4)
+    suspicion = assess(document)
+    assert suspicion is not None and suspicion.rule == "office-autorun-macro"
+
+
+def test_document_with_an_ordinary_macro_is_not_suspicious() -> None:
+    document = write_document("docm", [("WordCount", CLEAN)], body_text="a memo", seed=4)
+    assert assess(document) is None
