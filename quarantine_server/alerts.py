@@ -57,7 +57,6 @@ def raise_event(
     sample: Sample | None = None,
     key: str = "",
     quiet_for_s: float | None = None,
-    ca_file: Path | None = None,
 ) -> EventRecord | None:
     """Record ``event`` and queue its delivery; None when disabled or already raised.
 
@@ -71,7 +70,7 @@ def raise_event(
     )
     session.add(record)
     payload = _payload(record, event)
-    after_commit(session, lambda: deliver(config, payload, ca_file))
+    after_commit(session, lambda: deliver(config, payload))
     return record
 
 
@@ -113,9 +112,10 @@ def general_error(session: Session, at: datetime, source: str, message: str) -> 
     session.add(GeneralError(at=at, source=source, message=message[:4000]))
 
 
-def deliver(config: Config, payload: dict[str, object], ca_file: Path | None = None) -> None:
+def deliver(config: Config, payload: dict[str, object]) -> None:
     """Send one event to every configured destination; a failing one does not stop the others."""
     alerting = config.alerting
+    ca_file = Path(config.web_communication.ca_file) if config.web_communication.ca_file else config.certs_dir / "ca.pem"
     targets = [
         (alerting.syslog_address, lambda: send_syslog(alerting.syslog_address, config, payload)),
         (alerting.smtp_address, lambda: send_mail(alerting.smtp_address, alerting.mail_to, payload)),
@@ -164,10 +164,8 @@ def send_mail(address: str, to: str, payload: dict[str, object]) -> None:
         smtp.send_message(message)
 
 
-def send_webhook(url: str, payload: dict[str, object], ca_file: Path | None) -> None:
+def send_webhook(url: str, payload: dict[str, object], ca_file: Path) -> None:
     if url.startswith("https://"):
-        if ca_file is None:
-            raise OSError("no CA file for an https webhook")
         with http_session(ca_file) as session:
             session.post(url, json=payload, timeout=10).raise_for_status()
         return

@@ -3,7 +3,6 @@ changes need the admin role. Views only parse input and call the services."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -62,11 +61,12 @@ def require_user() -> Response | None:
 
 def _watch_agent() -> None:
     """The web process notices a stopped agent (its heartbeat is too old)."""
-    state = current_app.extensions.setdefault("quarantine_watch", {"last": 0.0})
-    if time.monotonic() - state["last"] < WATCH_EVERY_S:
-        return
-    state["last"] = time.monotonic()
     found = services()
+    state = current_app.extensions.setdefault("quarantine_watch", {"last": None})
+    now = found.clock.now()
+    if state["last"] is not None and (now - state["last"]).total_seconds() < WATCH_EVERY_S:
+        return
+    state["last"] = now
     with found.work() as session:
         check_heartbeats(session, found.config(session), found.clock.now(), (AGENT,))
 
