@@ -68,3 +68,67 @@ def test_zip_bomb_is_not_opened() -> None:
     bomb = buffer.getvalue()
     assert len(bomb) < 2**20
     assert extract_vba(bomb) is None
+
+
+def _expressions() -> st.SearchStrategy:
+    leaves = st.one_of(
+        st.integers(-5, 80),
+        st.builds(lambda k: {"match": k}, st.integers(-5, 40)),
+        st.builds(lambda k: {"size": k}, st.integers(-60, 5)),
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.builds(
+                lambda name, e: {name: e}, st.sampled_from(["u8", "u16", "u32", "u64"]), inner
+            ),
+            st.builds(
+                lambda name, a, b: {name: [a, b]}, st.sampled_from(["add", "sub"]), inner, inner
+            ),
+        ),
+        max_leaves=4,
+    )
+
+
+def _operations() -> st.SearchStrategy:
+    expr = _expressions()
+    return st.one_of(
+        st.fixed_dictionaries({"op": st.just("copy"), "from": expr, "to": expr, "length": expr}),
+        st.fixed_dictionaries(
+            {
+                "op": st.just("copy_xor"),
+                "from": expr,
+                "to": expr,
+                "length": expr,
+                "key_from": expr,
+                "key_length": st.integers(1, 8),
+            }
+        ),
+        st.fixed_dictionaries(
+            {"op": st.just("fill"), "at": expr, "length": expr, "byte": st.integers(0, 255)}
+        ),
+        st.fixed_dictionaries(
+            {"op": st.sampled_from(["write_u16", "write_u32"]), "at": expr, "value": expr}
+        ),
+        st.fixed_dictionaries({"op": st.just("truncate"), "length": expr}),
+        st.fixed_dictionaries({"op": st.just("cut"), "at": expr, "length": expr}),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(min_size=0, max_size=64),
+    st.lists(_operations(), min_size=1, max_size=5),
+    st.one_of(st.none(), st.integers(0, 70)),
+)
+def test_recipes_never_escape_their_bounds(data: bytes, ops: list, match: int | None) -> None:  # noqa: ANN001
+    from dis_core.definitions import RepairError
+    from dis_core.definitions.recipe import apply_binary_recipe, validate_recipe
+
+    recipe = {"version": 1, "anchor": "$a", "ops": ops}
+    validate_recipe(recipe, "binary")
+    try:
+        out = apply_binary_recipe(data, recipe, match)
+    except RepairError:
+        return
+    assert len(out) <= len(data)
