@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -146,6 +147,8 @@ def definitions(ref: str) -> Response:
     gateway = services()
     faults = gateway.faults.current()
     package = gateway.catalog.package(parse_ref(ref), _ceiling(faults))
+    if request.method == "GET" and faults.corrupt_next_definitions and gateway.faults.consume():
+        package = damaged(package)
     return _package_reply(package, faults)
 
 
@@ -155,6 +158,18 @@ def incremental(base: str, target: str) -> Response:
     faults = gateway.faults.current()
     package = gateway.catalog.incremental(parse_ref(base), parse_ref(target), _ceiling(faults))
     return _package_reply(package, faults)
+
+
+def damaged(package: Package) -> Package:
+    """The corrupt-next-definitions fault: flip bytes in the middle of the signed package.
+
+    The checksum header then describes the damaged bytes as sent, so only the signature check
+    at install time catches the damage, as with a set that was corrupted before it was sent.
+    """
+    middle = len(package.data) // 2
+    flipped = bytes(b ^ 0xFF for b in package.data[middle : middle + 8])
+    data = package.data[:middle] + flipped + package.data[middle + 8 :]
+    return dataclasses.replace(package, data=data)
 
 
 def _ceiling(faults: Faults) -> int | None:

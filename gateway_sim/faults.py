@@ -31,6 +31,7 @@ class Faults:
     internal_errors: bool = False
     decline_all: bool = False
     hold_definitions_above: int = HOLD_OFF
+    corrupt_next_definitions: bool = False  # one-shot: the next full set sent is damaged
 
     @property
     def holding_definitions(self) -> bool:
@@ -41,6 +42,16 @@ class Faults:
 
 
 FAULT_NAMES = tuple(f.name for f in dataclasses.fields(Faults))
+BOOLEAN_FAULTS = frozenset(
+    {
+        "refuse_connections",
+        "drop_transfers",
+        "internal_errors",
+        "decline_all",
+        "corrupt_next_definitions",
+    }
+)
+ONE_SHOT = "corrupt_next_definitions"
 
 
 class FaultError(ValueError):
@@ -62,7 +73,7 @@ def check_value(name: str, value: Any) -> Any:
     """Validate one fault value from JSON; returns it in its proper type."""
     if name not in FAULT_NAMES:
         raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
-    if name in {"refuse_connections", "drop_transfers", "internal_errors", "decline_all"}:
+    if name in BOOLEAN_FAULTS:
         if not isinstance(value, bool):
             raise FaultError(f"{name} must be true or false")
         return value
@@ -94,8 +105,17 @@ class FaultStore:
         checked = {name: check_value(name, value) for name, value in values.items()}
         with unit_of_work(self._factory) as session:
             for name, value in checked.items():
-                session.merge(FaultRow(name=name, value=value, set_at=at))
+                if name == ONE_SHOT and not value:
+                    session.execute(delete(FaultRow).where(FaultRow.name == name))
+                else:
+                    session.merge(FaultRow(name=name, value=value, set_at=at))
         return self.current()
+
+    def consume(self, name: str = ONE_SHOT) -> bool:
+        """Take a one-shot fault: True for exactly one caller across all workers."""
+        with unit_of_work(self._factory) as session:
+            result = session.execute(delete(FaultRow).where(FaultRow.name == name))
+            return bool(getattr(result, "rowcount", 0) == 1)
 
     def reset(self) -> Faults:
         """Drop every override: back to the configured faults."""

@@ -156,3 +156,25 @@ def test_faults_from_configuration(tmp_path: Path, clock: ManualClock, link: Fak
         assert client.delete(FAULTS, headers=admin).json["faults"]["decline_all"] is True  # type: ignore[index]
     finally:
         application.extensions["gateway"].dispose()
+
+
+def test_corrupt_next_definitions_damages_one_full_download(
+    client: FlaskClient, publisher: Publisher
+) -> None:
+    import hashlib
+
+    import pytest
+
+    from dis_core.definitions import DefinitionError, read_package
+
+    publisher.publish([repairable_signature(1)], certified=True)
+    whole = client.get("/gateway/v1/definitions/1").data
+    assert put(client, corrupt_next_definitions=True)["corrupt_next_definitions"] is True
+    assert client.head("/gateway/v1/definitions/1").status_code == 200  # HEAD does not use it up
+    damaged = client.get("/gateway/v1/definitions/1")
+    assert damaged.data != whole and len(damaged.data) == len(whole)
+    assert damaged.headers["X-Signatures-Checksum"] == hashlib.sha256(damaged.data).hexdigest()
+    with pytest.raises(DefinitionError):
+        read_package(damaged.data, publisher.key.verify_key())
+    assert client.get("/gateway/v1/definitions/1").data == whole  # one shot only
+    assert client.get(FAULTS, headers=ADMIN).json["faults"]["corrupt_next_definitions"] is False  # type: ignore[index]
