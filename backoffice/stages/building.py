@@ -1,0 +1,69 @@
+"""Builder and UnitTester: the new definition set for one sample, tested, then published
+(or its sequence abandoned, which leaves the sample broken)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backoffice import builder
+from backoffice.builder import Build, SampleEvidence, UnitTestFailure
+from backoffice.rescan import after_publish
+from backoffice.stages.base import Job, Outcome, Stage
+from backoffice.stages.scoring import load_pairs
+from dis_core.vocabulary import SampleState
+
+T = SampleState
+FULL = {T.FULL_BUILDING: T.FULL_UNIT_TESTING, T.INCR_BUILDING: T.INCR_UNIT_TESTING}
+
+
+def _new_signatures(job: Job) -> list[dict[str, Any]]:
+    found = job.findings.get("signature")
+    return [found] if found else []
+
+
+class Builder(Stage):
+    name = "builder"
+    picks_up = frozenset({T.INCR_BUILDING, T.FULL_BUILDING})
+
+    def run(self, job: Job) -> Outcome:
+        full = job.state is T.FULL_BUILDING
+        try:
+            build = builder.build_set(job.services, full=full, new=_new_signatures(job), remove=job.findings.get("remove", []))
+        except (ValueError, UnitTestFailure) as exc:  # a rule or set that cannot even be built
+            outcome = Outcome.go(T.UNLOCKING, f"build failed: {exc}")
+            outcome.findings["build_failure"] = str(exc)
+            return outcome
+        job.workspace.put("build/package.def", build.package)
+        outcome = Outcome.go(FULL[job.state], f"{build.kind} set {build.sequence} built")
+        outcome.findings["build"] = {"sequence": build.sequence, "kind": build.kind, "certified": build.certified, "new": build.new_ids, "removed": build.removed}
+        return outcome
+
+
+class UnitTester(Stage):
+    name = "unit_tester"
+    picks_up = frozenset({T.INCR_UNIT_TESTING, T.FULL_UNIT_TESTING})
+
+    def run(self, job: Job) -> Outcome:
+        services = job.services
+        info = job.findings["build"]
+        build = Build(info["sequence"], info["kind"], info["certified"], job.workspace.get("build/package.def"), info["new"], info["removed"])
+        evidence = SampleEvidence(load_pairs(job) if job.workspace.exists("goats/index.json") else [], job.content, job.findings.get("end", ""))
+        now = services.clock.now()
+        try:
+            report = builder.unit_test(services, build, evidence)
+        except UnitTestFailure as exc:
+            services.repository.abandon(build.sequence, f"unit test failed: {exc}")
+            builder.record_build(services, build, "abandoned", str(exc), now)
+            outcome = Outcome.go(T.UNLOCKING, f"unit test failed, sequence {build.sequence} abandoned: {exc}")
+            outcome.findings["build_failure"] = f"sequence {build.sequence} abandoned: {exc}"
+            return outcome
+        services.repository.publish(build.package)
+        archive = services.archive(job.cookie)
+        job.workspace.copy_to(archive)  # the stored tests later builds re-run
+        builder.record_signatures(services, build, job.cookie, archive)
+        builder.record_build(services, build, "published", f"sample {job.cookie}", now)
+        after_publish(services, build)
+        outcome = Outcome.go(T.UNLOCKING, f"unit tests passed; set {build.sequence} published")
+        outcome.findings["unit_tests"] = report
+        outcome.updates.update(sequence=build.sequence, signature_id=(build.new_ids or [None])[0])
+        return outcome
