@@ -107,3 +107,32 @@ def test_admin_lists_submissions_with_history(client: FlaskClient) -> None:
         "importing",
         "imported",
     ]
+
+
+def test_back_office_errors_reach_the_status_reply(
+    client: FlaskClient, link: FakeLink, clock: ManualClock
+) -> None:
+    headers, body = packed(host_program("bo-error"))
+    cookie = post(client, headers, body).headers["X-Analysis-Cookie"]
+    link.finish(
+        cookie, SampleState.ERROR, clock.now(), error="internal", error_detail="emulator crashed"
+    )
+    reply = client.get(f"/gateway/v1/samples/{cookie}")
+    assert reply.status_code == 200
+    assert reply.headers["X-Analysis-State"] == "error"
+    assert reply.headers["X-Error"] == "internal"
+    assert reply.headers["X-Error-Detail"] == "emulator crashed"
+    assert "X-Date-Analyzed" in reply.headers
+
+
+def test_a_signature_that_misfired_later_is_reported(
+    client: FlaskClient, link: FakeLink, clock: ManualClock
+) -> None:
+    headers, body = packed(host_program("misfire"))
+    cookie = post(client, headers, body).headers["X-Analysis-Cookie"]
+    link.finish(cookie, SampleState.INFECTED, clock.now(), sequence=4, virus_name="Sim.Wrong")
+    assert client.get(f"/gateway/v1/samples/{cookie}").headers["X-Analysis-State"] == "infected"
+    link.finish(cookie, SampleState.MISFIRED, clock.now(), sequence=5)
+    reply = client.get(f"/gateway/v1/samples/{cookie}")
+    assert reply.headers["X-Analysis-State"] == "misfired"
+    assert reply.headers["X-Signatures-Sequence"] == "5"
