@@ -87,7 +87,8 @@ def plans(kind: str, base: datetime, hints: Hints, rounds: int) -> list[dict[str
     """The ordered list of plans the controller may try, at most ``rounds`` of them."""
     noon = base.astimezone(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     found: list[dict[str, Any]] = [
-        {"label": "ordinary day", "when": noon, "exercise": False, "rename": None},
+        # documents do nothing until opened, so macro plans always exercise the goats
+        {"label": "ordinary day", "when": noon, "exercise": kind == "macro", "rename": None},
         {"label": "goats exercised by events", "when": noon, "exercise": True, "rename": None},
     ]
     for day in hints.dates:
