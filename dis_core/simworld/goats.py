@@ -44,10 +44,16 @@ LAYOUTS: tuple[GoatLayout, ...] = (
 )
 
 
+_COMMON_OPCODES = bytes([0x55, 0x8B, 0xEC, 0x83, 0xC4, 0x89, 0x45, 0xFC, 0xE8, 0x50, 0x51, 0x52, 0x5D, 0xC3, 0x33, 0xC0, 0x74, 0x75, 0xEB, 0x90, 0x48, 0x0F, 0x85, 0x84])
+# random bytes below 154 become frequent x86 opcode bytes (~60 %), the rest stay as they are
+_CODE_TABLE = bytes(_COMMON_OPCODES[b % len(_COMMON_OPCODES)] if b < 154 else b for b in range(256))
+# random bytes below 205 become zero (~80 %): initialised data is mostly zeros
+_DATA_TABLE = bytes(0 if b < 205 else b for b in range(256))
+
+
 def _code_filler(rng: random.Random, size: int) -> bytes:
     """Bytes that look like x86 code to a byte-statistics eye; never executed (the entry is ret)."""
-    common = bytes([0x55, 0x8B, 0xEC, 0x83, 0xC4, 0x89, 0x45, 0xFC, 0xE8, 0x50, 0x51, 0x52, 0x5D, 0xC3, 0x33, 0xC0, 0x74, 0x75, 0xEB, 0x90, 0x48, 0x0F, 0x85, 0x84])
-    return bytes(rng.choice(common) if rng.random() < 0.6 else rng.randrange(256) for _ in range(size))
+    return rng.randbytes(size).translate(_CODE_TABLE)
 
 
 def _rdata(rng: random.Random, size: int, label: str) -> bytes:
@@ -65,7 +71,7 @@ def build_goat_program(layout: GoatLayout, rng: random.Random, label: str) -> by
     specs = [pe.SectionSpec(".text", text, pe.TEXT_FLAGS, virtual_size=pe.align(len(text), pe.FILE_ALIGN))]
     specs.append(pe.SectionSpec(".rdata", _rdata(rng, layout.rdata_bytes, label), pe.RDATA_FLAGS))
     if layout.data_bytes:
-        data = bytes(rng.randrange(256) if rng.random() < 0.2 else 0 for _ in range(layout.data_bytes))
+        data = rng.randbytes(layout.data_bytes).translate(_DATA_TABLE)
         specs.append(pe.SectionSpec(".data", data, pe.DATA_FLAGS, virtual_size=layout.data_bytes + 0x300))
     stamp = 0x5F000000 + rng.randrange(0x4000000)
     return pe.build_image(specs, bits=layout.bits, entry_rva=pe.SECTION_ALIGN, timestamp=stamp)
