@@ -13,6 +13,7 @@ import socket
 from collections.abc import Mapping
 from typing import IO, Any
 
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
 CHUNK = 64 * 1024
@@ -65,8 +66,9 @@ def read_prefix(stream: IO[bytes], count: int) -> int:
 def _read_chunk(stream: IO[bytes], want: int, received: int, expected: int | None) -> bytes:
     try:
         return stream.read(want)
-    except (ClientDisconnected, OSError, ValueError) as exc:
-        # werkzeug raises ClientDisconnected on a short body; gunicorn's errors are OSErrors
+    except (ClientDisconnected, OSError, ValueError, ParseException) as exc:
+        # werkzeug: ClientDisconnected on a short body; gunicorn: NoMoreData (an OSError) when
+        # the peer closes, ParseException when a chunked body breaks off inside its framing
         raise TransferLost(received, expected) from exc
 
 

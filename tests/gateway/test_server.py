@@ -146,31 +146,12 @@ def test_transfer_broken_off_half_way_is_recorded_lost(
     gateway: RunningGateway, admin: requests.Session
 ) -> None:
     headers, body = packed(host_program("half-way", 20000) + bytes(range(256)) * 40)
-    request = [
-        "POST /gateway/v1/samples HTTP/1.1",
-        "Host: 127.0.0.1",
-        f"Content-Length: {len(body)}",
-    ]
-    request += [f"{k}: {v}" for k, v in headers.items()]
-    raw = ("\r\n".join(request) + "\r\n\r\n").encode() + body[: len(body) // 2]
-    context = client_context(gateway.ca)
-    with (
-        socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as plain,
-        context.wrap_socket(plain, server_hostname="127.0.0.1") as tls,
-    ):
-        tls.sendall(raw)  # then close: the connection breaks off half-way through the body
-    checksum = headers["X-Sample-Checksum"]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        rows = admin.get(
-            f"{gateway.base_url}/gateway/admin/v1/submissions", params={"checksum": checksum}
-        ).json()["submissions"]
-        if rows and rows[0]["state"] == "error":
-            assert rows[0]["error"] == "lost"
-            assert [h["after"] for h in rows[0]["history"]] == ["receiving", "error"]
-            return
-        time.sleep(0.1)
-    pytest.fail("the broken transfer was not recorded as lost")
+    head = ["POST /gateway/v1/samples HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    raw_submission(gateway, head, body[: len(body) // 2])  # then the connection closes
+    row = wait_for_state(gateway, admin, headers["X-Sample-Checksum"])
+    assert row["state"] == "error" and row["error"] == "lost"
+    assert [h["after"] for h in row["history"]] == ["receiving", "error"]
 
 
 def test_refuse_connections_fault(
@@ -310,3 +291,48 @@ def test_concurrent_duplicates_share_one_cookie_and_one_analysis(
         assert count == 1
     finally:
         store.close()
+
+
+def raw_submission(gateway: RunningGateway, head: list[str], payload: bytes) -> None:
+    """Send a request by hand over verified TLS, then close the connection."""
+    raw = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+    context = client_context(gateway.ca)
+    with (
+        socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as plain,
+        context.wrap_socket(plain, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(raw)
+
+
+def wait_for_state(gateway: RunningGateway, admin: requests.Session, checksum: str) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = admin.get(
+            f"{gateway.base_url}/gateway/admin/v1/submissions", params={"checksum": checksum}
+        ).json()["submissions"]
+        if rows and rows[0]["state"] not in ("receiving", "accepted"):
+            return dict(rows[0])
+        time.sleep(0.1)
+    raise AssertionError("no settled submission appeared")
+
+
+def test_chunked_upload_is_accepted(gateway: RunningGateway) -> None:
+    headers, body = packed(host_program("chunked", 9000))
+    session = http_session(gateway.ca)
+    pieces = iter([body[:100], body[100:]])  # a generator body makes requests send it chunked
+    reply = session.post(
+        f"{gateway.base_url}/gateway/v1/samples", headers=headers, data=pieces, timeout=15
+    )
+    assert reply.status_code == 202, reply.text
+
+
+def test_chunked_upload_broken_off_is_lost(
+    gateway: RunningGateway, admin: requests.Session
+) -> None:
+    headers, body = packed(host_program("chunked-lost", 9000))
+    head = ["POST /gateway/v1/samples HTTP/1.1", "Host: 127.0.0.1", "Transfer-Encoding: chunked"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    first = body[: len(body) // 2]
+    raw_submission(gateway, head, f"{len(first):x}\r\n".encode() + first + b"\r\n")
+    row = wait_for_state(gateway, admin, headers["X-Sample-Checksum"])
+    assert row["state"] == "error" and row["error"] == "lost"
