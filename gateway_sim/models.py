@@ -64,7 +64,9 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cookie: Mapped[str] = mapped_column(String(64), index=True)
     owner: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str | None] = mapped_column(String(32), default=None)  # unused: no status here
+    # the Quarantine Server's status is not the gateway's business; the column stays empty and
+    # exists because dis_core.lifecycle.Tracked records carry both fields
+    status: Mapped[str | None] = mapped_column(String(32), default=None)
     state: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     error: Mapped[str | None] = mapped_column(String(32), default=None)
     error_detail: Mapped[str | None] = mapped_column(Text, default=None)

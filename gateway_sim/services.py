@@ -6,7 +6,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -106,7 +106,7 @@ class GatewayServices:
     links: LinkProvider
     known_clean: KnownCleanList
     admin_token: str
-    accept_lock: Path = field(default=Path("accept.lock"))
+    accept_lock: Path  # file lock that serialises accepting across worker processes
 
     @property
     def max_sample_bytes(self) -> int:
