@@ -127,8 +127,7 @@ STATE_MOVES: dict[SampleState | None, frozenset[SampleState]] = {
     T.DEFERRING: frozenset({T.DEFERRED}),
     # an analyst settles a deferred sample by hand, or sends it round again
     T.DEFERRED: frozenset({T.RESCAN, T.IMPORTED}) | _FILTER_ENDS | _CLASSIFIED_ENDS,
-    # delete: a file malware made, recognised by a current 'artifact' signature before typing
-    T.CLASSIFYING: frozenset({T.BINARY, T.MACRO, T.DELETE}) | _CLASSIFIED_ENDS,
+    T.CLASSIFYING: frozenset({T.BINARY, T.MACRO}) | _CLASSIFIED_ENDS,
     **_engine_moves("binary"),
     **_engine_moves("macro"),
     T.SIGNATURES: frozenset({T.LOCKING}),
