@@ -7,6 +7,7 @@ before it forks; each worker then builds its own app, engine and caches.
 from __future__ import annotations
 
 import json
+import logging
 import ssl
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from dis_core.tls import server_context
 from gateway_sim.services import admin_token, gateway_dir, open_database
 
 WORKER_CLASS = "gthread"
+log = logging.getLogger(__name__)
 
 
 class GatewayNotReady(RuntimeError):
@@ -40,7 +42,18 @@ def prepare(config: Config) -> CertPaths:
     gateway_dir(config).mkdir(parents=True, exist_ok=True)
     open_database(config).dispose()
     admin_token(config)
+    _open_back_office_once(config)
     return paths
+
+
+def _open_back_office_once(config: Config) -> None:
+    """Let the back-office link create its schema now, not in two workers at the same moment."""
+    try:
+        from backoffice.link import BackOfficeLink
+    except ImportError as exc:
+        log.warning("back office not installed (%s): samples that need analysis will abort", exc)
+        return
+    BackOfficeLink(config).close()
 
 
 def listen_file(config: Config) -> Path:
