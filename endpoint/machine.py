@@ -2,19 +2,18 @@
 
 Everything an endpoint knows lives in its folder (data_dir/endpoints/<computer>/), so a
 restart picks up where it stopped: items not yet accepted by the server are forwarded
-again, confirmations not yet accepted are sent again.
+again, confirmations not yet accepted are sent again. All public methods are safe to call
+from several threads (and processes): work on one computer is serialised by a lock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,62 +23,33 @@ from dis_core.config import Config
 from dis_core.definitions import (
     DefinitionError,
     DefinitionSet,
-    Detection,
     InstalledDefinitions,
     InstallError,
-    RepairError,
     Scanner,
     VerifyKey,
     read_package,
 )
-from dis_core.protocol import pack_sample
 from dis_core.vocabulary.errors import SampleError
-from endpoint import heuristics
+from endpoint import forwarding
 from endpoint.defcast import DefcastListener, InstallReply, listener_certificate, start_listener
 from endpoint.identity import Identity
 from endpoint.intake_client import IntakeClient, IntakeRefused, IntakeUnavailable
-from endpoint.item import ForwardStatus, Outcome, QuarantinedItem, ScanResult
+from endpoint.item import ForwardStatus, QuarantinedItem, ScanResult
 from endpoint.journal import Journal
 from endpoint.layout import EndpointFolders, write_atomically
 from endpoint.outbox import ConfirmationOutbox
+from endpoint.reports import ForwardReport, Resolution, ScanReport
+from endpoint.resolution import Resolver
+from endpoint.scanning import FolderScanner
 from endpoint.trust import TrustedFiles
-from endpoint.vault import LocalQuarantine, VaultError
+from endpoint.vault import LocalQuarantine
+
+__all__ = ["Endpoint", "ForwardReport", "Resolution", "ScanReport", "verify_key_path"]
 
 log = logging.getLogger(__name__)
+# The pushing server records a delivery only after our answer; confirming a moment later
+# keeps the confirmation from overtaking that record.
 CONFIRM_GRACE_S = 0.5
-# Server statuses that mean: the vendor settled this sample and the server delivers a set for it.
-SETTLED = frozenset({"available", "distribute", "distributed", "installed", "not installed"})
-HARMLESS = "unneeded"  # the vendor found nothing to cure
-
-
-@dataclass
-class ScanReport:
-    """What one pass over the watched folder did."""
-
-    scanned: int = 0
-    quarantined: list[QuarantinedItem] = field(default_factory=list)
-    repaired_in_place: list[Path] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ForwardReport:
-    """What one forwarding round did."""
-
-    forwarded: list[QuarantinedItem] = field(default_factory=list)
-    retry_later: list[QuarantinedItem] = field(default_factory=list)
-    refused: list[QuarantinedItem] = field(default_factory=list)
-    confirmations_sent: int = 0
-    confirmations_waiting: int = 0
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """The fate of one quarantined item after an install."""
-
-    item_id: str
-    outcome: Outcome
-    path: str = ""
 
 
 def verify_key_path(config: Config) -> Path:
@@ -88,7 +58,7 @@ def verify_key_path(config: Config) -> Path:
 
 
 class Endpoint:
-    """A simulated client computer; safe to use from several threads."""
+    """A simulated client computer with its own identity, folders, definitions and listener."""
 
     def __init__(
         self,
@@ -112,8 +82,25 @@ class Endpoint:
         self.journal = Journal(self.folders.root / "journal.jsonl")
         self.trusted = TrustedFiles(self.folders.trusted)
         self.client = client or IntakeClient.from_config(config)
+        self.scanner = FolderScanner(
+            self.vault,
+            self.trusted,
+            self.journal,
+            clock,
+            heuristics_on=config.endpoint.heuristics,
+            max_bytes=config.endpoint.max_file_mb * 2**20,
+        )
+        self.resolver = Resolver(
+            self.computer,
+            self.vault,
+            self.client,
+            self.outbox,
+            self.trusted,
+            self.journal,
+            clock,
+            self._attributes,
+        )
         self._definitions: InstalledDefinitions | None = None
-        self._clean: dict[str, tuple[int, int, int]] = {}
         self._mutex = threading.RLock()
         self._depth = 0
         self._listener: DefcastListener | None = None
@@ -126,9 +113,9 @@ class Endpoint:
     def computer(self) -> str:
         return self.identity.computer
 
-    # ----- locking: one thread at a time in-process, one process at a time on disk
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        """One thread at a time in this process (re-entrant), one process at a time on disk."""
         with self._mutex:
             if self._depth:
                 self._depth += 1
@@ -149,21 +136,22 @@ class Endpoint:
         key_path = verify_key_path(self.config)
         if not key_path.exists():
             raise InstallError(
-                f"{key_path}: no definitions verify key; start the back office or set endpoint.verify_key_file"
+                f"{key_path}: no definitions verify key; start the back office "
+                "or set endpoint.verify_key_file"
             )
         return VerifyKey.load(key_path)
 
     def definitions(self) -> InstalledDefinitions:
         """The endpoint's own installed sets (its folder); InstallError without a verify key."""
         if self._definitions is None:
+            engine = self.config.definition_policy.engine
             self._definitions = InstalledDefinitions(
-                self.folders.definitions,
-                self._verify_key(),
-                engine=self.config.definition_policy.engine,
+                self.folders.definitions, self._verify_key(), engine
             )
         return self._definitions
 
     def active_sequence(self) -> int:
+        """Sequence of the active definitions (0: none installed, or no verify key)."""
         try:
             return self.definitions().active_sequence
         except InstallError:
@@ -178,7 +166,11 @@ class Endpoint:
             self.install_definitions(self.config.path(path).read_bytes())
 
     def install_definitions(self, package: bytes) -> DefinitionSet:
-        """Verify and install a signed full package (atomic); an older one is refused."""
+        """Verify and install a signed full package (atomic; the same set again changes nothing).
+
+        Raises DefinitionError (``unpackage``: not authentic; ``superseded``: older than the
+        active set) or InstallError (incremental package, failed load test, no verify key).
+        """
         with self._locked():
             offered = read_package(package, self._verify_key())
             if offered.kind != "full":
@@ -191,9 +183,8 @@ class Endpoint:
                     SampleError.SUPERSEDED,
                     f"sequence {offered.sequence} is older than the installed {active}",
                 )
-            installed = self.definitions().install(package)  # the same set again: no change
+            installed = self.definitions().install(package)
             if installed.sequence != active:
-                self._clean.clear()
                 self.journal.write(
                     self.clock.now(), "definitions_installed", sequence=installed.sequence
                 )
@@ -201,109 +192,11 @@ class Endpoint:
 
     # ----- scanning and quarantining
     def scan_once(self) -> ScanReport:
-        """Scan every file under the watched folder once; quarantine or repair what is found."""
-        report = ScanReport()
+        """Scan the watched folder once: cure on the spot, or quarantine what is found."""
         with self._locked():
-            scanner = self._current_scanner()
-            for path in sorted(self.folders.watch.rglob("*")):
-                if path.is_file() and not path.is_symlink():
-                    self._examine_safely(path, scanner, report)
-        return report
-
-    def _examine_safely(self, path: Path, scanner: Scanner | None, report: ScanReport) -> None:
-        """A file that vanishes or cannot be read mid-scan is skipped and reported, not fatal."""
-        try:
-            self._examine(path, scanner, report)
-        except OSError as exc:
-            report.skipped.append(f"{path}: {exc.strerror or exc}")
-
-    def _unchanged_clean(self, path: Path) -> tuple[str, tuple[int, int, int]]:
-        info = path.stat()
-        return str(path), (info.st_size, info.st_mtime_ns, self.active_sequence())
-
-    def _examine(self, path: Path, scanner: Scanner | None, report: ScanReport) -> None:
-        key, stamp = self._unchanged_clean(path)
-        if self._clean.get(key) == stamp:
-            return
-        if stamp[0] > self.config.endpoint.max_file_mb * 2**20:
-            report.skipped.append(f"{path}: larger than endpoint.max_file_mb")
-            return
-        data = path.read_bytes()
-        report.scanned += 1
-        if self._act_on_detection(path, data, scanner, report) or self._act_on_suspicion(
-            path, data, report
-        ):
-            return
-        self._clean[key] = stamp
-
-    def _act_on_detection(
-        self, path: Path, data: bytes, scanner: Scanner | None, report: ScanReport
-    ) -> bool:
-        detections = scanner.scan_bytes(data) if scanner is not None else []
-        if not detections:
-            return False
-        detection = _pick(detections)
-        assert scanner is not None
-        if detection.category == "heuristic":
-            report.quarantined.append(
-                self._admit(path, data, ScanResult.SUSPICIOUS, detection.signature_id, detection)
+            return self.scanner.scan(
+                self.folders.watch, self._current_scanner(), self.active_sequence()
             )
-        elif not detection.repairable:
-            report.quarantined.append(
-                self._admit(path, data, ScanResult.DETECTED, detection.signature_id, detection)
-            )
-        else:
-            self._repair_or_admit(path, data, scanner, detection, report)
-        return True
-
-    def _repair_or_admit(
-        self, path: Path, data: bytes, scanner: Scanner, detection: Detection, report: ScanReport
-    ) -> None:
-        try:
-            repaired = scanner.repair(data, detection)
-        except RepairError as exc:
-            reason = f"{detection.signature_id}: repair failed: {exc}"
-            report.quarantined.append(
-                self._admit(path, data, ScanResult.UNREPAIRABLE, reason, detection)
-            )
-            return
-        info = path.stat()
-        write_atomically(path, repaired, info.st_mode & 0o7777)
-        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
-        self.trusted.add(hashlib.sha256(repaired).hexdigest())
-        self.journal.write(
-            self.clock.now(),
-            "repaired_in_place",
-            path=str(path),
-            virus=detection.virus_name,
-            sequence=detection.sequence,
-        )
-        report.repaired_in_place.append(path)
-
-    def _act_on_suspicion(self, path: Path, data: bytes, report: ScanReport) -> bool:
-        if not self.config.endpoint.heuristics or hashlib.sha256(data).hexdigest() in self.trusted:
-            return False
-        suspicion = heuristics.assess(data)
-        if suspicion is None:
-            return False
-        reason = f"heuristic {suspicion.rule}: {suspicion.detail}"
-        report.quarantined.append(self._admit(path, data, ScanResult.SUSPICIOUS, reason, None))
-        return True
-
-    def _admit(
-        self, path: Path, data: bytes, result: ScanResult, reason: str, detection: Detection | None
-    ) -> QuarantinedItem:
-        virus = detection.virus_name if detection else ""
-        item = self.vault.admit(path, data, result, reason, virus, self.active_sequence())
-        self.journal.write(
-            self.clock.now(),
-            "quarantined",
-            item=item.id,
-            path=item.side_effects.path,
-            result=result.value,
-            reason=reason,
-        )
-        return item
 
     def quarantine_file(self, path: Path, reason: str = "submitted by the user") -> QuarantinedItem:
         """Put a file into the quarantine whatever the scan says (a manual submission)."""
@@ -311,92 +204,46 @@ class Endpoint:
             path = Path(path)
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: not a file")
-            return self._admit(path, path.read_bytes(), ScanResult.SUSPICIOUS, reason, None)
+            data = path.read_bytes()
+            return self.scanner.admit(
+                path, data, ScanResult.SUSPICIOUS, reason, "", self.active_sequence()
+            )
 
     def items(self) -> list[QuarantinedItem]:
+        """Every item ever quarantined here (resolved ones keep their record)."""
         with self._locked():
             return self.vault.items()
 
-    # ----- forwarding
+    # ----- forwarding and confirmations
     def forward_pending(self) -> ForwardReport:
-        """Forward every item whose retry time has come, then send waiting confirmations."""
+        """Forward every item whose (retry) time has come, then send due confirmations."""
         report = ForwardReport()
         with self._locked():
             now = self.clock.now()
             for item in self.vault.items():
-                if _due(item, now):
-                    self._forward(item, report)
-            self._send_confirmations(report)
+                if forwarding.due(item, now):
+                    self._forward(item, now, report)
+            sent, waiting = self.outbox.send_due(
+                self.client, self.clock.now(), self.config.endpoint.retry_interval_s, self.journal
+            )
+            report.confirmations_sent, report.confirmations_waiting = sent, waiting
         return report
 
-    def _forward(self, item: QuarantinedItem, report: ForwardReport) -> None:
-        now = self.clock.now()
-        item.attempts += 1
-        try:
-            headers, body = pack_sample(
-                self.vault.content(item), self._forward_attributes(item, now)
-            )
-            receipt = self.client.forward(headers, body)
-        except IntakeUnavailable as exc:
-            self._retry_later(item, now, str(exc))
-            report.retry_later.append(item)
-        except (IntakeRefused, VaultError) as exc:
-            item.forward_status, item.last_error = ForwardStatus.REFUSED, str(exc)
-            item.note(now, "forward_refused", str(exc))
-            report.refused.append(item)
-        else:
-            item.forward_status, item.server_id, item.server_status = (
-                ForwardStatus.FORWARDED,
-                receipt.sample_id,
-                receipt.status,
-            )
-            item.forwarded_at, item.last_error = now.isoformat(), ""
-            item.note(
-                now,
-                "forwarded",
-                f"server id {receipt.sample_id} ({receipt.status}, {'new' if receipt.new else 'already held'})",
-            )
-            report.forwarded.append(item)
-        self.vault.save(item)
-        self.journal.write(
-            now, "forward", item=item.id, status=item.forward_status.value, error=item.last_error
+    def _forward(self, item: QuarantinedItem, now: datetime, report: ForwardReport) -> None:
+        retry_s = self.config.endpoint.retry_interval_s
+        status = forwarding.attempt(
+            self.client, self.vault, item, self._attributes(item, now), retry_s
         )
+        {
+            ForwardStatus.FORWARDED: report.forwarded,
+            ForwardStatus.PENDING: report.retry_later,
+            ForwardStatus.REFUSED: report.refused,
+        }[status].append(item)
+        self.vault.save(item)
+        self.journal.write(now, "forward", item=item.id, status=status.value, error=item.last_error)
 
-    def _retry_later(self, item: QuarantinedItem, now: datetime, error: str) -> None:
-        item.last_error = error
-        item.next_attempt_at = (
-            now + timedelta(seconds=self.config.endpoint.retry_interval_s)
-        ).isoformat()
-        item.note(now, "forward_failed", f"{error}; next attempt {item.next_attempt_at}")
-
-    def _forward_attributes(self, item: QuarantinedItem, now: datetime) -> dict[str, Any]:
-        effects = item.side_effects
-        path = effects.path if len(effects.path) <= 1000 else Path(effects.path).name[-1000:]
-        attributes: dict[str, Any] = {
-            "X-Sample-Type": "file",
-            "X-Sample-File": path,
-            "X-Sample-Id": item.id,
-            "X-Sample-Side-Effects": effects.as_attribute(),
-            "X-Platform-User": self.identity.user,
-            "X-Platform-Computer": self.identity.computer,
-            "X-Platform-Domain": self.identity.domain,
-            "X-Platform-Address": self.identity.address,
-            "X-Scan-Result": item.scan_result.value,
-            "X-Scan-Signatures-Sequence": item.sequence,
-            "X-Date-Created": datetime.fromisoformat(effects.created),
-            "X-Date-Modified": datetime.fromisoformat(effects.modified),
-            "X-Date-Quarantined": datetime.fromisoformat(item.quarantined_at),
-            "X-Date-Forwarded": now,
-        }
-        extension = Path(effects.path).suffix.lstrip(".")
-        if extension:
-            attributes["X-Sample-Extension"] = extension
-        if item.virus_name:
-            attributes["X-Scan-Virus-Name"] = item.virus_name
-        listener = self.listener_address()
-        if listener is not None:
-            attributes["X-Platform-Address"], attributes["X-Platform-Port"] = listener
-        return attributes
+    def _attributes(self, item: QuarantinedItem, now: datetime) -> dict[str, Any]:
+        return forwarding.forward_attributes(item, self.identity, self.listener_address(), now)
 
     # ----- Defcast
     def start_defcast(self, port: int = 0) -> int:
@@ -428,14 +275,14 @@ class Endpoint:
         return str(record["host"]), int(record["port"])
 
     def receive_definitions(self, package: bytes) -> InstallReply:
-        """Install a pushed package; repair and confirm afterwards on a worker thread."""
+        """A Defcast delivery: install now; repair and confirm afterwards on a worker thread."""
         try:
             installed = self.install_definitions(package)
         except DefinitionError as exc:
             status = 409 if exc.error == SampleError.SUPERSEDED else 422
             return InstallReply(False, self.active_sequence(), exc.error.value, exc.detail, status)
         except InstallError as exc:
-            self._after_failed_install(package, exc.reason)
+            self._report_failed_install(package, exc.reason)
             return InstallReply(
                 False, self.active_sequence(), SampleError.INTERNAL.value, exc.reason, 500
             )
@@ -446,42 +293,30 @@ class Endpoint:
         worker.start()
         return InstallReply(True, installed.sequence)
 
-    def _after_failed_install(self, package: bytes, reason: str) -> None:
-        """Tell the server which of its samples could not get their definitions here."""
+    def _report_failed_install(self, package: bytes, reason: str) -> None:
         try:
             sequence = read_package(package, self._verify_key()).sequence
         except (DefinitionError, InstallError):
-            return
+            return  # not even readable: the HTTP answer is all the server gets
         with self._locked():
-            now = self.clock.now()
-            self.journal.write(now, "install_failed", sequence=sequence, reason=reason)
-            waiting = [i for i in self.vault.items() if i.server_id and not i.resolved]
-            results = [
-                {"sample_id": i.server_id, "outcome": Outcome.INSTALL_FAILED.value} for i in waiting
-            ]
-            if results:
-                self.outbox.put(
-                    {"computer": self.computer, "sequence": sequence, "results": results}, now
-                )
+            self.resolver.install_failed(sequence, reason)
 
     def _resolve_and_confirm(self) -> None:
         try:
             self.resolve_quarantine(from_server=True)
-            # The pushing server records the delivery only after our answer; confirming a
-            # moment later keeps the confirmation from overtaking that record.
             self._stopping.wait(CONFIRM_GRACE_S)
             self.forward_pending()
         except Exception:  # a worker thread must not die silently
             log.exception("%s: repair after install failed", self.computer)
 
     def wait_idle(self, timeout_s: float = 30.0) -> None:
-        """Wait until repairs started by Defcast deliveries are done (tests, launcher)."""
+        """Wait until repairs and confirmations started by Defcast deliveries are done."""
         for worker in list(self._workers):
             worker.join(timeout_s)
         self._workers = [w for w in self._workers if w.is_alive()]
 
     def pull_definitions(self) -> bool:
-        """Fetch the server's active set; install, repair and confirm when it is newer."""
+        """Fetch the server's active set; when newer, install, repair and confirm. True if installed."""
         package = self.client.definitions("active")
         if (
             package is None
@@ -493,150 +328,22 @@ class Endpoint:
         self.forward_pending()
         return True
 
-    # ----- repair, restore, confirm
+    # ----- repair, restore
     def resolve_quarantine(self, *, from_server: bool = False) -> list[Resolution]:
-        """Judge every open item with the active set: repair, restore or keep; queue a confirmation.
+        """Judge every open item with the active set (see endpoint.resolution); queue a confirmation.
 
         ``from_server``: the active set is the one the Quarantine Server delivers (pushed or
-        pulled), so an item it does not detect but the server has settled is given back.
+        pulled), so it may say 'not repaired', and an undetected item the server settled is given back.
         """
         with self._locked():
-            scanner = self._current_scanner()
-            sequence = self.active_sequence()
-            decided = []
-            for item in self.vault.items():
-                if not item.resolved:
-                    resolution = self._resolve(item, scanner, sequence, from_server)
-                    decided += [resolution] if resolution else []
-            self._queue_confirmation(sequence, decided)
-            return decided
-
-    def _resolve(
-        self, item: QuarantinedItem, scanner: Scanner | None, sequence: int, from_server: bool
-    ) -> Resolution | None:
-        try:
-            data = self.vault.content(item)
-        except VaultError as exc:
-            item.note(self.clock.now(), "unreadable", str(exc))
-            self.vault.save(item)
-            return None
-        detections = _cures(scanner.scan_bytes(data)) if scanner else []
-        if detections:
-            assert scanner is not None
-            return self._repair_item(item, data, scanner, _pick(detections), sequence, from_server)
-        if scanner and item.scan_result != ScanResult.SUSPICIOUS:
-            why = "no longer detected: false positive"
-            return self._give_back(item, data, Outcome.RESTORED, sequence, why)
-        verdict = self._server_verdict(item)
-        if verdict == HARMLESS or (from_server and scanner and verdict in SETTLED):
-            why = f"not detected, and the server says {verdict}: nothing to cure"
-            return self._give_back(item, data, Outcome.RESTORED, sequence, why)
-        return None  # the vendor has not spoken about this file yet: keep it
-
-    def _server_verdict(self, item: QuarantinedItem) -> str:
-        """The server's status of a forwarded item, learnt by resending it (a resend is
-        recognised and answered with the sample's current status, docs/protocol.md)."""
-        if item.forward_status != ForwardStatus.FORWARDED:
-            return ""
-        now = self.clock.now()
-        try:
-            content = self.vault.content(item)
-            receipt = self.client.forward(
-                *pack_sample(content, self._forward_attributes(item, now))
+            return self.resolver.resolve_all(
+                self._current_scanner(), self.active_sequence(), from_server
             )
-        except (IntakeUnavailable, IntakeRefused, VaultError) as exc:
-            item.note(now, "status_unknown", str(exc))
-            self.vault.save(item)
-            return ""
-        item.server_status = receipt.status
-        self.vault.save(item)
-        return receipt.status
-
-    def _repair_item(
-        self,
-        item: QuarantinedItem,
-        data: bytes,
-        scanner: Scanner,
-        detection: Detection,
-        sequence: int,
-        from_server: bool,
-    ) -> Resolution | None:
-        try:
-            if not detection.repairable:
-                raise RepairError(f"{detection.virus_name}: the definitions have no repair")
-            repaired = scanner.repair(data, detection)
-        except RepairError as exc:
-            return self._not_repaired(item, sequence, from_server, str(exc))
-        why = f"repaired {detection.virus_name}"
-        return self._give_back(item, repaired, Outcome.REPAIRED, sequence, why)
-
-    def _not_repaired(
-        self, item: QuarantinedItem, sequence: int, from_server: bool, why: str
-    ) -> Resolution | None:
-        """Only a set the server delivered can tell it 'not repaired', and once per set."""
-        if not from_server or (item.outcome, item.outcome_sequence) == (
-            Outcome.NOT_REPAIRED,
-            sequence,
-        ):
-            return None
-        item.outcome, item.outcome_sequence = Outcome.NOT_REPAIRED, sequence
-        item.note(self.clock.now(), "not_repaired", why)
-        self.vault.save(item)
-        return Resolution(item.id, Outcome.NOT_REPAIRED)
-
-    def _give_back(
-        self, item: QuarantinedItem, data: bytes, outcome: Outcome, sequence: int, why: str
-    ) -> Resolution:
-        target = self.vault.give_back(item, data)
-        self.trusted.add(hashlib.sha256(data).hexdigest())
-        item.outcome, item.outcome_sequence, item.resolved, item.given_back_to = (
-            outcome,
-            sequence,
-            True,
-            str(target),
-        )
-        if item.forward_status == ForwardStatus.PENDING:
-            item.forward_status = ForwardStatus.NOT_NEEDED
-        item.note(self.clock.now(), outcome.value, f"{why}; written to {target}")
-        self.vault.save(item)
-        self.vault.drop_content(item)
-        self.journal.write(
-            self.clock.now(), outcome.value, item=item.id, path=str(target), sequence=sequence
-        )
-        return Resolution(item.id, outcome, str(target))
 
     def restore(self, item_id: str) -> Path:
-        """Give a quarantined file back unchanged (an administrator's decision)."""
+        """Give a quarantined file back unchanged (an administrator's decision); VaultError if closed."""
         with self._locked():
-            item = self.vault.get(item_id)
-            if item.resolved:
-                raise VaultError(f"item {item_id} was already {item.outcome}")
-            resolution = self._give_back(
-                item,
-                self.vault.content(item),
-                Outcome.RESTORED,
-                self.active_sequence(),
-                "restored by the administrator",
-            )
-            return Path(resolution.path)
-
-    def _queue_confirmation(self, sequence: int, decided: list[Resolution]) -> None:
-        """One confirmation for the forwarded items this install decided."""
-        results = []
-        for resolution in decided:
-            item = self.vault.get(resolution.item_id)
-            if item.server_id and item.server_status != HARMLESS:
-                results.append({"sample_id": item.server_id, "outcome": resolution.outcome.value})
-        if results:
-            confirmation = {"computer": self.computer, "sequence": sequence, "results": results}
-            self.outbox.put(confirmation, self.clock.now())
-
-    def _send_confirmations(self, report: ForwardReport) -> None:
-        sent, waiting = self.outbox.send_due(
-            self.client, self.clock.now(), self.config.endpoint.retry_interval_s, self.journal
-        )
-        report.confirmations_sent += sent
-        report.confirmations_waiting = waiting
+            return self.resolver.restore(item_id, self.active_sequence())
 
     # ----- running
     def tick(self) -> None:
@@ -657,8 +364,9 @@ class Endpoint:
     def _pull_due(self) -> bool:
         if self._last_pull is None:
             return True
-        interval = timedelta(seconds=self.config.endpoint.pull_interval_s)
-        return self.clock.now() >= self._last_pull + interval
+        return self.clock.now() >= self._last_pull + timedelta(
+            seconds=self.config.endpoint.pull_interval_s
+        )
 
     def stop(self) -> None:
         """Stop the Defcast listener and wait for running repairs; the folder keeps all state."""
@@ -669,19 +377,3 @@ class Endpoint:
             self.folders.listener.unlink(missing_ok=True)
         self.wait_idle()
         self.client.close()
-
-
-def _cures(detections: list[Detection]) -> list[Detection]:
-    """Detections that name a threat; an over-broad 'heuristic' rule only raises suspicion."""
-    return [d for d in detections if d.category != "heuristic"]
-
-
-def _pick(detections: list[Detection]) -> Detection:
-    """The detection to act on: a repairable one when there is one."""
-    return next((d for d in detections if d.repairable), detections[0])
-
-
-def _due(item: QuarantinedItem, now: datetime) -> bool:
-    if item.resolved or item.forward_status != ForwardStatus.PENDING:
-        return False
-    return not item.next_attempt_at or datetime.fromisoformat(item.next_attempt_at) <= now

@@ -1,0 +1,203 @@
+"""After definitions arrive: repair, restore or keep each quarantined item, and say so.
+
+Rules, for every open item, with the newly active set:
+
+* detected and repairable: the repaired file goes back to its original path (``repaired``);
+* detected, no repair (or it fails): stays quarantined; reported ``not_repaired`` once per
+  set, and only for a set the Quarantine Server delivered;
+* quarantined because a signature hit it, and no longer detected: a false positive, given
+  back unchanged (``restored``);
+* quarantined on suspicion only, not detected: the vendor decides. The server's status of
+  the sample (asked by resending it) says ``unneeded`` (nothing to cure) or, for a set the
+  server delivered, that it settled the sample: given back (``restored``). Otherwise kept.
+
+Forwarded items decided this way go into one install confirmation (the outbox sends it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dis_core.clock import Clock
+from dis_core.definitions import Detection, RepairError, Scanner
+from endpoint import forwarding
+from endpoint.intake_client import IntakeClient, IntakeRefused, IntakeUnavailable
+from endpoint.item import ForwardStatus, Outcome, QuarantinedItem, ScanResult
+from endpoint.journal import Journal
+from endpoint.outbox import ConfirmationOutbox
+from endpoint.reports import Resolution
+from endpoint.scanning import pick
+from endpoint.trust import TrustedFiles
+from endpoint.vault import LocalQuarantine, VaultError
+
+# Server statuses that mean: the vendor settled this sample and the server delivers a set for it.
+SETTLED = frozenset({"available", "distribute", "distributed", "installed", "not installed"})
+HARMLESS = "unneeded"  # the vendor found nothing to cure
+Attributes = Callable[[QuarantinedItem, datetime], dict[str, Any]]
+
+
+def cures(detections: list[Detection]) -> list[Detection]:
+    """Detections that name a threat; an over-broad 'heuristic' rule only raises suspicion."""
+    return [d for d in detections if d.category != "heuristic"]
+
+
+class Resolver:
+    """Decides the fate of one endpoint's open items; the caller holds the endpoint's lock."""
+
+    def __init__(
+        self,
+        computer: str,
+        vault: LocalQuarantine,
+        client: IntakeClient,
+        outbox: ConfirmationOutbox,
+        trusted: TrustedFiles,
+        journal: Journal,
+        clock: Clock,
+        attributes: Attributes,
+    ) -> None:
+        self.computer = computer
+        self.vault = vault
+        self.client = client
+        self.outbox = outbox
+        self.trusted = trusted
+        self.journal = journal
+        self.clock = clock
+        self.attributes = attributes
+
+    def resolve_all(
+        self, scanner: Scanner | None, sequence: int, from_server: bool
+    ) -> list[Resolution]:
+        decided = []
+        for item in self.vault.items():
+            if not item.resolved:
+                resolution = self._resolve(item, scanner, sequence, from_server)
+                decided += [resolution] if resolution else []
+        self._queue_confirmation(sequence, decided)
+        return decided
+
+    def _resolve(
+        self, item: QuarantinedItem, scanner: Scanner | None, sequence: int, from_server: bool
+    ) -> Resolution | None:
+        try:
+            data = self.vault.content(item)
+        except VaultError as exc:
+            item.note(self.clock.now(), "unreadable", str(exc))
+            self.vault.save(item)
+            return None
+        detections = cures(scanner.scan_bytes(data)) if scanner else []
+        if detections:
+            assert scanner is not None
+            return self._repair(item, data, scanner, pick(detections), sequence, from_server)
+        if scanner and item.scan_result != ScanResult.SUSPICIOUS:
+            return self.give_back(
+                item, data, Outcome.RESTORED, sequence, "no longer detected: false positive"
+            )
+        verdict = self._server_verdict(item)
+        if verdict == HARMLESS or (from_server and scanner and verdict in SETTLED):
+            why = f"not detected, and the server says {verdict}: nothing to cure"
+            return self.give_back(item, data, Outcome.RESTORED, sequence, why)
+        return None  # the vendor has not spoken about this file yet: keep it
+
+    def _server_verdict(self, item: QuarantinedItem) -> str:
+        """The server's status of a forwarded item, learnt by resending it (a resend is
+        recognised and answered with the sample's current status, docs/protocol.md)."""
+        if item.forward_status != ForwardStatus.FORWARDED:
+            return ""
+        now = self.clock.now()
+        try:
+            receipt = forwarding.send(self.client, self.vault, item, self.attributes(item, now))
+        except (IntakeUnavailable, IntakeRefused, VaultError) as exc:
+            item.note(now, "status_unknown", str(exc))
+            self.vault.save(item)
+            return ""
+        item.server_status = receipt.status
+        self.vault.save(item)
+        return receipt.status
+
+    def _repair(
+        self,
+        item: QuarantinedItem,
+        data: bytes,
+        scanner: Scanner,
+        detection: Detection,
+        sequence: int,
+        from_server: bool,
+    ) -> Resolution | None:
+        try:
+            if not detection.repairable:
+                raise RepairError(f"{detection.virus_name}: the definitions have no repair")
+            repaired = scanner.repair(data, detection)
+        except RepairError as exc:
+            return self._not_repaired(item, sequence, from_server, str(exc))
+        return self.give_back(
+            item, repaired, Outcome.REPAIRED, sequence, f"repaired {detection.virus_name}"
+        )
+
+    def _not_repaired(
+        self, item: QuarantinedItem, sequence: int, from_server: bool, why: str
+    ) -> Resolution | None:
+        """Only a set the server delivered can tell it 'not repaired', and once per set."""
+        already = (item.outcome, item.outcome_sequence) == (Outcome.NOT_REPAIRED, sequence)
+        if not from_server or already:
+            return None
+        item.outcome, item.outcome_sequence = Outcome.NOT_REPAIRED, sequence
+        item.note(self.clock.now(), "not_repaired", why)
+        self.vault.save(item)
+        return Resolution(item.id, Outcome.NOT_REPAIRED)
+
+    def give_back(
+        self, item: QuarantinedItem, data: bytes, outcome: Outcome, sequence: int, why: str
+    ) -> Resolution:
+        """Write the (repaired or original) file where it was found; close the item."""
+        target = self.vault.give_back(item, data)
+        self.trusted.add(hashlib.sha256(data).hexdigest())
+        item.outcome, item.outcome_sequence = outcome, sequence
+        item.resolved, item.given_back_to = True, str(target)
+        if item.forward_status == ForwardStatus.PENDING:
+            item.forward_status = ForwardStatus.NOT_NEEDED
+        item.note(self.clock.now(), outcome.value, f"{why}; written to {target}")
+        self.vault.save(item)
+        self.vault.drop_content(item)
+        self.journal.write(
+            self.clock.now(), outcome.value, item=item.id, path=str(target), sequence=sequence
+        )
+        return Resolution(item.id, outcome, str(target))
+
+    def restore(self, item_id: str, sequence: int) -> Path:
+        item = self.vault.get(item_id)
+        if item.resolved:
+            raise VaultError(f"item {item_id} was already {item.outcome}")
+        data = self.vault.content(item)
+        return Path(
+            self.give_back(
+                item, data, Outcome.RESTORED, sequence, "restored by the administrator"
+            ).path
+        )
+
+    def install_failed(self, sequence: int, reason: str) -> None:
+        """Tell the server that its samples could not get their definitions here."""
+        now = self.clock.now()
+        self.journal.write(now, "install_failed", sequence=sequence, reason=reason)
+        waiting = [i for i in self.vault.items() if i.server_id and not i.resolved]
+        results = [
+            {"sample_id": i.server_id, "outcome": Outcome.INSTALL_FAILED.value} for i in waiting
+        ]
+        if results:
+            self.outbox.put(
+                {"computer": self.computer, "sequence": sequence, "results": results}, now
+            )
+
+    def _queue_confirmation(self, sequence: int, decided: list[Resolution]) -> None:
+        """One confirmation for the forwarded items this install decided."""
+        results = []
+        for resolution in decided:
+            item = self.vault.get(resolution.item_id)
+            if item.server_id and item.server_status != HARMLESS:
+                results.append({"sample_id": item.server_id, "outcome": resolution.outcome.value})
+        if results:
+            confirmation = {"computer": self.computer, "sequence": sequence, "results": results}
+            self.outbox.put(confirmation, self.clock.now())
