@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from dis_core.simworld.binaries import dropper, program_sample
+from dis_core.simworld.bytecode import MAGIC, assemble
+from dis_core.simworld.emulator import Limits, find_program, run_binary
+from dis_core.simworld.programs import program
+from dis_core.simworld.vfs import Event, VFSLimitError, VirtualFS
+
+WHEN = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+
+
+def run(source: str, vfs: VirtualFS | None = None, **kwargs) -> object:
+    return run_binary(dropper(assemble(source), seed=1), vfs or VirtualFS(), when=WHEN, events=[], **kwargs)
+
+
+def test_endless_loop_stops_at_the_step_bound() -> None:
+    result = run("top: JMP top", max_steps=5000)
+    assert result.stop_reason == "step_limit" and result.steps == 5001
+
+
+def test_huge_writes_stop_at_the_output_bound() -> None:
+    source = """
+    MOVI r1, 1048576
+    BZERO b1, r1
+    BSET b2, "C:/big.bin"
+loop:
+    APPEND b2, b1
+    JMP loop
+"""
+    vfs = VirtualFS(max_total_bytes=8 * 2**20)
+    result = run(source, vfs)
+    assert result.stop_reason == "output_limit"
+    assert vfs.total_bytes <= 8 * 2**20
+
+
+def test_written_bytes_bound_applies_even_with_room_in_the_vfs() -> None:
+    source = """
+    MOVI r1, 1048576
+    BZERO b1, r1
+    BSET b2, "C:/big.bin"
+loop:
+    WRITE b2, b1
+    JMP loop
+"""
+    result = run_binary(dropper(assemble(source), seed=1), VirtualFS(), when=WHEN, events=[], limits=Limits(max_written=4 * 2**20))
+    assert result.stop_reason == "output_limit"
+
+
+def test_growing_buffers_stop_at_the_memory_bound() -> None:
+    source = """
+    BSET b1, "xxxxxxxxxxxxxxxx"
+loop:
+    BCAT b1, b1
+    JMP loop
+"""
+    result = run(source)
+    assert result.stop_reason == "memory_limit"
+
+
+def test_too_much_out_text_stops_at_the_output_bound() -> None:
+    result = run('BSET b1, "hello hello hello"\nloop: OUT b1\nJMP loop')
+    assert result.stop_reason == "output_limit"
+
+
+@pytest.mark.parametrize(
+    ("source", "detail"),
+    [
+        (".bytes hex:ff", "invalid opcode"),
+        ("JMP 9999", "left the code"),
+        ("RET", "empty call stack"),
+        ("top: CALL top", "stack overflow"),
+        ("MOVI r1, 0\nMOD r2, r1, r1", "MOD by zero"),
+        ('BSET b1, "notpe"\nPEGETEP r1, b1', "PEGETEP"),
+        (".bytes hex:1001", "cut off"),
+    ],
+)
+def test_bad_programs_fault_with_a_description(source: str, detail: str) -> None:
+    result = run(source)
+    assert result.stop_reason == "fault"
+    assert result.fault is not None and detail in result.fault
+
+
+def test_a_pe_without_program_carries_nothing() -> None:
+    from dis_core.simworld.goats import binary_goats
+
+    goat = binary_goats(1)[0]
+    result = run_binary(goat.data, VirtualFS(), when=WHEN, events=[])
+    assert not result.carried_program and result.steps == 0
+    assert find_program(goat.data) is None
+
+
+def test_find_program_works_by_content_not_name() -> None:
+    sample = program_sample("clean_simvm", 3)
+    assert find_program(sample) == program("clean_simvm")
+    assert find_program(b"no MZ" + MAGIC) is None
+
+
+def test_runs_are_deterministic_and_keys_depend_on_time() -> None:
+    source = 'NEWKEY b1, 8\nBSET b2, "C:/key.bin"\nWRITE b2, b1\nHALT'
+    first, second = VirtualFS(), VirtualFS()
+    run(source, first)
+    run(source, second)
+    assert first.read("C:/key.bin") == second.read("C:/key.bin")
+    other = VirtualFS()
+    run_binary(dropper(assemble(source), seed=1), other, when=datetime(2027, 1, 1, tzinfo=UTC), events=[])
+    assert other.read("C:/key.bin") != first.read("C:/key.bin")
+
+
+def test_date_time_and_weekday_come_from_the_virtual_clock() -> None:
+    source = """
+    DATE r1
+    MOVI r2, 20260504
+    EQ r3, r1, r2
+    JZ r3, bad
+    WEEKDAY r4
+    MOVI r2, 1
+    EQ r3, r4, r2
+    JZ r3, bad
+    BSET b1, "ok"
+    OUT b1
+    HALT
+bad:
+    HALT
+"""
+    assert run(source).output == ["ok"]
+
+
+def test_hooks_wake_on_matching_events_only() -> None:
+    source = """
+    HOOK 2, handler
+    HALT
+handler:
+    OUT b0
+    HALT
+"""
+    vfs = VirtualFS()
+    vfs.write("C:/a.txt", b"a")
+    result = run_binary(dropper(assemble(source), seed=1), vfs, when=WHEN, events=[Event("execute", "C:/a.txt"), Event("open", "C:/a.txt"), Event("open", "C:/missing")])
+    assert result.output == ["C:/a.txt"]
+
+
+def test_vfs_bounds_and_case_insensitive_paths() -> None:
+    vfs = VirtualFS(max_total_bytes=10, max_files=2)
+    vfs.write("C:/A.txt", b"12345")
+    assert vfs.read("c:/a.TXT") == b"12345"
+    vfs.write("c:/a.txt", b"123456789")
+    assert list(vfs.files) == ["C:/A.txt"]
+    with pytest.raises(VFSLimitError):
+        vfs.write("C:/b.txt", b"12")
+    vfs.write("C:/b.txt", b"1")
+    with pytest.raises(VFSLimitError):
+        vfs.write("C:/c.txt", b"")
+    with pytest.raises(ValueError):
+        Event("explode", "C:/a")
