@@ -22,6 +22,7 @@ from dis_core.vocabulary import SampleError
 
 NEWEST, CERTIFIED = "newest", "certified"
 SCANNER_CACHE_SIZE = 4
+SET_CACHE_SIZE = 16
 
 
 class Repository(Protocol):
@@ -111,7 +112,7 @@ class DefinitionCatalog:
         self._opener = opener
         self._repository: Repository | None = None
         self._scanner_factory = scanner_factory
-        self._sets: dict[int, Any] = {}
+        self._sets: OrderedDict[int, Any] = OrderedDict()
         self._scanners: OrderedDict[int, Any] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -167,6 +168,8 @@ class DefinitionCatalog:
             raise as_protocol_error(exc) from None
         with self._lock:
             self._sets[sequence] = loaded
+            while len(self._sets) > SET_CACHE_SIZE:
+                self._sets.popitem(last=False)
         return loaded
 
     def package(self, ref: int | str, ceiling: int | None) -> Package:
