@@ -39,7 +39,7 @@ class SampleNotFound(LookupError):
 
 
 class ActionRefused(ValueError):
-    """The action is not allowed for this sample now (HTTP 409), or its input is wrong (400)."""
+    """The action is not allowed for this sample now (HTTP 409), or not allowed at all (403)."""
 
     def __init__(self, message: str, *, conflict: bool = True) -> None:
         super().__init__(message)
@@ -116,7 +116,7 @@ def columns(sample: Sample, now: datetime) -> dict[str, Any]:
 
 
 def get_sample(session: Session, sample_id: int) -> Sample:
-    sample = session.get(Sample, sample_id)
+    sample = session.get(Sample, sample_id) if 0 < sample_id < 2**63 else None
     if sample is None:
         raise SampleNotFound(f"no sample {sample_id}")
     return sample
@@ -229,7 +229,7 @@ def queue_samples(session: Session, config: Config, ids: list[int], priority: in
     chosen = priority or config.sample_policy.default_priority or 500
     results = []
     for sample_id in ids:
-        sample = session.get(Sample, sample_id)
+        sample = session.get(Sample, sample_id) if 0 < sample_id < 2**63 else None
         if sample is None:
             results.append({"id": sample_id, "queued": False, "reason": "no such sample"})
             continue

@@ -26,6 +26,7 @@ from quarantine_server.web.openapi import document
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
 WATCH_EVERY_S = 30.0
+MAX_ID = 2**31 - 1
 
 
 class BadInput(ValueError):
@@ -93,7 +94,7 @@ def _not_found(exc: LookupError) -> Response:
 
 @blueprint.errorhandler(sample_service.ActionRefused)
 def _refused(exc: sample_service.ActionRefused) -> Response:
-    return json_error(409 if exc.conflict else 400, "conflict" if exc.conflict else "bad_request", str(exc))
+    return json_error(409 if exc.conflict else 403, "conflict" if exc.conflict else "forbidden", str(exc))
 
 
 @blueprint.errorhandler(props.PropertyError)
@@ -146,13 +147,25 @@ def _json_body() -> dict[str, Any]:
     return payload
 
 
+def _as_int(value: Any) -> int | None:
+    """A JSON integer (7 or 7.0, as JSON Schema counts them), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def _priority(payload: dict[str, Any], required: bool) -> int | None:
     value = payload.get("priority")
     if value is None and not required:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1000:
+    number = _as_int(value)
+    if number is None or not 0 <= number <= 1000:
         raise BadInput("priority must be an integer from 0 to 1000")
-    return value
+    return number
 
 
 # --- samples ---------------------------------------------------------------------------------
@@ -237,16 +250,17 @@ def restart_sample(sample_id: int) -> Response:
 @admin_only
 def queue_samples() -> Response:
     payload = _json_body()
-    ids = payload.get("ids")
-    if not isinstance(ids, list) or not ids or len(ids) > 1000 or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise BadInput("ids: a list of 1-1000 sample ids is required")
+    raw = payload.get("ids")
+    ids = [_as_int(i) for i in raw] if isinstance(raw, list) else []
+    if not ids or len(ids) > 1000 or any(i is None or not 1 <= i <= MAX_ID for i in ids):
+        raise BadInput(f"ids: a list of 1-1000 sample ids (1 to {MAX_ID}) is required")
     priority = _priority(payload, required=False)
     if priority == 0:
         raise BadInput("priority: queueing needs a priority above 0")
     found = services()
     with found.work() as session:
         config = found.config(session)
-        results = sample_service.queue_samples(session, config, ids, priority, found.clock.now())
+        results = sample_service.queue_samples(session, config, [i for i in ids if i is not None], priority, found.clock.now())
     return jsonify({"results": results})
 
 

@@ -19,6 +19,12 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json(ERROR, text[c]) for c in (401, *codes)}
 
 
+def _csv(values: list[str]) -> dict[str, Any]:
+    """A comma-separated list of known values, as a string schema with a pattern."""
+    one = "|".join(sorted(values, key=len, reverse=True))
+    return {"type": "string", "pattern": f"^({one})(,({one}))*$"}
+
+
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
@@ -66,8 +72,8 @@ def _schemas() -> dict[str, Any]:
 
 def _sample_paths() -> dict[str, Any]:
     list_params = [
-        _query("status", {"type": "string"}, "Comma-separated statuses"),
-        _query("state", {"type": "string"}, "Comma-separated analysis states"),
+        _query("status", _csv([v.value for v in SampleStatus]), "Comma-separated statuses"),
+        _query("state", _csv([v.value for v in SampleState]), "Comma-separated analysis states"),
         _query("computer", {"type": "string"}, "Substring of the computer name"),
         _query("user", {"type": "string"}, "Substring of the user name"),
         _query("file_name", {"type": "string"}, "Substring of the file name"),
@@ -87,10 +93,10 @@ def _sample_paths() -> dict[str, Any]:
             "get": {"summary": "One sample with attributes, history and errors", "responses": {"200": _json({"$ref": "#/components/schemas/SampleDetail"}), **_errors(404)}},
             "delete": {"summary": "Delete a sample and its quarantine file", "responses": {"204": {"description": "Deleted"}, **_errors(403, 404)}},
         },
-        "/samples/{sample_id}/restore": {"parameters": [SAMPLE_ID], "post": {"summary": "Copy the unrepaired file into a configured restore folder", "requestBody": body({"type": "object", "required": ["folder"], "properties": {"folder": {"type": "string"}}}), "responses": {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409, 500)}}},
+        "/samples/{sample_id}/restore": {"parameters": [SAMPLE_ID], "post": {"summary": "Copy the unrepaired file into a configured restore folder", "requestBody": body({"type": "object", "required": ["folder"], "properties": {"folder": {"type": "string", "minLength": 1}}}), "responses": {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409, 500)}}},
         "/samples/{sample_id}/priority": {"parameters": [SAMPLE_ID], "put": {"summary": "Set the submission priority (0 holds)", "requestBody": body({"type": "object", "required": ["priority"], "properties": {"priority": {"type": "integer", "minimum": 0, "maximum": 1000}}}), "responses": {"200": _json({"$ref": "#/components/schemas/Sample"}), **_errors(400, 403, 404)}}},
         "/samples/{sample_id}/restart": {"parameters": [SAMPLE_ID], "post": {"summary": "Start processing again from the first scan", "responses": {"200": _json({"$ref": "#/components/schemas/Sample"}), **_errors(403, 404, 409)}}},
-        "/samples/queue": {"post": {"summary": "Queue samples for automatic analysis (manual submission rules)", "requestBody": body({"type": "object", "required": ["ids"], "properties": {"ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 1000}, "priority": {"type": "integer", "minimum": 1, "maximum": 1000}}}), "responses": {"200": _json({"type": "object", "required": ["results"], "properties": {"results": {"type": "array"}}}), **_errors(400, 403)}}},
+        "/samples/queue": {"post": {"summary": "Queue samples for automatic analysis (manual submission rules)", "requestBody": body({"type": "object", "required": ["ids"], "properties": {"ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "minItems": 1, "maxItems": 1000}, "priority": {"type": "integer", "minimum": 1, "maximum": 1000}}}), "responses": {"200": _json({"type": "object", "required": ["results"], "properties": {"results": {"type": "array"}}}), **_errors(400, 403)}}},
     }
 
 
@@ -103,7 +109,7 @@ def _other_paths() -> dict[str, Any]:
             "get": {"summary": "One property tab", "responses": {"200": _json({"$ref": "#/components/schemas/Tab"}), **_errors(404)}},
         },
         "/events": {"get": {"summary": "The event log", "parameters": [
-            _query("event", {"type": "string"}, "Comma-separated event kinds"),
+            _query("event", _csv([e.value for e in AlertEvent]), "Comma-separated event kinds"),
             _query("sample_id", {"type": "integer", "minimum": 0, "maximum": 2**31}, "Only this sample's events"),
             _query("page", {"type": "integer", "minimum": 1, "maximum": 1000000}, "Page number"),
             _query("per_page", {"type": "integer", "minimum": 1, "maximum": 500}, "Rows per page"),
