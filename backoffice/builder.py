@@ -65,7 +65,9 @@ def signature_from(finding: dict[str, Any], signature_id: str, sequence: int) ->
     if finding["kind"] == "macro":
         rule = macro_rule(signature_id, finding["virus_name"], finding["pattern_text"])
     else:
-        rule = binary_rule(signature_id, finding["virus_name"], bytes.fromhex(finding["pattern_hex"]))
+        rule = binary_rule(
+            signature_id, finding["virus_name"], bytes.fromhex(finding["pattern_hex"])
+        )
     return Signature(
         id=signature_id, virus_name=finding["virus_name"], kind=finding["kind"], rule=rule,
         repair=finding["repair"], added_in=sequence, family=finding.get("family", ""),
@@ -73,20 +75,32 @@ def signature_from(finding: dict[str, Any], signature_id: str, sequence: int) ->
     )  # fmt: skip
 
 
-def build_set(services: Services, *, full: bool, new: list[dict[str, Any]], remove: list[str]) -> Build:
+def build_set(
+    services: Services, *, full: bool, new: list[dict[str, Any]], remove: list[str]
+) -> Build:
     """Reserve a sequence and build the signed full package of the next set."""
     base = services.newest_set()
     sequence = services.repository.next_sequence()
     now = services.clock.now()
     kept = [s for s in (base.signatures if base else []) if s.id not in set(remove)]
-    added = [signature_from(f, next_id, sequence) for f, next_id in zip(new, _ids(services, len(new)), strict=True)]
+    added = [
+        signature_from(f, next_id, sequence)
+        for f, next_id in zip(new, _ids(services, len(new)), strict=True)
+    ]
     package = build_full(
         sequence, kept + added, certified=full, produced=now, key=services.key, published=now,
         certified_at=now if full else None,
     )  # fmt: skip
     if base is not None and not full:
         _check_increment(services, base, package)
-    return Build(sequence, "full" if full else "incremental", full, package, [s.id for s in added], list(remove))
+    return Build(
+        sequence,
+        "full" if full else "incremental",
+        full,
+        package,
+        [s.id for s in added],
+        list(remove),
+    )
 
 
 def _ids(services: Services, count: int) -> list[str]:
@@ -97,8 +111,13 @@ def _ids(services: Services, count: int) -> list[str]:
 def _check_increment(services: Services, base: DefinitionSet, package: bytes) -> None:
     """The increment from the current set must rebuild exactly this set (what hosts apply)."""
     target = read_package(package, services.key.verify_key())
-    increment = read_package(build_incremental(base, target, services.key), services.key.verify_key())
-    if apply_incremental(base, increment).result_checksum != target.result_checksum and target.result_checksum:
+    increment = read_package(
+        build_incremental(base, target, services.key), services.key.verify_key()
+    )
+    if (
+        apply_incremental(base, increment).result_checksum != target.result_checksum
+        and target.result_checksum
+    ):
         raise UnitTestFailure("the incremental package does not rebuild the new set")
 
 
@@ -126,7 +145,9 @@ def unit_test(services: Services, build: Build, evidence: SampleEvidence | None)
     return report
 
 
-def _test_new(scanner: Scanner, definitions: DefinitionSet, build: Build, evidence: SampleEvidence) -> int:
+def _test_new(
+    scanner: Scanner, definitions: DefinitionSet, build: Build, evidence: SampleEvidence
+) -> int:
     if evidence.end == "misfired":
         hits = {d.signature_id for d in scanner.scan_bytes(evidence.sample)}
         if hits & set(build.removed):
@@ -140,7 +161,9 @@ def _test_new(scanner: Scanner, definitions: DefinitionSet, build: Build, eviden
     return len(evidence.pairs)
 
 
-def _check_goat(scanner: Scanner, definitions: DefinitionSet, ids: set[str], original: bytes, infected: bytes) -> None:
+def _check_goat(
+    scanner: Scanner, definitions: DefinitionSet, ids: set[str], original: bytes, infected: bytes
+) -> None:
     detection = next((d for d in scanner.scan_bytes(infected) if d.signature_id in ids), None)
     if detection is None:
         raise UnitTestFailure("an infected goat is not detected")
@@ -169,15 +192,21 @@ def _test_goodware(services: Services, definitions: DefinitionSet) -> int:
     for path, data in services.goodware.corpus.blobs():
         hits = scanner.scan_bytes(data)
         if hits:
-            raise UnitTestFailure(f"{hits[0].virus_name} ({hits[0].signature_id}) hits goodware {path.name}")
+            raise UnitTestFailure(
+                f"{hits[0].virus_name} ({hits[0].signature_id}) hits goodware {path.name}"
+            )
         checked += 1
     return checked
 
 
-def _test_earlier(services: Services, scanner: Scanner, definitions: DefinitionSet, build: Build) -> int:
+def _test_earlier(
+    services: Services, scanner: Scanner, definitions: DefinitionSet, build: Build
+) -> int:
     present = {s.id for s in definitions.signatures}
     with unit_of_work(services.store.sessions) as session:
-        earlier = [(b.signature_id, b.test_dir) for b in session.scalars(select(BuiltSignature)).all()]
+        earlier = [
+            (b.signature_id, b.test_dir) for b in session.scalars(select(BuiltSignature)).all()
+        ]
     checked = 0
     for signature_id, test_dir in earlier:
         if signature_id not in present or not test_dir or signature_id in build.new_ids:
@@ -193,15 +222,29 @@ def stored_pairs(folder: Path) -> list[tuple[bytes, bytes]]:
     if not space.exists("goats/index.json"):
         return []
     count = len(space.get_json("goats/index.json"))
-    return [(space.get(f"goats/{n:02d}.original"), space.get(f"goats/{n:02d}.infected")) for n in range(count)]
+    return [
+        (space.get(f"goats/{n:02d}.original"), space.get(f"goats/{n:02d}.infected"))
+        for n in range(count)
+    ]
 
 
 def record_build(services: Services, build: Build, outcome: str, detail: str, at: datetime) -> None:
     with unit_of_work(services.store.sessions) as session:
-        session.add(BuildRecord(sequence=build.sequence, kind=build.kind, certified=build.certified, outcome=outcome, detail=detail[:2000], at=at))
+        session.add(
+            BuildRecord(
+                sequence=build.sequence,
+                kind=build.kind,
+                certified=build.certified,
+                outcome=outcome,
+                detail=detail[:2000],
+                at=at,
+            )
+        )
 
 
-def record_signatures(services: Services, build: Build, cookie: str | None, test_dir: Path | None) -> None:
+def record_signatures(
+    services: Services, build: Build, cookie: str | None, test_dir: Path | None
+) -> None:
     definitions = read_package(build.package, services.key.verify_key())
     with unit_of_work(services.store.sessions) as session:
         for signature_id in build.new_ids:
@@ -212,5 +255,7 @@ def record_signatures(services: Services, build: Build, cookie: str | None, test
                 category=sig.category, added_in=build.sequence, test_dir=str(test_dir) if test_dir else None,
             ))  # fmt: skip
         for signature_id in build.removed:
-            for row in session.scalars(select(BuiltSignature).where(BuiltSignature.signature_id == signature_id)):
+            for row in session.scalars(
+                select(BuiltSignature).where(BuiltSignature.signature_id == signature_id)
+            ):
                 row.removed_in = build.sequence

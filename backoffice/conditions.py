@@ -72,7 +72,11 @@ def _name_hint(literal: bytes, hints: Hints) -> None:
         text = literal.decode("ascii")
     except UnicodeDecodeError:
         return
-    if 3 <= len(text) <= 24 and re.fullmatch(r"[A-Za-z0-9_.-]+", text) and not text.lower().endswith((".exe", ".docm", ".xlsm", ".dotm")):
+    if (
+        3 <= len(text) <= 24
+        and re.fullmatch(r"[A-Za-z0-9_.-]+", text)
+        and not text.lower().endswith((".exe", ".docm", ".xlsm", ".dotm"))
+    ):
         hints.names.append(text.lower())
 
 
@@ -91,20 +95,52 @@ def plans(kind: str, base: datetime, hints: Hints, rounds: int) -> list[dict[str
         {"label": "ordinary day", "when": noon, "exercise": kind == "macro", "rename": None},
         {"label": "goats exercised by events", "when": noon, "exercise": True, "rename": None},
     ]
-    for day in hints.dates:
-        found.append({"label": f"date from program {day.isoformat()}", "when": _at_noon(day), "exercise": True, "rename": None})
-    for day in hints.days:
-        found.append({"label": f"day {day} of the month (from program)", "when": _well_known(noon, day, None, friday=False), "exercise": True, "rename": None})
+    for moment in hints.dates:
+        found.append(
+            {
+                "label": f"date from program {moment.isoformat()}",
+                "when": _at_noon(moment),
+                "exercise": True,
+                "rename": None,
+            }
+        )
+    for day_number in hints.days:
+        found.append(
+            {
+                "label": f"day {day_number} of the month (from program)",
+                "when": _well_known(noon, day_number, None, friday=False),
+                "exercise": True,
+                "rename": None,
+            }
+        )
     for weekday in hints.weekdays:
         shift = (weekday - noon.isoweekday()) % 7
-        found.append({"label": f"weekday {weekday}", "when": noon + timedelta(days=shift), "exercise": True, "rename": None})
+        found.append(
+            {
+                "label": f"weekday {weekday}",
+                "when": noon + timedelta(days=shift),
+                "exercise": True,
+                "rename": None,
+            }
+        )
     for name in hints.names:
-        found.append({"label": f"goats named after '{name}'", "when": noon, "exercise": True, "rename": name})
-    for day, month in WELL_KNOWN_DATES:
-        found.append({"label": f"trigger date day {day} month {month or 'any'}", "when": _well_known(noon, day, month), "exercise": True, "rename": None})
+        found.append(
+            {"label": f"goats named after '{name}'", "when": noon, "exercise": True, "rename": name}
+        )
+    for known_day, month in WELL_KNOWN_DATES:
+        found.append(
+            {
+                "label": f"trigger date day {known_day} month {month or 'any'}",
+                "when": _well_known(noon, known_day, month),
+                "exercise": True,
+                "rename": None,
+            }
+        )
     if kind == "binary":
         for name in COMMON_NAMES:
-            found.append({"label": f"goats named '{name}'", "when": noon, "exercise": True, "rename": name})
+            found.append(
+                {"label": f"goats named '{name}'", "when": noon, "exercise": True, "rename": name}
+            )
     return [dict(plan, when=plan["when"].isoformat()) for plan in found[:rounds]]
 
 
@@ -116,8 +152,8 @@ def _well_known(noon: datetime, day: int, month: int | None, friday: bool = True
     """The next date on or after ``noon`` with that day (and month); Friday for the 13th."""
     probe = noon
     for _ in range(3 * 366):
-        if probe.day == day and (month is None or probe.month == month):
-            if not friday or day != 13 or month is not None or probe.isoweekday() == 5:
-                return probe
+        right_day = probe.day == day and (month is None or probe.month == month)
+        if right_day and (not friday or day != 13 or month is not None or probe.isoweekday() == 5):
+            return probe
         probe += timedelta(days=1)
     return noon

@@ -33,14 +33,21 @@ class Candidate:
     offset: int  # offset in the reference infected file
 
     def as_dict(self) -> dict[str, object]:
-        return {"hex": self.data.hex(), "log10_p": round(self.log10_probability, 2), "region": self.region, "offset": self.offset}
+        return {
+            "hex": self.data.hex(),
+            "log10_p": round(self.log10_probability, 2),
+            "region": self.region,
+            "offset": self.offset,
+        }
 
 
 def _grams(data: bytes) -> set[bytes]:
     return {data[i : i + GRAM] for i in range(len(data) - GRAM + 1)}
 
 
-def invariant_regions(infected: list[bytes], originals: list[bytes], sample: bytes) -> list[tuple[int, int]]:
+def invariant_regions(
+    infected: list[bytes], originals: list[bytes], sample: bytes
+) -> list[tuple[int, int]]:
     """(start, end) ranges of ``infected[0]`` whose every 12-gram is in all infected files and
     the sample, and in no original."""
     reference = infected[0]
@@ -65,7 +72,9 @@ def _merge(positions: list[int]) -> list[tuple[int, int]]:
     return regions
 
 
-def focus_regions(regions: list[tuple[int, int]], span: tuple[int, int] | None) -> list[tuple[int, int]]:
+def focus_regions(
+    regions: list[tuple[int, int]], span: tuple[int, int] | None
+) -> list[tuple[int, int]]:
     """The parts of the regions inside the program the file carries (when it carries one).
 
     Bytes outside the program that are the same in every infected goat (an encoded copy of a
@@ -77,7 +86,9 @@ def focus_regions(regions: list[tuple[int, int]], span: tuple[int, int] | None) 
     return inside or regions
 
 
-def candidates(reference: bytes, regions: list[tuple[int, int]], model: NgramModel, threshold: float) -> list[Candidate]:
+def candidates(
+    reference: bytes, regions: list[tuple[int, int]], model: NgramModel, threshold: float
+) -> list[Candidate]:
     """Windows over the invariant regions that pass the n-gram threshold, most improbable first."""
     found: dict[bytes, Candidate] = {}
     for index, (start, end) in enumerate(regions):
@@ -91,7 +102,10 @@ def candidates(reference: bytes, regions: list[tuple[int, int]], model: NgramMod
                     found[window] = Candidate(window, score, index, at)
                 if len(found) >= MAX_CANDIDATES:
                     break
-    return sorted(found.values(), key=lambda c: (not distinctive(c.data), c.log10_probability, -len(c.data), c.offset))
+    return sorted(
+        found.values(),
+        key=lambda c: (not distinctive(c.data), c.log10_probability, -len(c.data), c.offset),
+    )
 
 
 def distinctive(window: bytes) -> bool:
@@ -112,7 +126,9 @@ def _dull(window: bytes) -> bool:
     return max(window.count(b) for b in set(window)) > len(window) // 2
 
 
-def choose(ranked: list[Candidate], rejected: Callable[[bytes], str | None]) -> tuple[Candidate | None, list[dict[str, object]]]:
+def choose(
+    ranked: list[Candidate], rejected: Callable[[bytes], str | None]
+) -> tuple[Candidate | None, list[dict[str, object]]]:
     """The first candidate no exact check rejects, with the record of what was checked."""
     checked: list[dict[str, object]] = []
     for candidate in ranked[:MAX_VERIFIED]:

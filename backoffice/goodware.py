@@ -15,7 +15,7 @@ import site
 import sys
 import sysconfig
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,11 +58,16 @@ class GoodwareCorpus:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def discover(cls, extra_dirs: list[str] | None = None, limits: CorpusLimits | None = None) -> GoodwareCorpus:
+    def discover(
+        cls, extra_dirs: list[str] | None = None, limits: CorpusLimits | None = None
+    ) -> GoodwareCorpus:
         limits = limits or CorpusLimits()
         chosen: list[Path] = []
         chosen += _take(_walk([shared_corpus_dir()], lambda p: p.suffix != ".md"), limits.documents)
-        chosen += _take(_walk(python_package_dirs(), lambda p: p.suffix.lower() in PE_SUFFIXES and _is_pe(p)), limits.python_pe)
+        chosen += _take(
+            _walk(python_package_dirs(), lambda p: p.suffix.lower() in PE_SUFFIXES and _is_pe(p)),
+            limits.python_pe,
+        )
         chosen += _take(_walk([Path("/usr/bin")], _is_elf), limits.elf)
         chosen += _take(_walk([Path(d) for d in extra_dirs or []], lambda p: True), limits.extra)
         return cls(list(dict.fromkeys(chosen)))
@@ -96,13 +101,18 @@ class GoodwareCorpus:
         return sum(path.stat().st_size for path in self.files)
 
 
-def _walk(roots: list[Path], keep: object) -> Iterator[Path]:
+def _walk(roots: list[Path], keep: Callable[[Path], bool]) -> Iterator[Path]:
     for root in roots:
         if not root.is_dir():
             continue
         for path in sorted(root.rglob("*")):
             try:
-                if path.is_file() and not path.is_symlink() and 0 < path.stat().st_size <= MAX_FILE_BYTES and keep(path):  # type: ignore[operator]
+                if (
+                    path.is_file()
+                    and not path.is_symlink()
+                    and 0 < path.stat().st_size <= MAX_FILE_BYTES
+                    and keep(path)
+                ):  # type: ignore[operator]
                     yield path
             except OSError:
                 continue

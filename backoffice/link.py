@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from backoffice.database import BackOfficeStore
 from backoffice.models import Analysis
 from dis_core.analysis import AnalysisStatus
-from dis_core.clock import Clock, ScaledClock
+from dis_core.clock import Clock, clock_for
 from dis_core.config import Config
 from dis_core.db import unit_of_work
 from dis_core.lifecycle import transition
@@ -29,7 +29,7 @@ class BackOfficeLink:
 
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
-        self.clock = clock or ScaledClock(config.clock.speed)
+        self.clock = clock or clock_for(config)
         self.store = BackOfficeStore.open(config)
 
     def import_sample(

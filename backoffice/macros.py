@@ -29,7 +29,15 @@ MIN_CHARS = 40
 MAX_CHARS = 400
 _LITERAL = re.compile(r'"([^"]{6,})"')
 _NUMBER = re.compile(r"\b(\d{1,8})\b")
-_VB_WEEKDAYS = {"vbsunday": 7, "vbmonday": 1, "vbtuesday": 2, "vbwednesday": 3, "vbthursday": 4, "vbfriday": 5, "vbsaturday": 6}
+_VB_WEEKDAYS = {
+    "vbsunday": 7,
+    "vbmonday": 1,
+    "vbtuesday": 2,
+    "vbwednesday": 3,
+    "vbthursday": 4,
+    "vbfriday": 5,
+    "vbsaturday": 6,
+}
 
 
 def harvest_macro_hints(document: bytes, today: date) -> Hints:
@@ -49,7 +57,11 @@ def harvest_macro_hints(document: bytes, today: date) -> Hints:
 def added_modules(original: bytes, infected: bytes) -> list[str]:
     """Normalized source of the modules the virus added to (or changed in) a document."""
     before = {normalize_vba(src) for _, src in extract_vba(original) or []}
-    return [text for _, src in extract_vba(infected) or [] if (text := normalize_vba(src)) not in before and text]
+    return [
+        text
+        for _, src in extract_vba(infected) or []
+        if (text := normalize_vba(src)) not in before and text
+    ]
 
 
 def candidate_runs(reference: str, everywhere: list[list[str]], forbidden: list[str]) -> list[str]:
@@ -61,7 +73,9 @@ def candidate_runs(reference: str, everywhere: list[list[str]], forbidden: list[
             run = "\n".join(lines[start : start + size])
             if not MIN_CHARS <= len(run) <= MAX_CHARS or run in found:
                 continue
-            if all(any(run in text for text in texts) for texts in everywhere) and not any(run in text for text in forbidden):
+            if all(any(run in text for text in texts) for texts in everywhere) and not any(
+                run in text for text in forbidden
+            ):
                 found[run] = None
     return sorted(found, key=lambda run: (not _LITERAL.search(run), -len(run)))
 
@@ -72,7 +86,9 @@ def score_macro(job: Job) -> Outcome:
     if not all(added):
         return _defer(job, "an infected goat shows no added macro module", [])
     sample_texts = [normalize_vba(src) for _, src in extract_vba(job.content) or []]
-    originals = [normalize_vba(src) for original, _ in pairs for _, src in extract_vba(original) or []]
+    originals = [
+        normalize_vba(src) for original, _ in pairs for _, src in extract_vba(original) or []
+    ]
     forbidden = job.services.goodware.vba_texts + originals
     runs: list[str] = []
     for reference in added[0]:
@@ -80,7 +96,9 @@ def score_macro(job: Job) -> Outcome:
     runs = sorted(dict.fromkeys(runs), key=lambda run: (not _LITERAL.search(run), -len(run)))
     tried = [{"text": run[:120], "lines": run.count("\n") + 1} for run in runs[:20]]
     if not runs:
-        return _defer(job, "no macro text is common to every infection and absent from goodware", tried)
+        return _defer(
+            job, "no macro text is common to every infection and absent from goodware", tried
+        )
     return _chosen(job, runs[0], tried)
 
 
@@ -92,7 +110,9 @@ def _chosen(job: Job, run: str, tried: list[dict[str, Any]]) -> Outcome:
         "virus_name": name, "family": family_of(name), "category": "virus",
     }  # fmt: skip
     job.workspace.put_json("scores.json", tried)
-    outcome = Outcome.go(T.SIGNATURES, f"macro signature chosen ({run.count(chr(10)) + 1} normalized lines)")
+    outcome = Outcome.go(
+        T.SIGNATURES, f"macro signature chosen ({run.count(chr(10)) + 1} normalized lines)"
+    )
     outcome.findings.update(signature=signature, end=T.INFECTED.value)
     outcome.updates.update(virus_name=name, family=signature["family"], repairable=True)
     return outcome

@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,15 +46,19 @@ class NgramModel:
             for start in range(0, len(blob), CHUNK_BYTES):
                 # overlap by MAX_N-1 so no n-gram is lost at a chunk border
                 piece = blob[start : start + CHUNK_BYTES + MAX_N - 1]
-                _count_piece(piece, counts, totals, bucket_bits, last=start + CHUNK_BYTES >= len(blob))
+                _count_piece(
+                    piece, counts, totals, bucket_bits, last=start + CHUNK_BYTES >= len(blob)
+                )
         stored = [np.minimum(c, SATURATE).astype(np.uint16) for c in counts]
         return cls(stored, totals, bucket_bits)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".part.npz")
-        arrays = {f"c{n}": self.counts[n - 1] for n in range(1, MAX_N + 1)}
-        np.savez_compressed(partial, totals=np.array(self.totals, np.int64), bits=np.array([self.bucket_bits]), **arrays)
+        arrays: dict[str, Any] = {f"c{n}": self.counts[n - 1] for n in range(1, MAX_N + 1)}
+        arrays["totals"] = np.array(self.totals, np.int64)
+        arrays["bits"] = np.array([self.bucket_bits])
+        np.savez_compressed(partial, **arrays)
         os.replace(partial, path)
 
     @classmethod
@@ -94,7 +99,9 @@ class NgramModel:
         return estimate
 
 
-def _count_piece(piece: bytes, counts: list[Counts], totals: list[int], bits: int, *, last: bool) -> None:
+def _count_piece(
+    piece: bytes, counts: list[Counts], totals: list[int], bits: int, *, last: bool
+) -> None:
     arr = np.frombuffer(piece, np.uint8).astype(np.uint64)
     own = len(piece) if last else len(piece) - (MAX_N - 1)
     for n in range(1, MAX_N + 1):
@@ -106,7 +113,9 @@ def _count_piece(piece: bytes, counts: list[Counts], totals: list[int], bits: in
             value |= arr[k : k + positions] << np.uint64(8 * k)
         if n > 2:
             value = (value * _MIX) >> np.uint64(64 - bits)
-        counts[n - 1] += np.bincount(value.astype(np.int64), minlength=len(counts[n - 1])).astype(np.uint32)
+        counts[n - 1] += np.bincount(value.astype(np.int64), minlength=len(counts[n - 1])).astype(
+            np.uint32
+        )
         totals[n - 1] += positions
 
 

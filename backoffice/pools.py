@@ -29,23 +29,45 @@ class EnginePools:
             if held is not None:
                 return True  # a repeated step keeps the slot it already has
             free = session.scalars(
-                select(EngineSlot.id).where(EngineSlot.kind == kind, EngineSlot.holder.is_(None), EngineSlot.number < self.sizes[kind]).order_by(EngineSlot.number)
+                select(EngineSlot.id)
+                .where(
+                    EngineSlot.kind == kind,
+                    EngineSlot.holder.is_(None),
+                    EngineSlot.number < self.sizes[kind],
+                )
+                .order_by(EngineSlot.number)
             ).first()
             if free is None:
                 return False
-            taken = session.execute(update(EngineSlot).where(EngineSlot.id == free, EngineSlot.holder.is_(None)).values(holder=cookie, taken_at=now))
+            taken = session.execute(
+                update(EngineSlot)
+                .where(EngineSlot.id == free, EngineSlot.holder.is_(None))
+                .values(holder=cookie, taken_at=now)
+            )
             return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
     def release(self, cookie: str) -> None:
         with unit_of_work(self.sessions) as session:
-            session.execute(update(EngineSlot).where(EngineSlot.holder == cookie).values(holder=None, taken_at=None))
+            session.execute(
+                update(EngineSlot)
+                .where(EngineSlot.holder == cookie)
+                .values(holder=None, taken_at=None)
+            )
 
     def busy(self, kind: str) -> int:
         with unit_of_work(self.sessions) as session:
-            return len(session.scalars(select(EngineSlot).where(EngineSlot.kind == kind, EngineSlot.holder.is_not(None))).all())
+            return len(
+                session.scalars(
+                    select(EngineSlot).where(
+                        EngineSlot.kind == kind, EngineSlot.holder.is_not(None)
+                    )
+                ).all()
+            )
 
     def _ensure_slots(self, session: Session, kind: str) -> None:
-        have = {n for n in session.scalars(select(EngineSlot.number).where(EngineSlot.kind == kind))}
+        have = {
+            n for n in session.scalars(select(EngineSlot.number).where(EngineSlot.kind == kind))
+        }
         for number in range(self.sizes[kind]):
             if number not in have:
                 session.add(EngineSlot(kind=kind, number=number))
@@ -64,13 +86,20 @@ class BuilderLock:
                 session.add(Lock(name=BUILDER_LOCK))
                 session.flush()
             taken = session.execute(
-                update(Lock).where(Lock.name == BUILDER_LOCK).where((Lock.holder.is_(None)) | (Lock.holder == holder)).values(holder=holder, taken_at=now)
+                update(Lock)
+                .where(Lock.name == BUILDER_LOCK)
+                .where((Lock.holder.is_(None)) | (Lock.holder == holder))
+                .values(holder=holder, taken_at=now)
             )
             return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
     def release(self, holder: str) -> None:
         with unit_of_work(self.sessions) as session:
-            session.execute(update(Lock).where(Lock.name == BUILDER_LOCK, Lock.holder == holder).values(holder=None, taken_at=None))
+            session.execute(
+                update(Lock)
+                .where(Lock.name == BUILDER_LOCK, Lock.holder == holder)
+                .values(holder=None, taken_at=None)
+            )
 
     def holder(self) -> str | None:
         with unit_of_work(self.sessions) as session:

@@ -53,7 +53,9 @@ class NoRepair(Exception):
 # ----------------------------------------------------------------------------- expressions
 
 
-def find_expression(targets: list[int], pairs: list[Pair], *, allow_literal: bool = True) -> Expr | None:
+def find_expression(
+    targets: list[int], pairs: list[Pair], *, allow_literal: bool = True
+) -> Expr | None:
     """An expression that evaluates to ``targets[i]`` on ``pairs[i].infected`` for every i."""
     if allow_literal and len(set(targets)) == 1:
         return targets[0]
@@ -94,14 +96,22 @@ def _stored_value(targets: list[int], pairs: list[Pair]) -> Expr | None:
     return best[1] if best else None
 
 
-def _stored_for_base(targets: list[int], pairs: list[Pair], width: int, base: str) -> tuple[Expr, int] | None:
+def _stored_for_base(
+    targets: list[int], pairs: list[Pair], width: int, base: str
+) -> tuple[Expr, int] | None:
     """(place, delta) with value(place) + delta == target in every pair, delta nearest 0."""
-    rel = np.arange(-WINDOW, WINDOW + 1, dtype=np.int64) if base != "start" else np.arange(0, HEADER_READS, dtype=np.int64)
+    rel = (
+        np.arange(-WINDOW, WINDOW + 1, dtype=np.int64)
+        if base != "start"
+        else np.arange(0, HEADER_READS, dtype=np.int64)
+    )
     agreed: np.ndarray | None = None
     for target, pair in zip(targets, pairs, strict=True):
         values, valid = _values_at(pair, width, base, rel)
         deltas = np.where(valid, target - values, np.iinfo(np.int64).min)
-        agreed = deltas if agreed is None else np.where(agreed == deltas, agreed, np.iinfo(np.int64).min)
+        agreed = (
+            deltas if agreed is None else np.where(agreed == deltas, agreed, np.iinfo(np.int64).min)
+        )
     if agreed is None:
         return None
     good = np.nonzero(agreed != np.iinfo(np.int64).min)[0]
@@ -140,7 +150,9 @@ def generate(pairs: list[Pair], anchor: str = "$a") -> dict[str, Any]:
         except RepairError as exc:
             raise NoRepair(f"recipe fails on a goat: {exc}", destroyed=False) from None
         if repaired != pair.original:
-            raise NoRepair("recipe does not give back the original bytes of every goat", destroyed=False)
+            raise NoRepair(
+                "recipe does not give back the original bytes of every goat", destroyed=False
+            )
     return recipe
 
 
@@ -166,7 +178,10 @@ def _whole_original(pairs: list[Pair]) -> list[dict[str, Any]] | None:
     if source is None:
         return None
     length = _length_expr(pairs)
-    return [{"op": "copy", "from": source, "to": 0, "length": length}, {"op": "truncate", "length": length}]
+    return [
+        {"op": "copy", "from": source, "to": 0, "length": length},
+        {"op": "truncate", "length": length},
+    ]
 
 
 def _patched_in_place(pairs: list[Pair]) -> list[dict[str, Any]]:
@@ -223,19 +238,33 @@ def _xor_block(pairs: list[Pair], size: int) -> list[dict[str, Any]] | None:
         source = find_expression(starts, pairs, allow_literal=False)
         key_from = _key_location(pairs, keys)
         if source is not None and key_from is not None:
-            return [{"op": "copy_xor", "from": source, "to": 0, "length": size, "key_from": key_from, "key_length": key_length}]
+            return [
+                {
+                    "op": "copy_xor",
+                    "from": source,
+                    "to": 0,
+                    "length": size,
+                    "key_from": key_from,
+                    "key_length": key_length,
+                }
+            ]
     return None
 
 
 def _xor_place(pair: Pair, size: int, key_length: int) -> tuple[int, bytes] | None:
-    original = np.frombuffer(pair.original[: size], np.uint8)
+    original = np.frombuffer(pair.original[:size], np.uint8)
     infected = np.frombuffer(pair.infected, np.uint8)
     wanted = (original[:-key_length] ^ original[key_length:]).tobytes()
     haystack = (infected[:-key_length] ^ infected[key_length:]).tobytes()
     at = haystack.find(wanted, 1)
     if at < 0:
         return None
-    key = bytes(a ^ b for a, b in zip(pair.infected[at : at + key_length], pair.original[:key_length], strict=True))
+    key = bytes(
+        a ^ b
+        for a, b in zip(
+            pair.infected[at : at + key_length], pair.original[:key_length], strict=True
+        )
+    )
     if not any(key):
         return None  # a zero key is the plain copy, handled elsewhere
     return at, key
@@ -256,12 +285,16 @@ def _patch_differences(pairs: list[Pair], covered: int) -> list[dict[str, Any]]:
     per_pair = [_ranges(p, covered) for p in pairs]
     for pair, ranges in zip(pairs, per_pair, strict=True):
         if any(not _recoverable(pair, a, b) for a, b in ranges):
-            raise NoRepair("original bytes of a changed place are kept nowhere: host destroyed", destroyed=True)
+            raise NoRepair(
+                "original bytes of a changed place are kept nowhere: host destroyed", destroyed=True
+            )
     counts = {len(r) for r in per_pair}
     if counts == {0}:
         return []
     if len(counts) != 1:
-        raise NoRepair("goats differ from their originals in different numbers of places", destroyed=False)
+        raise NoRepair(
+            "goats differ from their originals in different numbers of places", destroyed=False
+        )
     ops = []
     for index in range(counts.pop()):
         ranges = [r[index] for r in per_pair]
@@ -288,26 +321,35 @@ def _patch(pairs: list[Pair], ranges: list[tuple[int, int]]) -> dict[str, Any]:
     length = find_expression([r[1] - r[0] for r in ranges], pairs)
     if at is None or length is None:
         raise NoRepair("a changed place cannot be located from the infected file", destroyed=False)
-    fills = {p.original[a] if _uniform(p.original[a:b]) else -1 for p, (a, b) in zip(pairs, ranges, strict=True)}
+    fills = {
+        p.original[a] if _uniform(p.original[a:b]) else -1
+        for p, (a, b) in zip(pairs, ranges, strict=True)
+    }
     if len(fills) == 1 and (byte := fills.pop()) >= 0:
         return {"op": "fill", "at": at, "length": length, "byte": byte}
     return _copy_back(pairs, ranges, at, length)
 
 
-def _copy_back(pairs: list[Pair], ranges: list[tuple[int, int]], at: Expr, length: Expr) -> dict[str, Any]:
+def _copy_back(
+    pairs: list[Pair], ranges: list[tuple[int, int]], at: Expr, length: Expr
+) -> dict[str, Any]:
     """The original bytes of this place are kept elsewhere in the file: copy them back."""
     sources: list[int] = []
     for pair, (a, b) in zip(pairs, ranges, strict=True):
         wanted = pair.original[a:b]
         found = [i for i in _occurrences(pair.infected, wanted) if not a <= i < b]
         if not found:
-            raise NoRepair("original bytes of a changed place are not kept in the file", destroyed=True)
+            raise NoRepair(
+                "original bytes of a changed place are not kept in the file", destroyed=True
+            )
         sources.append(found[-1])
     source = find_expression(sources, pairs, allow_literal=False)
     if source is None:
         source = _consistent_occurrence(pairs, ranges)
     if source is None:
-        raise NoRepair("kept original bytes are not at a place the infected file tells", destroyed=False)
+        raise NoRepair(
+            "kept original bytes are not at a place the infected file tells", destroyed=False
+        )
     return {"op": "copy", "from": source, "to": at, "length": length}
 
 
@@ -315,7 +357,11 @@ def _consistent_occurrence(pairs: list[Pair], ranges: list[tuple[int, int]]) -> 
     """Some occurrence at the same distance from the match in every goat (the last such)."""
     common: set[int] | None = None
     for pair, (a, b) in zip(pairs, ranges, strict=True):
-        rel = {i - pair.match for i in _occurrences(pair.infected, pair.original[a:b]) if not a <= i < b}
+        rel = {
+            i - pair.match
+            for i in _occurrences(pair.infected, pair.original[a:b])
+            if not a <= i < b
+        }
         common = rel if common is None else common & rel
     return {"match": max(common)} if common else None
 
@@ -326,11 +372,15 @@ def _uniform(data: bytes) -> bool:
 
 def _recoverable(pair: Pair, a: int, b: int) -> bool:
     wanted = pair.original[a:b]
-    return _uniform(wanted) or any(not a <= i < b for i in _occurrences(pair.infected, wanted, 4)) or b - a <= 4
+    return (
+        _uniform(wanted)
+        or any(not a <= i < b for i in _occurrences(pair.infected, wanted, 4))
+        or b - a <= 4
+    )
 
 
 def _occurrences(data: bytes, wanted: bytes, limit: int = 64) -> list[int]:
-    found = []
+    found: list[int] = []
     at = data.find(wanted)
     while at >= 0 and len(found) < limit:
         found.append(at)

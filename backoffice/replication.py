@@ -69,15 +69,26 @@ def replicate(kind: str, sample: bytes, plan: dict[str, Any], max_steps: int) ->
     when = datetime.fromisoformat(plan["when"])
     events = _events(kind, goats) if plan.get("exercise") else []
     if kind == "binary":
-        result = run_binary(sample, vfs, when=when, events=events, sample_path=BINARY_SAMPLE_PATH, max_steps=max_steps)
+        result = run_binary(
+            sample,
+            vfs,
+            when=when,
+            events=events,
+            sample_path=BINARY_SAMPLE_PATH,
+            max_steps=max_steps,
+        )
         carries = _carries_program
     else:
         from dis_core.simworld.office import run_document
 
         path = MACRO_SAMPLE_PATH + _document_suffix(sample)
-        result = run_document(sample, vfs, when=when, events=events, sample_path=path, max_steps=max_steps)
+        result = run_document(
+            sample, vfs, when=when, events=events, sample_path=path, max_steps=max_steps
+        )
         carries = _carries_macros
-    return _collect(result, goats, carries, sample_path=BINARY_SAMPLE_PATH if kind == "binary" else None)
+    return _collect(
+        result, goats, carries, sample_path=BINARY_SAMPLE_PATH if kind == "binary" else None
+    )
 
 
 def _events(kind: str, goats: list[Goat]) -> list[Event]:
@@ -87,7 +98,9 @@ def _events(kind: str, goats: list[Goat]) -> list[Event]:
     return [Event(k, g.path) for g in documents for k in ("open", "save", "close")]
 
 
-def _collect(result: RunResult, goats: list[Goat], carries: Any, sample_path: str | None) -> Replication:
+def _collect(
+    result: RunResult, goats: list[Goat], carries: Any, sample_path: str | None
+) -> Replication:
     by_path = {g.path.lower(): g for g in goats}
     infections = []
     for path, data in sorted(result.changed.items()):
@@ -95,7 +108,14 @@ def _collect(result: RunResult, goats: list[Goat], carries: Any, sample_path: st
         if goat is not None and carries(data) and not carries(goat.data):
             infections.append(Infection(goat.path, goat.data, data))
     created = {p: d for p, d in result.created.items() if p != sample_path}
-    return Replication(result.carried_program, infections, created, list(result.threat_actions), result.stop_reason, result.fault)
+    return Replication(
+        result.carried_program,
+        infections,
+        created,
+        list(result.threat_actions),
+        result.stop_reason,
+        result.fault,
+    )
 
 
 def _carries_program(data: bytes) -> bool:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from backoffice.services import Services
 
 T = SampleState
-_END_BY_CATEGORY = {"threat": T.UNSUBMITTABLE, "artifact": T.DELETE}
+_END_BY_CATEGORY = {"threat": T.UNSUBMITTABLE, "artifact": T.DELETE, "test": T.DELETE}
 
 
 def after_publish(services: Services, build: Build) -> None:
@@ -30,21 +31,46 @@ def after_publish(services: Services, build: Build) -> None:
         for row in session.scalars(select(Analysis).where(Analysis.state == T.DEFERRED.value)):
             _rescan(services, scanner, row, now)
         if build.removed:
-            wrongly = select(Analysis).where(Analysis.state == T.INFECTED.value, Analysis.signature_id.in_(build.removed))
+            wrongly = select(Analysis).where(
+                Analysis.state == T.INFECTED.value, Analysis.signature_id.in_(build.removed)
+            )
             for row in session.scalars(wrongly):
-                transition(row, at=now, actor=Part.BACKOFFICE, reason=f"signature withdrawn in set {build.sequence}", state=T.MISFIRED)
+                transition(
+                    row,
+                    at=now,
+                    actor=Part.BACKOFFICE,
+                    reason=f"signature withdrawn in set {build.sequence}",
+                    state=T.MISFIRED,
+                )
                 row.sequence = build.sequence
 
 
-def _rescan(services: Services, scanner: Scanner, row: Analysis, now: object) -> None:
+def _rescan(services: Services, scanner: Scanner, row: Analysis, now: datetime) -> None:
     content = services.store.samples.get(row.content_file, row.content_key)
     hits = [d for d in scanner.scan_bytes(content) if d.category != "heuristic"]
     if not hits:
         return
     found = hits[0]
-    transition(row, at=now, actor=Part.BACKOFFICE, reason=f"set {scanner.definitions.sequence} is newer", state=T.RESCAN)  # type: ignore[arg-type]
-    transition(row, at=now, actor=Part.BACKOFFICE, reason=f"detected as {found.virus_name}", state=end_for(found))  # type: ignore[arg-type]
-    row.virus_name, row.signature_id, row.sequence, row.repairable = found.virus_name, found.signature_id, found.sequence, found.repairable
+    transition(
+        row,
+        at=now,
+        actor=Part.BACKOFFICE,
+        reason=f"set {scanner.definitions.sequence} is newer",
+        state=T.RESCAN,
+    )
+    transition(
+        row,
+        at=now,
+        actor=Part.BACKOFFICE,
+        reason=f"detected as {found.virus_name}",
+        state=end_for(found),
+    )
+    row.virus_name, row.signature_id, row.sequence, row.repairable = (
+        found.virus_name,
+        found.signature_id,
+        found.sequence,
+        found.repairable,
+    )
 
 
 def end_for(detection: Detection) -> SampleState:

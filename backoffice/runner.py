@@ -40,7 +40,9 @@ RETRY_BACKOFF_S = 2.0
 class StageRunner:
     """Runs ``stage_name`` for ``cookie`` once; ``on_next`` hears which step is due next."""
 
-    def __init__(self, services: Services, on_next: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self, services: Services, on_next: Callable[[str, str], None] | None = None
+    ) -> None:
         self.services = services
         self.on_next = on_next
         self._worker_prefix = f"{socket.gethostname()}:{os.getpid()}"
@@ -63,7 +65,15 @@ class StageRunner:
             self._finish_failed(stage, job, error=(exc.error, exc.detail, None))
         except Exception as exc:  # a bug or an unexpected condition: abort, keep the traceback
             log.exception("stage %s failed for %s", stage_name, cookie)
-            self._finish_failed(stage, job, error=(SampleError.INTERNAL, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            self._finish_failed(
+                stage,
+                job,
+                error=(
+                    SampleError.INTERNAL,
+                    f"{type(exc).__name__}: {exc}",
+                    traceback.format_exc(),
+                ),
+            )
         else:
             self._finish(stage, job, outcome)
 
@@ -74,7 +84,9 @@ class StageRunner:
         with unit_of_work(self.services.store.sessions) as session:
             claimed = session.execute(
                 update(Analysis)
-                .where(Analysis.cookie == cookie, Analysis.state.in_([s.value for s in stage.picks_up]))
+                .where(
+                    Analysis.cookie == cookie, Analysis.state.in_([s.value for s in stage.picks_up])
+                )
                 .where(or_(Analysis.claimed_by.is_(None), Analysis.claimed_until < now))
                 .values(claimed_by=self.worker, claimed_until=lease)
             )
@@ -85,7 +97,7 @@ class StageRunner:
 
     def _job(self, row: Analysis) -> Job:
         return Job(
-            cookie=row.cookie, state=SampleState(row.state), kind=row.kind, findings=row.findings,
+            cookie=row.cookie, state=SampleState(row.state or SampleState.IMPORTED), kind=row.kind, findings=row.findings,
             control_round=row.control_round, services=self.services, content_file=row.content_file,
             content_key=row.content_key, sample_checksum=row.sample_checksum, worker=self.worker,
         )  # fmt: skip
@@ -100,23 +112,40 @@ class StageRunner:
     # -- finishing ---------------------------------------------------------------------
     def _finish(self, stage: Stage, job: Job, outcome: Outcome) -> None:
         self._apply(job, outcome, release=True)
-        log.info("%s %s: %s", stage.name, job.cookie, " -> ".join(m.state.value for m in outcome.moves) or "later")
+        log.info(
+            "%s %s: %s",
+            stage.name,
+            job.cookie,
+            " -> ".join(m.state.value for m in outcome.moves) or "later",
+        )
         if outcome.moves and self.on_next is not None:
             following = stage_for(outcome.moves[-1].state)
             if following is not None:
                 self.on_next(following.name, job.cookie)
 
-    def _finish_failed(self, stage: Stage, job: Job, *, retry: str | None = None, error: tuple[SampleError, str, str | None] | None = None) -> None:
+    def _finish_failed(
+        self,
+        stage: Stage,
+        job: Job,
+        *,
+        retry: str | None = None,
+        error: tuple[SampleError, str, str | None] | None = None,
+    ) -> None:
         stage.cleanup(job)
         with unit_of_work(self.services.store.sessions) as session:
             row = _row(session, job.cookie)
             _release_held(session, job.cookie)
             if retry is not None and row.retries < self.services.config.backoffice.max_retries:
                 row.retries += 1
-                row.not_before = self.services.clock.now() + timedelta(seconds=RETRY_BACKOFF_S * row.retries)
+                row.not_before = self.services.clock.now() + timedelta(
+                    seconds=RETRY_BACKOFF_S * row.retries
+                )
                 row.error_detail = f"retrying after: {retry}"
             elif retry is not None:
-                row.error, row.error_detail = SampleError.INTERNAL, f"gave up after {row.retries} retries: {retry}"
+                row.error, row.error_detail = (
+                    SampleError.INTERNAL,
+                    f"gave up after {row.retries} retries: {retry}",
+                )
                 self._move(row, SampleState.ATTENTION, "automation gave up; needs an analyst")
             else:
                 assert error is not None
@@ -138,7 +167,9 @@ class StageRunner:
             if outcome.findings:
                 row.update_findings(**outcome.findings)
             if outcome.retry_after_s is not None:
-                row.not_before = self.services.clock.now() + timedelta(seconds=outcome.retry_after_s)
+                row.not_before = self.services.clock.now() + timedelta(
+                    seconds=outcome.retry_after_s
+                )
             elif outcome.moves:
                 row.not_before = None
                 row.retries = 0
@@ -147,8 +178,12 @@ class StageRunner:
 
     def _move(self, row: Analysis, state: SampleState, reason: str) -> None:
         before = row.state
-        self.services.gate.pause(row.cookie, Part.BACKOFFICE.value, before, state.value, clock=self.services.clock)
-        transition(row, at=self.services.clock.now(), actor=Part.BACKOFFICE, reason=reason, state=state)
+        self.services.gate.pause(
+            row.cookie, Part.BACKOFFICE.value, before, state.value, clock=self.services.clock
+        )
+        transition(
+            row, at=self.services.clock.now(), actor=Part.BACKOFFICE, reason=reason, state=state
+        )
         if state.is_final:
             _release_held_rows(row)
 
@@ -160,7 +195,9 @@ def _row(session: Session, cookie: str) -> Analysis:
 
 def _release_held(session: Session, cookie: str) -> None:
     """A failed step gives back the engine slot and builder lock its sample held."""
-    session.execute(update(EngineSlot).where(EngineSlot.holder == cookie).values(holder=None, taken_at=None))
+    session.execute(
+        update(EngineSlot).where(EngineSlot.holder == cookie).values(holder=None, taken_at=None)
+    )
     session.execute(update(Lock).where(Lock.holder == cookie).values(holder=None, taken_at=None))
 
 

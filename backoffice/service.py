@@ -33,10 +33,19 @@ DISPATCH_BATCH = 200
 class BackOffice:
     """Workers (through the executor), the dispatcher loop and the certified-build scheduler."""
 
-    def __init__(self, config: Config, clock: Clock | None = None, *, goodware: Goodware | None = None, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        *,
+        goodware: Goodware | None = None,
+        executor: Executor | None = None,
+    ) -> None:
         self.config = config
         self.services = Services.open(config, clock, goodware)
-        self.executor: Executor = executor or InProcessExecutor(self.step, config.backoffice.workers)
+        self.executor: Executor = executor or InProcessExecutor(
+            self.step, config.backoffice.workers
+        )
         self.runner = StageRunner(self.services, on_next=self.executor.submit)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -47,7 +56,10 @@ class BackOffice:
 
     def start(self) -> None:
         self.services.ensure_baseline()
-        for target, name in ((self._dispatch_loop, "dispatcher"), (self._schedule_loop, "certified-builds")):
+        for target, name in (
+            (self._dispatch_loop, "dispatcher"),
+            (self._schedule_loop, "certified-builds"),
+        ):
             thread = threading.Thread(target=target, name=f"backoffice-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -93,7 +105,18 @@ class BackOffice:
                 self.certified_build_if_due()
             except Exception:
                 log.exception("certified build failed")
-            self._stop.wait(min(60.0, max(1.0, self.services.clock.real_seconds(self.config.backoffice.certified_build_interval_s) / 10)))
+            self._stop.wait(
+                min(
+                    60.0,
+                    max(
+                        1.0,
+                        self.services.clock.real_seconds(
+                            self.config.backoffice.certified_build_interval_s
+                        )
+                        / 10,
+                    ),
+                )
+            )
 
     def certified_build_if_due(self) -> int | None:
         """Build, test and publish a certified full set when the schedule says so.
@@ -138,7 +161,9 @@ class BackOffice:
 
     def states(self, cookies: list[str]) -> dict[str, str | None]:
         with unit_of_work(self.services.store.sessions) as session:
-            rows = session.execute(select(Analysis.cookie, Analysis.state).where(Analysis.cookie.in_(cookies))).all()
+            rows = session.execute(
+                select(Analysis.cookie, Analysis.state).where(Analysis.cookie.in_(cookies))
+            ).all()
         return {cookie: state for cookie, state in rows}
 
     def run_inline(self, cookie: str, limit: int = 200) -> str | None:
@@ -159,7 +184,9 @@ class BackOffice:
 def _settled(state: str | None) -> bool:
     from dis_core.vocabulary import SampleState
 
-    return state is not None and (SampleState(state).is_final or state == SampleState.DEFERRED.value)
+    return state is not None and (
+        SampleState(state).is_final or state == SampleState.DEFERRED.value
+    )
 
 
 def next_certified_due(services: Services) -> datetime | None:
@@ -167,4 +194,6 @@ def next_certified_due(services: Services) -> datetime | None:
     if certified is None:
         return None
     last = services.repository.load(certified)
-    return (last.certified_at or last.produced) + timedelta(seconds=services.config.backoffice.certified_build_interval_s)
+    return (last.certified_at or last.produced) + timedelta(
+        seconds=services.config.backoffice.certified_build_interval_s
+    )

@@ -11,7 +11,7 @@ from backoffice.database import BackOfficeStore
 from backoffice.goodware import CorpusLimits, GoodwareCorpus, load_or_build_model
 from backoffice.ngram import NgramModel
 from backoffice.workspace import Workspace
-from dis_core.clock import Clock, ScaledClock
+from dis_core.clock import Clock, clock_for
 from dis_core.config import Config
 from dis_core.definitions import (
     DefinitionError,
@@ -58,12 +58,14 @@ class Services:
     _scanner_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, config: Config, clock: Clock | None = None, goodware: Goodware | None = None) -> Services:
+    def open(
+        cls, config: Config, clock: Clock | None = None, goodware: Goodware | None = None
+    ) -> Services:
         store = BackOfficeStore.open(config)
         key = load_or_create_signing_key(store.keys_dir)
         repository = DefinitionRepository(store.published_dir, key.verify_key())
         gate = StepGate(Path(config.general.data_dir), enabled=config.clock.step_mode)
-        return cls(config, clock or ScaledClock(config.clock.speed), store, key, repository, gate, goodware)
+        return cls(config, clock or clock_for(config), store, key, repository, gate, goodware)
 
     @property
     def goodware(self) -> Goodware:
@@ -74,7 +76,9 @@ class Services:
                 limits = CorpusLimits(budget, budget, budget, budget)
                 corpus = GoodwareCorpus.discover(self.config.backoffice.goodware_dirs, limits)
                 cache = self.store.root / "ngram"
-                self._goodware = Goodware.prepare(corpus, cache, self.config.backoffice.ngram_bucket_bits)
+                self._goodware = Goodware.prepare(
+                    corpus, cache, self.config.backoffice.ngram_bucket_bits
+                )
             return self._goodware
 
     def ensure_baseline(self) -> None:

@@ -8,6 +8,7 @@ from backoffice.stages.building import Builder, UnitTester
 from backoffice.stages.classifying import Classifier
 from backoffice.stages.controlling import Controller
 from backoffice.stages.deferring import Deferrer
+from backoffice.stages.intake import Intake
 from backoffice.stages.locking import Locker, Unlocker
 from backoffice.stages.replicating import Replicator
 from backoffice.stages.scoring import Scorer
@@ -15,7 +16,7 @@ from backoffice.stages.waiting import EngineWaiter
 from dis_core.vocabulary import SampleState
 
 _ALL: list[Stage] = [
-    Classifier(), EngineWaiter(), Controller(), Replicator(), Scorer(), Locker(), Builder(),
+    Intake(), Classifier(), EngineWaiter(), Controller(), Replicator(), Scorer(), Locker(), Builder(),
     UnitTester(), Unlocker(), Archiver(), Deferrer(),
 ]  # fmt: skip
 STAGES: dict[str, Stage] = {stage.name: stage for stage in _ALL}

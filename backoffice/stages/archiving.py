@@ -18,10 +18,27 @@ class Archiver(Stage):
 
     def run(self, job: Job) -> Outcome:
         space = job.workspace
-        space.put_json("analysis.json", {key: job.findings.get(key) for key in ("classification", "rounds", "signature", "build", "unit_tests", "remove", "end")})
+        space.put_json(
+            "analysis.json",
+            {
+                key: job.findings.get(key)
+                for key in (
+                    "classification",
+                    "rounds",
+                    "signature",
+                    "build",
+                    "unit_tests",
+                    "remove",
+                    "end",
+                )
+            },
+        )
         space.put("sample.bin", job.content)
         space.copy_to(job.services.archive(job.cookie))
         space.remove()
-        end = T(job.findings.get("end") or ("misfired" if job.findings.get("mode") == "misfire" else "infected"))
+        end = T(
+            job.findings.get("end")
+            or ("misfired" if job.findings.get("mode") == "misfire" else "infected")
+        )
         build = job.findings.get("build", {})
         return Outcome.go(end, f"archived; definitions sequence {build.get('sequence')}")

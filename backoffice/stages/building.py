@@ -28,14 +28,25 @@ class Builder(Stage):
     def run(self, job: Job) -> Outcome:
         full = job.state is T.FULL_BUILDING
         try:
-            build = builder.build_set(job.services, full=full, new=_new_signatures(job), remove=job.findings.get("remove", []))
+            build = builder.build_set(
+                job.services,
+                full=full,
+                new=_new_signatures(job),
+                remove=job.findings.get("remove", []),
+            )
         except (ValueError, UnitTestFailure) as exc:  # a rule or set that cannot even be built
             outcome = Outcome.go(T.UNLOCKING, f"build failed: {exc}")
             outcome.findings["build_failure"] = str(exc)
             return outcome
         job.workspace.put("build/package.def", build.package)
         outcome = Outcome.go(FULL[job.state], f"{build.kind} set {build.sequence} built")
-        outcome.findings["build"] = {"sequence": build.sequence, "kind": build.kind, "certified": build.certified, "new": build.new_ids, "removed": build.removed}
+        outcome.findings["build"] = {
+            "sequence": build.sequence,
+            "kind": build.kind,
+            "certified": build.certified,
+            "new": build.new_ids,
+            "removed": build.removed,
+        }
         return outcome
 
 
@@ -46,15 +57,28 @@ class UnitTester(Stage):
     def run(self, job: Job) -> Outcome:
         services = job.services
         info = job.findings["build"]
-        build = Build(info["sequence"], info["kind"], info["certified"], job.workspace.get("build/package.def"), info["new"], info["removed"])
-        evidence = SampleEvidence(load_pairs(job) if job.workspace.exists("goats/index.json") else [], job.content, job.findings.get("end", ""))
+        build = Build(
+            info["sequence"],
+            info["kind"],
+            info["certified"],
+            job.workspace.get("build/package.def"),
+            info["new"],
+            info["removed"],
+        )
+        evidence = SampleEvidence(
+            load_pairs(job) if job.workspace.exists("goats/index.json") else [],
+            job.content,
+            job.findings.get("end", ""),
+        )
         now = services.clock.now()
         try:
             report = builder.unit_test(services, build, evidence)
         except UnitTestFailure as exc:
             services.repository.abandon(build.sequence, f"unit test failed: {exc}")
             builder.record_build(services, build, "abandoned", str(exc), now)
-            outcome = Outcome.go(T.UNLOCKING, f"unit test failed, sequence {build.sequence} abandoned: {exc}")
+            outcome = Outcome.go(
+                T.UNLOCKING, f"unit test failed, sequence {build.sequence} abandoned: {exc}"
+            )
             outcome.findings["build_failure"] = f"sequence {build.sequence} abandoned: {exc}"
             return outcome
         services.repository.publish(build.package)
@@ -65,5 +89,7 @@ class UnitTester(Stage):
         after_publish(services, build)
         outcome = Outcome.go(T.UNLOCKING, f"unit tests passed; set {build.sequence} published")
         outcome.findings["unit_tests"] = report
-        outcome.updates.update(sequence=build.sequence, signature_id=(build.new_ids or [None])[0])
+        outcome.updates["sequence"] = build.sequence
+        if build.new_ids:
+            outcome.updates["signature_id"] = build.new_ids[0]
         return outcome

@@ -18,19 +18,23 @@ _ENDS = {
 
 class Classifier(Stage):
     name = "classifier"
-    picks_up = frozenset({T.IMPORTED, T.CLASSIFYING})
-
-    def working_state(self, job: Job) -> SampleState:
-        return T.CLASSIFYING
+    picks_up = frozenset({T.CLASSIFYING})
 
     def run(self, job: Job) -> Outcome:
         content = job.content
         if sha256_hex(content) != job.sample_checksum:
-            raise PermanentError(SampleError.SAMPLE, "stored content no longer matches the sample checksum")
+            raise PermanentError(
+                SampleError.SAMPLE, "stored content no longer matches the sample checksum"
+            )
         found = classify(content)
         kind_update = {"kind": found.kind}
         if found.kind is SampleKind.UNSUPPORTED:
-            outcome = Outcome.go(T.DECLINED, f"unsupported type: {found.detail}", error=SampleError.TYPE, error_detail=found.detail)
+            outcome = Outcome.go(
+                T.DECLINED,
+                f"unsupported type: {found.detail}",
+                error=SampleError.TYPE,
+                error_detail=found.detail,
+            )
         elif found.kind in _ENDS:
             outcome = Outcome.go(_ENDS[found.kind], found.detail)
         else:

@@ -34,6 +34,8 @@ class Controller(Stage):
     def run(self, job: Job) -> Outcome:
         options = job.findings.get("plans") or plans_for(job)
         plan = options[min(job.control_round, len(options) - 1)]
-        outcome = Outcome.go(job.kind_state("Replicating"), f"round {job.control_round + 1}: {plan['label']}")
+        outcome = Outcome.go(
+            job.kind_state("Replicating"), f"round {job.control_round + 1}: {plan['label']}"
+        )
         outcome.findings.update(plans=options, plan=plan)
         return outcome

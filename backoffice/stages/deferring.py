@@ -17,6 +17,12 @@ class Deferrer(Stage):
 
     def run(self, job: Job) -> Outcome:
         space = job.workspace
-        space.put_json("desk.json", {"reason": job.findings.get("deferred_because"), "rounds": job.findings.get("rounds", [])})
+        space.put_json(
+            "desk.json",
+            {
+                "reason": job.findings.get("deferred_because"),
+                "rounds": job.findings.get("rounds", []),
+            },
+        )
         space.copy_to(job.services.archive(job.cookie))
         return Outcome.go(T.DEFERRED, "on the expert desk")

@@ -50,5 +50,10 @@ class Unlocker(Stage):
         BuilderLock(job.services.store.sessions).release(job.cookie)
         failure = job.findings.get("build_failure")
         if failure:
-            return Outcome.go(T.BROKEN, f"definitions not built: {failure}", error=SampleError.ABANDONED, error_detail=failure)
+            return Outcome.go(
+                T.BROKEN,
+                f"definitions not built: {failure}",
+                error=SampleError.ABANDONED,
+                error_detail=failure,
+            )
         return Outcome.go(T.ARCHIVE, "builder lock released")

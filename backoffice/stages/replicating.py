@@ -27,11 +27,17 @@ class Replicator(Stage):
         if result.infections:
             _keep_infections(job, result)
             pools_of(job).release(job.cookie)
-            outcome = Outcome.go(job.kind_state("Scoring"), f"{len(result.infections)} goats infected ({plan['label']})")
+            outcome = Outcome.go(
+                job.kind_state("Scoring"),
+                f"{len(result.infections)} goats infected ({plan['label']})",
+            )
             outcome.findings.update(rounds=rounds, mode="infection")
             return outcome
         if job.control_round + 1 < len(job.findings.get("plans", [])):
-            outcome = Outcome.go(job.kind_state("Controlling"), f"nothing replicated ({plan['label']}); trying other conditions")
+            outcome = Outcome.go(
+                job.kind_state("Controlling"),
+                f"nothing replicated ({plan['label']}); trying other conditions",
+            )
             outcome.updates["control_round"] = job.control_round + 1
             outcome.findings["rounds"] = rounds
             return outcome
@@ -63,20 +69,41 @@ def _verdict(job: Job, rounds: list[dict[str, Any]]) -> Outcome:
     by_category = {d.category: d for d in detections}
     known = by_category.get("virus") or by_category.get("threat")
     if faulted and known is not None:
-        return _settled(T.RESTORE, known, f"known as {known.virus_name}, but its program faults and cannot spread")
+        return _settled(
+            T.RESTORE,
+            known,
+            f"known as {known.virus_name}, but its program faults and cannot spread",
+        )
     if threats:
         if "threat" in by_category:
-            return _settled(T.UNSUBMITTABLE, by_category["threat"], "a known threat that does not infect")
-        outcome = Outcome.go(job.kind_state("Scoring"), f"no infection, but malicious actions: {', '.join(threats[:3])}")
+            return _settled(
+                T.UNSUBMITTABLE, by_category["threat"], "a known threat that does not infect"
+            )
+        outcome = Outcome.go(
+            job.kind_state("Scoring"),
+            f"no infection, but malicious actions: {', '.join(threats[:3])}",
+        )
         outcome.findings.update(mode="threat", threat_actions=threats)
         return outcome
     if "heuristic" in by_category:
         wrong = by_category["heuristic"]
-        outcome = Outcome.go(T.SIGNATURES, f"{wrong.virus_name} ({wrong.signature_id}) flags a file that does nothing malicious")
-        outcome.findings.update(mode="misfire", remove=[d.signature_id for d in detections if d.category == "heuristic"])
+        outcome = Outcome.go(
+            T.SIGNATURES,
+            f"{wrong.virus_name} ({wrong.signature_id}) flags a file that does nothing malicious",
+        )
+        outcome.updates.update(
+            virus_name=wrong.virus_name, signature_id=wrong.signature_id, repairable=False
+        )
+        outcome.findings.update(
+            mode="misfire",
+            end=T.MISFIRED.value,
+            remove=[d.signature_id for d in detections if d.category == "heuristic"],
+        )
         return outcome
     if carried:
-        return Outcome.go(T.UNINFECTED, f"carries a program but nothing replicated in {len(rounds)} rounds")
+        return Outcome.go(
+            T.UNINFECTED, f"carries a program but nothing replicated in {len(rounds)} rounds"
+        )
     return Outcome.go(T.NODETECT, "no program for the engines to run and nothing suspicious")
 
 

@@ -26,7 +26,10 @@ REPAIR_TRIES = 5
 def load_pairs(job: Job) -> list[tuple[bytes, bytes]]:
     space = job.workspace
     count = len(space.get_json("goats/index.json"))
-    return [(space.get(f"goats/{n:02d}.original"), space.get(f"goats/{n:02d}.infected")) for n in range(count)]
+    return [
+        (space.get(f"goats/{n:02d}.original"), space.get(f"goats/{n:02d}.infected"))
+        for n in range(count)
+    ]
 
 
 def goodware_rejects(job: Job, data: bytes) -> str | None:
@@ -64,16 +67,33 @@ class Scorer(Stage):
             outcome = self._with_repair(job, candidate, pairs, tried)
             if outcome is not None:
                 return outcome
-            if sum(1 for t in tried if t["rejected"] is None or str(t["rejected"]).startswith("repair")) >= REPAIR_TRIES:
+            if (
+                sum(
+                    1
+                    for t in tried
+                    if t["rejected"] is None or str(t["rejected"]).startswith("repair")
+                )
+                >= REPAIR_TRIES
+            ):
                 break
-        return _defer(job, "no signature candidate passed the false-positive and repair checks", tried)
+        return _defer(
+            job, "no signature candidate passed the false-positive and repair checks", tried
+        )
 
-    def _ranked(self, job: Job, reference: bytes, regions: list[tuple[int, int]]) -> list[Candidate]:
+    def _ranked(
+        self, job: Job, reference: bytes, regions: list[tuple[int, int]]
+    ) -> list[Candidate]:
         model = job.services.goodware.model
         threshold = job.services.config.backoffice.max_fp_log10
         return extraction.candidates(reference, regions, model, threshold)
 
-    def _with_repair(self, job: Job, candidate: Candidate, pairs: list[tuple[bytes, bytes]], tried: list[dict[str, Any]]) -> Outcome | None:
+    def _with_repair(
+        self,
+        job: Job,
+        candidate: Candidate,
+        pairs: list[tuple[bytes, bytes]],
+        tried: list[dict[str, Any]],
+    ) -> Outcome | None:
         matched = [repairgen.Pair(o, i, i.find(candidate.data)) for o, i in pairs]
         try:
             recipe: dict[str, Any] | None = repairgen.generate(matched)
@@ -95,20 +115,37 @@ class Scorer(Stage):
         tried: list[dict[str, Any]] = []
         candidate, tried = extraction.choose(ranked, lambda data: goodware_rejects(job, data))
         if candidate is None:
-            return _defer(job, "no detection candidate for the threat passed the false-positive checks", tried)
+            return _defer(
+                job, "no detection candidate for the threat passed the false-positive checks", tried
+            )
         return _chosen(job, candidate, None, T.UNSUBMITTABLE, tried, category="threat")
 
 
-def _chosen(job: Job, candidate: Candidate, recipe: dict[str, Any] | None, end: SampleState, tried: list[dict[str, Any]], *, category: str) -> Outcome:
-    name = virus_name(find_program(job.content) or job.content, "binary", job.sample_checksum.encode())
+def _chosen(
+    job: Job,
+    candidate: Candidate,
+    recipe: dict[str, Any] | None,
+    end: SampleState,
+    tried: list[dict[str, Any]],
+    *,
+    category: str,
+) -> Outcome:
+    name = virus_name(
+        find_program(job.content) or job.content, "binary", job.sample_checksum.encode()
+    )
     signature = {
         "kind": "binary", "pattern_hex": candidate.data.hex(), "repair": recipe, "virus_name": name,
         "family": family_of(name), "category": category, "log10_p": round(candidate.log10_probability, 2),
     }  # fmt: skip
     job.workspace.put_json("scores.json", tried)
-    outcome = Outcome.go(T.SIGNATURES, f"signature chosen ({len(candidate.data)} bytes, log10 p {candidate.log10_probability:.1f})")
+    outcome = Outcome.go(
+        T.SIGNATURES,
+        f"signature chosen ({len(candidate.data)} bytes, log10 p {candidate.log10_probability:.1f})",
+    )
     outcome.findings.update(signature=signature, end=end.value, candidates_tried=len(tried))
-    outcome.updates.update(virus_name=name, family=signature["family"], repairable=recipe is not None)
+    outcome.updates.update(
+        virus_name=name, family=signature["family"], repairable=recipe is not None
+    )
     return outcome
 
 

@@ -11,7 +11,10 @@ T = SampleState
 
 def pools_of(job: Job) -> EnginePools:
     config = job.services.config.backoffice
-    return EnginePools(job.services.store.sessions, {"binary": config.binary_engines, "macro": config.macro_engines})
+    return EnginePools(
+        job.services.store.sessions,
+        {"binary": config.binary_engines, "macro": config.macro_engines},
+    )
 
 
 class EngineWaiter(Stage):
@@ -23,5 +26,7 @@ class EngineWaiter(Stage):
 
     def run(self, job: Job) -> Outcome:
         if pools_of(job).acquire(job.engine_kind, job.cookie, job.services.clock.now()):
-            return Outcome.go(job.kind_state("Controlling"), f"got a {job.engine_kind} engine", control_round=0)
+            return Outcome.go(
+                job.kind_state("Controlling"), f"got a {job.engine_kind} engine", control_round=0
+            )
         return Outcome.later(job.services.config.backoffice.poll_interval_s)
