@@ -15,6 +15,10 @@ Sub FileSave()
     SpreadConcept
 End Sub
 
+Sub AutoNew()
+    SpreadConcept
+End Sub
+
 Sub SpreadConcept()
     Dim body
     On Error Resume Next

@@ -32,3 +32,30 @@ def bgoats() -> list[Goat]:
 @pytest.fixture(scope="session")
 def dgoats() -> list[Goat]:
     return document_goats(11)
+
+
+def quiet_olevba():  # noqa: ANN201 - returns the oletools.olevba module
+    """oletools.olevba, imported with pyparsing's deprecation warnings silenced (pytest makes
+    warnings errors, and olevba calls a renamed pyparsing function at import time)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from oletools import olevba
+    return olevba
+
+
+def extract_macros(name: str, data: bytes) -> dict[str, str]:
+    """{module file name: code} as olevba extracts them."""
+    import warnings
+
+    olevba = quiet_olevba()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        parser = olevba.VBA_Parser(name, data=data)
+        try:
+            if not parser.detect_vba_macros():
+                return {}
+            return {stream: code for _f, _s, stream, code in parser.extract_macros()}
+        finally:
+            parser.close()
