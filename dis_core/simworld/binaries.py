@@ -48,8 +48,13 @@ def dropper(code: bytes, *, seed: int, bits: int = 32) -> bytes:
     text = bytes([pe.RET]) + pack_carrier(code)
     rng = random.Random(f"dropper:{seed}")
     notes = ((NOTICE + f"Build {rng.randrange(10**6):06d}. ") * 8)[:0x5F0]  # text keeps zeros < 50%
-    specs = [pe.SectionSpec(".text", text, pe.TEXT_FLAGS), pe.SectionSpec(".rdata", notes.encode(), pe.RDATA_FLAGS)]
-    return pe.build_image(specs, bits=bits, entry_rva=pe.SECTION_ALIGN, timestamp=0x60000000 + rng.randrange(2**24))
+    specs = [
+        pe.SectionSpec(".text", text, pe.TEXT_FLAGS),
+        pe.SectionSpec(".rdata", notes.encode(), pe.RDATA_FLAGS),
+    ]
+    return pe.build_image(
+        specs, bits=bits, entry_rva=pe.SECTION_ALIGN, timestamp=0x60000000 + rng.randrange(2**24)
+    )
 
 
 def program_sample(name: str, seed: int) -> bytes:
@@ -64,9 +69,17 @@ def infected_host(name: str, seed: int, variant: int = 0) -> bytes:
     vfs = VirtualFS()
     vfs.write(PATIENT_PATH, goats.host_program(seed * 1000 + variant, layout))
     events = [Event(kind, PATIENT_PATH) for kind in plan.events]
-    result = run_binary(dropper(program(name), seed=seed), vfs, when=plan.when, events=events, sample_path=DROPPER_PATH)
+    result = run_binary(
+        dropper(program(name), seed=seed),
+        vfs,
+        when=plan.when,
+        events=events,
+        sample_path=DROPPER_PATH,
+    )
     if PATIENT_PATH not in result.changed:
-        raise RuntimeError(f"family {name} did not infect its first host ({result.stop_reason}: {result.fault})")
+        raise RuntimeError(
+            f"family {name} did not infect its first host ({result.stop_reason}: {result.fault})"
+        )
     return result.changed[PATIENT_PATH]
 
 

@@ -147,7 +147,7 @@ def assemble(source: str) -> bytes:
     lines = [_split(line, number) for number, line in enumerate(source.splitlines(), 1)]
     labels = _labels(lines)
     code = bytearray()
-    for number, label, name, args in lines:
+    for number, _label, name, args in lines:
         if name:
             code += _encode(name, args, labels, number)
     return bytes(code)
@@ -241,7 +241,7 @@ def _literal(arg: str, number: int) -> bytes:
         return bytes.fromhex(arg[4:])
     if len(arg) >= 2 and arg[0] == arg[-1] == '"':
         return arg[1:-1].encode("latin-1").decode("unicode_escape").encode("latin-1")
-    raise AssemblyError(f"line {number}: expected a \"string\" or hex:.. literal, got {arg}")
+    raise AssemblyError(f'line {number}: expected a "string" or hex:.. literal, got {arg}')
 
 
 def disassemble(code: bytes) -> list[str]:

@@ -161,7 +161,9 @@ def _assemble(entries: list[_Entry], root: _Entry, mini: bytes, minifat: list[in
     fat.extend([FATSECT] * fat_count)
     fat.extend([FREESECT] * (fat_count * SECTOR // 4 - len(fat)))
     body.extend(b"".join(struct.pack("<I", v) for v in fat))
-    header = _header(fat_sectors, directory_start, minifat_start, len(minifat_bytes) // SECTOR if minifat else 0)
+    header = _header(
+        fat_sectors, directory_start, minifat_start, len(minifat_bytes) // SECTOR if minifat else 0
+    )
     return bytes(header + body)
 
 
@@ -184,25 +186,48 @@ def _directory(entries: list[_Entry]) -> bytes:
 def _dir_entry(entry: _Entry) -> bytes:
     name = entry.name.encode("utf-16-le") + b"\0\0"
     size = len(entry.data) if entry.kind != 1 else 0
-    if entry.kind == 1:
-        start = 0
-    else:
-        start = entry.start if size else ENDOFCHAIN
+    start = 0 if entry.kind == 1 else entry.start if size else ENDOFCHAIN
     return (
         name.ljust(64, b"\0")
-        + struct.pack("<HBBIII", len(name), entry.kind, 0 if entry.red else 1, entry.left, entry.right, entry.child)
+        + struct.pack(
+            "<HBBIII",
+            len(name),
+            entry.kind,
+            0 if entry.red else 1,
+            entry.left,
+            entry.right,
+            entry.child,
+        )
         + entry.clsid
         + struct.pack("<IQQIQ", 0, 0, 0, start, size)
     )
 
 
 def _unused_entry() -> bytes:
-    return bytes(64) + struct.pack("<HBBIII", 0, 0, 0, NOSTREAM, NOSTREAM, NOSTREAM) + bytes(16) + struct.pack("<IQQIQ", 0, 0, 0, 0, 0)
+    return (
+        bytes(64)
+        + struct.pack("<HBBIII", 0, 0, 0, NOSTREAM, NOSTREAM, NOSTREAM)
+        + bytes(16)
+        + struct.pack("<IQQIQ", 0, 0, 0, 0, 0)
+    )
 
 
-def _header(fat_sectors: list[int], directory_start: int, minifat_start: int, minifat_count: int) -> bytes:
+def _header(
+    fat_sectors: list[int], directory_start: int, minifat_start: int, minifat_count: int
+) -> bytes:
     head = SIGNATURE + bytes(16) + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + bytes(6)
-    head += struct.pack("<IIIIIIIII", 0, len(fat_sectors), directory_start, 0, MINI_CUTOFF, minifat_start, minifat_count, ENDOFCHAIN, 0)
+    head += struct.pack(
+        "<IIIIIIIII",
+        0,
+        len(fat_sectors),
+        directory_start,
+        0,
+        MINI_CUTOFF,
+        minifat_start,
+        minifat_count,
+        ENDOFCHAIN,
+        0,
+    )
     difat = fat_sectors + [FREESECT] * (109 - len(fat_sectors))
     head += b"".join(struct.pack("<I", v) for v in difat)
     assert len(head) == SECTOR

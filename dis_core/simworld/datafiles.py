@@ -28,9 +28,16 @@ def png_image(seed: int, size: int = 48) -> bytes:
     for y in range(size):
         rows.append(0)  # filter type: none
         for x in range(size):
-            rows += bytes(((base[0] + 4 * x) % 256, (base[1] + 4 * y) % 256, (base[2] + 2 * (x + y)) % 256))
+            rows += bytes(
+                ((base[0] + 4 * x) % 256, (base[1] + 4 * y) % 256, (base[2] + 2 * (x + y)) % 256)
+            )
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(bytes(rows), 9)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -40,9 +47,20 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def wav_sound(seed: int, seconds: float = 0.5, rate: int = 8000) -> bytes:
     """A real 8-bit mono PCM WAV: a seeded tone."""
     frequency = 220 + random.Random(f"wav:{seed}").randrange(660)
-    frames = bytes(int(128 + 100 * math.sin(2 * math.pi * frequency * n / rate)) for n in range(int(seconds * rate)))
+    frames = bytes(
+        int(128 + 100 * math.sin(2 * math.pi * frequency * n / rate))
+        for n in range(int(seconds * rate))
+    )
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate, 1, 8)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(frames)) + frames
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(frames))
+        + frames
+    )
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
@@ -97,8 +115,26 @@ def encrypted_zip(files: list[tuple[str, bytes]], password: str, seed: int) -> b
         packed = packer.compress(data) + packer.flush()
         header = bytes(rng.randrange(256) for _ in range(11)) + bytes([crc >> 24])
         sealed = _ZipCipher(password.encode()).encrypt(header + packed)
-        fields = struct.pack("<HHHHHIIIHH", 20, 0x0001, 8, 0, 0x21, crc, len(sealed), len(data), len(name.encode()), 0)
-        central += b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack("<HHHII", 0, 0, 0, 0, len(out)) + name.encode()
+        fields = struct.pack(
+            "<HHHHHIIIHH",
+            20,
+            0x0001,
+            8,
+            0,
+            0x21,
+            crc,
+            len(sealed),
+            len(data),
+            len(name.encode()),
+            0,
+        )
+        central += (
+            b"PK\x01\x02"
+            + struct.pack("<H", 20)
+            + fields
+            + struct.pack("<HHHII", 0, 0, 0, 0, len(out))
+            + name.encode()
+        )
         out += b"PK\x03\x04" + fields + name.encode() + sealed
     end = struct.pack("<HHHHIIH", 0, 0, len(files), len(files), len(central), len(out), 0)
     return bytes(out + central + b"PK\x05\x06" + end)
@@ -145,5 +181,8 @@ def _without_timestamps(compound: bytes) -> bytes:
     from dis_core.simworld.cfb import write_cfb
 
     ole = olefile.OleFileIO(io.BytesIO(compound))
-    streams = {"/".join(path): ole.openstream(path).read() for path in ole.listdir(streams=True, storages=False)}
+    streams = {
+        "/".join(path): ole.openstream(path).read()
+        for path in ole.listdir(streams=True, storages=False)
+    }
     return write_cfb(streams)

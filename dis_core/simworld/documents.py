@@ -54,14 +54,18 @@ class OfficeDocument:
         return "excel" if self.kind in ("xlsm", "xls") else "word"
 
 
-def write_document(kind: str, modules: list[tuple[str, str]], *, body_text: str, seed: int) -> bytes:
+def write_document(
+    kind: str, modules: list[tuple[str, str]], *, body_text: str, seed: int
+) -> bytes:
     """A document of ``kind`` holding ``modules`` ((name, source) pairs) and ``body_text``."""
     return render(OfficeDocument(kind, list(modules), body_text, ovba.project_id(seed)))
 
 
 def render(document: OfficeDocument) -> bytes:
     if document.kind not in KINDS:
-        raise DocumentError(f"unknown document kind {document.kind!r}; expected one of {', '.join(KINDS)}")
+        raise DocumentError(
+            f"unknown document kind {document.kind!r}; expected one of {', '.join(KINDS)}"
+        )
     _check_names(document.modules)
     if document.kind in OLE_VBA_ROOT:
         return _render_ole(document)
@@ -87,7 +91,9 @@ def vba_project_bin(modules: list[tuple[str, str]], project_id: str) -> bytes:
     return write_cfb(_project_streams(modules, project_id))
 
 
-def _project_streams(modules: list[tuple[str, str]], project_id: str, prefix: str = "") -> dict[str, bytes]:
+def _project_streams(
+    modules: list[tuple[str, str]], project_id: str, prefix: str = ""
+) -> dict[str, bytes]:
     streams = ovba.project_streams(modules, 0, prefix)
     streams[f"{prefix}PROJECT"] = ovba.project_stream(modules, project_id)
     return streams
@@ -99,13 +105,19 @@ def _project_streams(modules: list[tuple[str, str]], project_id: str, prefix: st
 def _render_ooxml(document: OfficeDocument) -> bytes:
     word = document.application == "word"
     main = "word/document.xml" if word else "xl/workbook.xml"
-    parts: list[tuple[str, bytes]] = [("[Content_Types].xml", _content_types(document.kind, main, bool(document.modules)))]
+    parts: list[tuple[str, bytes]] = [
+        ("[Content_Types].xml", _content_types(document.kind, main, bool(document.modules)))
+    ]
     parts.append(("_rels/.rels", _rels([("rId1", f"{R_NS}/officeDocument", main)])))
     if word:
         parts.append(("word/document.xml", _word_body(document.body_text)))
         if document.modules:
-            parts.append(("word/_rels/document.xml.rels", _rels([("rId1", VBA_REL, "vbaProject.bin")])))
-            parts.append(("word/vbaProject.bin", vba_project_bin(document.modules, _project_id(document))))
+            parts.append(
+                ("word/_rels/document.xml.rels", _rels([("rId1", VBA_REL, "vbaProject.bin")]))
+            )
+            parts.append(
+                ("word/vbaProject.bin", vba_project_bin(document.modules, _project_id(document)))
+            )
     else:
         parts.append(("xl/workbook.xml", _workbook()))
         relations = [("rId1", f"{R_NS}/worksheet", "worksheets/sheet1.xml")]
@@ -114,7 +126,9 @@ def _render_ooxml(document: OfficeDocument) -> bytes:
         parts.append(("xl/_rels/workbook.xml.rels", _rels(relations)))
         parts.append(("xl/worksheets/sheet1.xml", _sheet(document.body_text)))
         if document.modules:
-            parts.append(("xl/vbaProject.bin", vba_project_bin(document.modules, _project_id(document))))
+            parts.append(
+                ("xl/vbaProject.bin", vba_project_bin(document.modules, _project_id(document)))
+            )
     return _zip(parts)
 
 
@@ -138,7 +152,11 @@ def _content_types(kind: str, main: str, with_vba: bool) -> bytes:
     overrides = f'<Override PartName="/{main}" ContentType="{MAIN_TYPES[kind]}"/>'
     if kind == "xlsm":
         overrides += '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    vba = '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>' if with_vba else ""
+    vba = (
+        '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+        if with_vba
+        else ""
+    )
     return _xml(
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -147,22 +165,32 @@ def _content_types(kind: str, main: str, with_vba: bool) -> bytes:
 
 
 def _rels(relations: list[tuple[str, str, str]]) -> bytes:
-    items = "".join(f'<Relationship Id="{rid}" Type="{kind}" Target="{target}"/>' for rid, kind, target in relations)
+    items = "".join(
+        f'<Relationship Id="{rid}" Type="{kind}" Target="{target}"/>'
+        for rid, kind, target in relations
+    )
     return _xml(f'<Relationships xmlns="{PKG_REL}">{items}</Relationships>')
 
 
 def _word_body(body_text: str) -> bytes:
-    paragraphs = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(line)}</w:t></w:r></w:p>' for line in body_text.split("\n"))
+    paragraphs = "".join(
+        f'<w:p><w:r><w:t xml:space="preserve">{escape(line)}</w:t></w:r></w:p>'
+        for line in body_text.split("\n")
+    )
     return _xml(f'<w:document xmlns:w="{W_NS}"><w:body>{paragraphs}</w:body></w:document>')
 
 
 def _workbook() -> bytes:
-    return _xml(f'<workbook xmlns="{S_NS}" xmlns:r="{R_NS}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    return _xml(
+        f'<workbook xmlns="{S_NS}" xmlns:r="{R_NS}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
 
 
 def _sheet(body_text: str) -> bytes:
     cell = f'<c r="A1" t="inlineStr"><is><t xml:space="preserve">{escape(body_text)}</t></is></c>'
-    return _xml(f'<worksheet xmlns="{S_NS}"><sheetData><row r="1">{cell}</row></sheetData></worksheet>')
+    return _xml(
+        f'<worksheet xmlns="{S_NS}"><sheetData><row r="1">{cell}</row></sheetData></worksheet>'
+    )
 
 
 # ----------------------------------------------------------------------------- OLE
@@ -178,7 +206,9 @@ def _render_ole(document: OfficeDocument) -> bytes:
     else:
         streams = {"Workbook": EXCEL_BOF + body}
     if document.modules:
-        streams.update(_project_streams(document.modules, _project_id(document), OLE_VBA_ROOT[document.kind]))
+        streams.update(
+            _project_streams(document.modules, _project_id(document), OLE_VBA_ROOT[document.kind])
+        )
     return write_cfb(streams)
 
 
@@ -206,7 +236,11 @@ def _parse_ooxml(data: bytes) -> OfficeDocument:
             elif "xl/workbook.xml" in names:
                 kind = "xlsm"
                 sheet = "xl/worksheets/sheet1.xml"
-                body = _texts(archive.read(sheet), f"{{{S_NS}}}c", f"{{{S_NS}}}t") if sheet in names else ""
+                body = (
+                    _texts(archive.read(sheet), f"{{{S_NS}}}c", f"{{{S_NS}}}t")
+                    if sheet in names
+                    else ""
+                )
                 vba_name = "xl/vbaProject.bin"
             else:
                 raise DocumentError("a ZIP package that is neither Word nor Excel")
@@ -254,7 +288,11 @@ def read_project(ole: olefile.OleFileIO, prefix: str) -> tuple[list[tuple[str, s
             source = ovba.source_of(ovba.decompress(stored[offset:]))
             if source or name not in ovba.DOCUMENT_MODULES:
                 modules.append((name, source))
-        project = ole.openstream(prefix + "PROJECT").read().decode("cp1252", errors="replace") if ole.exists(prefix + "PROJECT") else ""
+        project = (
+            ole.openstream(prefix + "PROJECT").read().decode("cp1252", errors="replace")
+            if ole.exists(prefix + "PROJECT")
+            else ""
+        )
     except (OSError, ovba.OVBAError, struct.error) as exc:
         raise DocumentError(f"damaged VBA project: {exc}") from None
     found = re.search(r'ID="(\{[0-9A-Fa-f-]+\})"', project)

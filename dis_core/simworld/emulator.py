@@ -82,7 +82,9 @@ class World:
         stream = b""
         block = 0
         while len(stream) < length:
-            stream += hashlib.sha256(self.seed + struct.pack("<II", self.key_counter, block)).digest()
+            stream += hashlib.sha256(
+                self.seed + struct.pack("<II", self.key_counter, block)
+            ).digest()
             block += 1
         return stream[:length]
 
@@ -118,7 +120,9 @@ class Machine:
         self.world = world
         self.carrier = carrier
         # the carrier exactly as stored in the file (before any DECRYPT of code memory)
-        self.carrier_bytes = MAGIC + struct.pack("<II", len(carrier.code), carrier.checksum) + carrier.code
+        self.carrier_bytes = (
+            MAGIC + struct.pack("<II", len(carrier.code), carrier.checksum) + carrier.code
+        )
         self.code = bytearray(carrier.code)
         self.self_path = self_path
         self.regs = [0] * 16
@@ -168,7 +172,9 @@ class Machine:
         self.bufs[index] = bytes(data)
         held = sum(len(b) for b in self.bufs) + len(self.code)
         if held > self.world.limits.max_memory:
-            raise VMStop("memory_limit", f"buffers hold more than {self.world.limits.max_memory} bytes")
+            raise VMStop(
+                "memory_limit", f"buffers hold more than {self.world.limits.max_memory} bytes"
+            )
 
     def set(self, reg: int, value: int) -> None:
         self.regs[reg] = value & MASK32
@@ -258,7 +264,12 @@ def _bxor(m: Machine, bd: int, bk: int) -> None:
         raise VMStop("fault", "BXOR with an empty key")
     data = m.bufs[bd]
     stream = (key * (len(data) // len(key) + 1))[: len(data)]
-    m.put(bd, (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(len(data), "little"))
+    m.put(
+        bd,
+        (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(
+            len(data), "little"
+        ),
+    )
 
 
 def _bzero(m: Machine, bd: int, rlen: int) -> None:
@@ -319,7 +330,11 @@ def _peextend(m: Machine, bfile: int, bdata: int, rd: int) -> None:
 
 
 def _pesetep(m: Machine, bfile: int, rva: int) -> None:
-    _pe_edit(m, bfile, lambda image: pe.set_entry_point(image, m.regs[rva]) or 0)
+    def edit(image: bytearray) -> int:
+        pe.set_entry_point(image, m.regs[rva])
+        return 0
+
+    _pe_edit(m, bfile, edit)
 
 
 def _peoff2rva(m: Machine, rd: int, bfile: int, roff: int) -> None:
@@ -413,8 +428,12 @@ HANDLERS: dict[str, Callable[..., None]] = {
     "PEEND": lambda m, rd, b: m.set(rd, pe.image_end(m.bufs[b])),
     "DECRYPT": _decrypt,
     "NEWKEY": _newkey,
-    "DATE": lambda m, rd: m.set(rd, m.world.when.year * 10000 + m.world.when.month * 100 + m.world.when.day),
-    "TIME": lambda m, rd: m.set(rd, m.world.when.hour * 10000 + m.world.when.minute * 100 + m.world.when.second),
+    "DATE": lambda m, rd: m.set(
+        rd, m.world.when.year * 10000 + m.world.when.month * 100 + m.world.when.day
+    ),
+    "TIME": lambda m, rd: m.set(
+        rd, m.world.when.hour * 10000 + m.world.when.minute * 100 + m.world.when.second
+    ),
     "WEEKDAY": lambda m, rd: m.set(rd, _weekday(m.world.when)),
     "HOOK": _hook,
     "SELFPATH": lambda m, bd: m.put(bd, m.self_path.encode("latin-1")),
@@ -454,7 +473,16 @@ def run_binary(
     except VMStop as stop:
         stop_reason, fault = stop.reason, stop.detail
     changed, created = diff(before, vfs)
-    return RunResult(True, changed, created, world.threat_actions, world.steps, stop_reason, fault if stop_reason == "fault" else None, world.output)
+    return RunResult(
+        True,
+        changed,
+        created,
+        world.threat_actions,
+        world.steps,
+        stop_reason,
+        fault if stop_reason == "fault" else None,
+        world.output,
+    )
 
 
 def _start(world: World, carrier: Carrier, path: str) -> None:

@@ -20,9 +20,27 @@ from dis_core.simworld.macros import MACRO_FAMILIES
 
 GENERATOR = "dis fixtures generate"
 
-INFECTING = ("appender_ep", "prepender", "section_adder", "cavity", "polymorphic", "date_trigger", "size_trigger", "resident")
+INFECTING = (
+    "appender_ep",
+    "prepender",
+    "section_adder",
+    "cavity",
+    "polymorphic",
+    "date_trigger",
+    "size_trigger",
+    "resident",
+)
 THREATS = ("worm", "trojan")
-NON_VIRAL = ("clean_simvm", "clean_pe", "data", "encrypted", "eicar", "fp_bait", "corrupted", "known")
+NON_VIRAL = (
+    "clean_simvm",
+    "clean_pe",
+    "data",
+    "encrypted",
+    "eicar",
+    "fp_bait",
+    "corrupted",
+    "known",
+)
 FAMILIES: tuple[str, ...] = (*INFECTING, "overwriter", *THREATS, *MACRO_FAMILIES, *NON_VIRAL)
 KNOWN_FAMILIES = ("known_oldie", "known_jolt")
 
@@ -40,8 +58,21 @@ class Sample:
     expected: dict[str, Any]
 
 
-def _expected(state: str | None, status: str, virus_family: str | None, repairable: bool, settled_by: str = "backoffice") -> dict[str, Any]:
-    return {"state": state, "status": status, "virus_family": virus_family, "repairable": repairable, "settled_by": settled_by, "protocol_error": None}
+def _expected(
+    state: str | None,
+    status: str,
+    virus_family: str | None,
+    repairable: bool,
+    settled_by: str = "backoffice",
+) -> dict[str, Any]:
+    return {
+        "state": state,
+        "status": status,
+        "virus_family": virus_family,
+        "repairable": repairable,
+        "settled_by": settled_by,
+        "protocol_error": None,
+    }
 
 
 def _sample_seed(seed: int, family: str, variant: int) -> int:
@@ -51,68 +82,144 @@ def _sample_seed(seed: int, family: str, variant: int) -> int:
 
 def _infecting(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.infected_host(family, seed, variant)
-    return Sample(f"binary/{family}-{index:04d}.exe", data, family, "binary", _expected("infected", "installed", family, True))
+    return Sample(
+        f"binary/{family}-{index:04d}.exe",
+        data,
+        family,
+        "binary",
+        _expected("infected", "installed", family, True),
+    )
 
 
 def _overwriter(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.infected_host(family, seed, variant)
-    return Sample(f"binary/{family}-{index:04d}.exe", data, family, "binary", _expected("norepair", "installed", family, False))
+    return Sample(
+        f"binary/{family}-{index:04d}.exe",
+        data,
+        family,
+        "binary",
+        _expected("norepair", "installed", family, False),
+    )
 
 
 def _threat(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.program_sample(family, seed)
-    return Sample(f"binary/{family}-{index:04d}.exe", data, family, "binary", _expected("unsubmittable", "installed", family, False))
+    return Sample(
+        f"binary/{family}-{index:04d}.exe",
+        data,
+        family,
+        "binary",
+        _expected("unsubmittable", "installed", family, False),
+    )
 
 
 def _macro(family: str, seed: int, variant: int, index: int) -> Sample:
     kind, module, source = MACRO_FAMILIES[family]
     rng = random.Random(seed)
-    body = " ".join(rng.choice(["invoice", "agenda", "minutes", "draft", "plan", "figures"]) for _ in range(20))
+    body = " ".join(
+        rng.choice(["invoice", "agenda", "minutes", "draft", "plan", "figures"]) for _ in range(20)
+    )
     data = write_document(kind, [(module, source)], body_text=body, seed=seed)
-    return Sample(f"documents/{family}-{index:04d}.{kind}", data, family, "macro", _expected("infected", "installed", family, True))
+    return Sample(
+        f"documents/{family}-{index:04d}.{kind}",
+        data,
+        family,
+        "macro",
+        _expected("infected", "installed", family, True),
+    )
 
 
 def _clean_simvm(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.program_sample("clean_simvm", seed)
-    return Sample(f"binary/{family}-{index:04d}.exe", data, family, "binary", _expected("uninfected", "unneeded", None, False))
+    return Sample(
+        f"binary/{family}-{index:04d}.exe",
+        data,
+        family,
+        "binary",
+        _expected("uninfected", "unneeded", None, False),
+    )
 
 
 def _fp_bait(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.program_sample("fp_bait", seed)
-    return Sample(f"binary/{family}-{index:04d}.exe", data, family, "binary", _expected("misfired", "installed", None, False))
+    return Sample(
+        f"binary/{family}-{index:04d}.exe",
+        data,
+        family,
+        "binary",
+        _expected("misfired", "installed", None, False),
+    )
 
 
 def _corrupted(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.damaged(binaries.infected_host("appender_ep", seed, variant), seed)
-    return Sample(f"binary/{family}-{index:04d}.exe", data, family, "binary", _expected("uninfected", "unneeded", None, False))
+    return Sample(
+        f"binary/{family}-{index:04d}.exe",
+        data,
+        family,
+        "binary",
+        _expected("uninfected", "unneeded", None, False),
+    )
 
 
 def _known(family: str, seed: int, variant: int, index: int) -> Sample:
     name = KNOWN_FAMILIES[variant % len(KNOWN_FAMILIES)]
     data = binaries.infected_host(name, seed, variant)
-    return Sample(f"binary/{family}-{index:04d}.exe", data, family, "binary", _expected(None, "installed", name, True, "quarantine_server"))
+    return Sample(
+        f"binary/{family}-{index:04d}.exe",
+        data,
+        family,
+        "binary",
+        _expected(None, "installed", name, True, "quarantine_server"),
+    )
 
 
 def _data(family: str, seed: int, variant: int, index: int) -> Sample:
     if variant % 2 == 0:
-        return Sample(f"data/{family}-{index:04d}.png", datafiles.png_image(seed), family, "data", _expected("uninfectable", "unneeded", None, False))
-    return Sample(f"data/{family}-{index:04d}.wav", datafiles.wav_sound(seed), family, "data", _expected("uninfectable", "unneeded", None, False))
+        return Sample(
+            f"data/{family}-{index:04d}.png",
+            datafiles.png_image(seed),
+            family,
+            "data",
+            _expected("uninfectable", "unneeded", None, False),
+        )
+    return Sample(
+        f"data/{family}-{index:04d}.wav",
+        datafiles.wav_sound(seed),
+        family,
+        "data",
+        _expected("uninfectable", "unneeded", None, False),
+    )
 
 
 def _encrypted(family: str, seed: int, variant: int, index: int) -> Sample:
     expected = _expected("encrypted", "unneeded", None, False)
     rng = random.Random(seed)
     if variant % 2 == 0:
-        inner = binaries.infected_host("appender_ep", seed, variant)  # what hides inside does not matter
+        inner = binaries.infected_host(
+            "appender_ep", seed, variant
+        )  # what hides inside does not matter
         data = datafiles.encrypted_zip([("setup.exe", inner)], datafiles.ARCHIVE_PASSWORD, seed)
         return Sample(f"archives/{family}-{index:04d}.zip", data, family, "archive", expected)
     words = " ".join("".join(rng.choice("abcdefghijklmnop") for _ in range(6)) for _ in range(2500))
     plain = write_document("docm", [], body_text=words, seed=seed)
-    return Sample(f"documents/{family}-{index:04d}.docx", datafiles.encrypted_document(plain, datafiles.ARCHIVE_PASSWORD, seed), family, "document", expected)
+    return Sample(
+        f"documents/{family}-{index:04d}.docx",
+        datafiles.encrypted_document(plain, datafiles.ARCHIVE_PASSWORD, seed),
+        family,
+        "document",
+        expected,
+    )
 
 
 def _eicar(family: str, seed: int, variant: int, index: int) -> Sample:
-    return Sample(f"data/{family}-{index:04d}.com", datafiles.eicar_file(), family, "test", _expected("delete", "installed", "eicar", False, "gateway"))
+    return Sample(
+        f"data/{family}-{index:04d}.com",
+        datafiles.eicar_file(),
+        family,
+        "test",
+        _expected("delete", "installed", "eicar", False, "gateway"),
+    )
 
 
 def _clean_pe(family: str, seed: int, variant: int, index: int) -> Sample:
@@ -120,7 +227,13 @@ def _clean_pe(family: str, seed: int, variant: int, index: int) -> Sample:
     if not found:
         raise GeneratorError("no PE files found in the installed pip/setuptools packages")
     path = found[(seed + variant) % len(found)]
-    return Sample(f"clean/{family}-{index:04d}-{path.name}", path.read_bytes(), family, "binary", _expected("nodetect", "unneeded", None, False))
+    return Sample(
+        f"clean/{family}-{index:04d}-{path.name}",
+        path.read_bytes(),
+        family,
+        "binary",
+        _expected("nodetect", "unneeded", None, False),
+    )
 
 
 def python_package_pe_files() -> list[Path]:
@@ -131,7 +244,9 @@ def python_package_pe_files() -> list[Path]:
     for package in ("pip", "setuptools"):
         spec = importlib.util.find_spec(package)
         if spec and spec.origin:
-            found.extend(p for p in Path(spec.origin).parent.rglob("*.exe") if p.read_bytes()[:2] == b"MZ")
+            found.extend(
+                p for p in Path(spec.origin).parent.rglob("*.exe") if p.read_bytes()[:2] == b"MZ"
+            )
     return sorted(found)
 
 
@@ -151,30 +266,44 @@ BUILDERS: dict[str, Callable[[str, int, int, int], Sample]] = {
 }
 
 
-def generate_samples(seed: int, families: list[str] | None = None, variants: int = 1) -> list[Sample]:
+def generate_samples(
+    seed: int, families: list[str] | None = None, variants: int = 1
+) -> list[Sample]:
     """Every requested family ``variants`` times, in a fixed order; pure function of the inputs."""
     chosen = list(families) if families else list(FAMILIES)
     unknown = [f for f in chosen if f not in BUILDERS]
     if unknown:
-        raise GeneratorError(f"unknown families: {', '.join(unknown)}; known: {', '.join(FAMILIES)}")
+        raise GeneratorError(
+            f"unknown families: {', '.join(unknown)}; known: {', '.join(FAMILIES)}"
+        )
     if variants < 1:
         raise GeneratorError("variants must be at least 1")
     samples = []
     for family in chosen:
         for variant in range(variants):
-            samples.append(BUILDERS[family](family, _sample_seed(seed, family, variant), variant, variant + 1))
+            samples.append(
+                BUILDERS[family](family, _sample_seed(seed, family, variant), variant, variant + 1)
+            )
     return samples
 
 
 def manifest(seed: int, samples: list[Sample]) -> dict[str, Any]:
     entries = [
-        {"file": s.file, "sha256": hashlib.sha256(s.data).hexdigest(), "family": s.family, "kind": s.kind, "expected": s.expected}
+        {
+            "file": s.file,
+            "sha256": hashlib.sha256(s.data).hexdigest(),
+            "family": s.family,
+            "kind": s.kind,
+            "expected": s.expected,
+        }
         for s in samples
     ]
     return {"seed": seed, "generator": GENERATOR, "samples": entries}
 
 
-def write_corpus(out: Path, seed: int, families: list[str] | None = None, variants: int = 1) -> dict[str, Any]:
+def write_corpus(
+    out: Path, seed: int, families: list[str] | None = None, variants: int = 1
+) -> dict[str, Any]:
     """Write the samples and manifest.json under ``out``; returns the manifest."""
     samples = generate_samples(seed, families, variants)
     for sample in samples:

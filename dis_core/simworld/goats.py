@@ -44,7 +44,34 @@ LAYOUTS: tuple[GoatLayout, ...] = (
 )
 
 
-_COMMON_OPCODES = bytes([0x55, 0x8B, 0xEC, 0x83, 0xC4, 0x89, 0x45, 0xFC, 0xE8, 0x50, 0x51, 0x52, 0x5D, 0xC3, 0x33, 0xC0, 0x74, 0x75, 0xEB, 0x90, 0x48, 0x0F, 0x85, 0x84])
+_COMMON_OPCODES = bytes(
+    [
+        0x55,
+        0x8B,
+        0xEC,
+        0x83,
+        0xC4,
+        0x89,
+        0x45,
+        0xFC,
+        0xE8,
+        0x50,
+        0x51,
+        0x52,
+        0x5D,
+        0xC3,
+        0x33,
+        0xC0,
+        0x74,
+        0x75,
+        0xEB,
+        0x90,
+        0x48,
+        0x0F,
+        0x85,
+        0x84,
+    ]
+)
 # random bytes below 154 become frequent x86 opcode bytes (~60 %), the rest stay as they are
 _CODE_TABLE = bytes(_COMMON_OPCODES[b % len(_COMMON_OPCODES)] if b < 154 else b for b in range(256))
 # random bytes below 205 become zero (~80 %): initialised data is mostly zeros
@@ -57,7 +84,18 @@ def _code_filler(rng: random.Random, size: int) -> bytes:
 
 
 def _rdata(rng: random.Random, size: int, label: str) -> bytes:
-    words = ["config", "error", "open", "file", "user", "version", "window", "default", "path", "count"]
+    words = [
+        "config",
+        "error",
+        "open",
+        "file",
+        "user",
+        "version",
+        "window",
+        "default",
+        "path",
+        "count",
+    ]
     out = bytearray(f"{label}\0".encode())
     while len(out) < size:
         out += (" ".join(rng.choice(words) for _ in range(rng.randrange(2, 6))) + "\0").encode()
@@ -68,11 +106,17 @@ def build_goat_program(layout: GoatLayout, rng: random.Random, label: str) -> by
     """One host program: ``ret`` at the entry point, filler code, strings, maybe data."""
     code = bytes([pe.RET]) + _code_filler(rng, layout.code_bytes - 1)
     text = code + bytes(layout.text_slack)
-    specs = [pe.SectionSpec(".text", text, pe.TEXT_FLAGS, virtual_size=pe.align(len(text), pe.FILE_ALIGN))]
+    specs = [
+        pe.SectionSpec(
+            ".text", text, pe.TEXT_FLAGS, virtual_size=pe.align(len(text), pe.FILE_ALIGN)
+        )
+    ]
     specs.append(pe.SectionSpec(".rdata", _rdata(rng, layout.rdata_bytes, label), pe.RDATA_FLAGS))
     if layout.data_bytes:
         data = rng.randbytes(layout.data_bytes).translate(_DATA_TABLE)
-        specs.append(pe.SectionSpec(".data", data, pe.DATA_FLAGS, virtual_size=layout.data_bytes + 0x300))
+        specs.append(
+            pe.SectionSpec(".data", data, pe.DATA_FLAGS, virtual_size=layout.data_bytes + 0x300)
+        )
     stamp = 0x5F000000 + rng.randrange(0x4000000)
     return pe.build_image(specs, bits=layout.bits, entry_rva=pe.SECTION_ALIGN, timestamp=stamp)
 
@@ -92,7 +136,9 @@ def binary_goats(seed: int) -> list[Goat]:
 def host_program(seed: int, layout_name: str = "cavity") -> bytes:
     """A single host (used as patient zero when building a sample)."""
     layout = next(layout for layout in LAYOUTS if layout.name == layout_name)
-    return build_goat_program(layout, random.Random(f"host:{seed}:{layout_name}"), f"host program {seed}")
+    return build_goat_program(
+        layout, random.Random(f"host:{seed}:{layout_name}"), f"host program {seed}"
+    )
 
 
 def document_goats(seed: int) -> list[Goat]:
@@ -100,16 +146,47 @@ def document_goats(seed: int) -> list[Goat]:
     from dis_core.simworld import office
 
     rng = random.Random(f"document-goats:{seed}")
-    goats = [Goat(office.GLOBAL_TEMPLATE_PATH, office.write_document("dotm", [], body_text="", seed=seed), "dotm")]
+    goats = [
+        Goat(
+            office.GLOBAL_TEMPLATE_PATH,
+            office.write_document("dotm", [], body_text="", seed=seed),
+            "dotm",
+        )
+    ]
     for index in range(3):
         text = _prose(rng)
-        goats.append(Goat(f"{DOCUMENT_GOAT_DIR}/report{index + 1}.docm", office.write_document("docm", [], body_text=text, seed=seed * 31 + index), "docm"))
+        goats.append(
+            Goat(
+                f"{DOCUMENT_GOAT_DIR}/report{index + 1}.docm",
+                office.write_document("docm", [], body_text=text, seed=seed * 31 + index),
+                "docm",
+            )
+        )
     for index in range(2):
         text = _prose(rng)
-        goats.append(Goat(f"{DOCUMENT_GOAT_DIR}/budget{index + 1}.xlsm", office.write_document("xlsm", [], body_text=text, seed=seed * 37 + index), "xlsm"))
+        goats.append(
+            Goat(
+                f"{DOCUMENT_GOAT_DIR}/budget{index + 1}.xlsm",
+                office.write_document("xlsm", [], body_text=text, seed=seed * 37 + index),
+                "xlsm",
+            )
+        )
     return goats
 
 
 def _prose(rng: random.Random) -> str:
-    words = ["quarterly", "summary", "meeting", "budget", "team", "review", "project", "plan", "notes", "draft", "sales", "travel"]
+    words = [
+        "quarterly",
+        "summary",
+        "meeting",
+        "budget",
+        "team",
+        "review",
+        "project",
+        "plan",
+        "notes",
+        "draft",
+        "sales",
+        "travel",
+    ]
     return " ".join(rng.choice(words) for _ in range(rng.randrange(8, 30))).capitalize() + "."

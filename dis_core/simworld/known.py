@@ -38,7 +38,14 @@ def _appender_recipe(name: str, mark: str, key: str) -> dict[str, Any]:
         "version": 1,
         "anchor": "$a",
         "ops": [
-            {"op": "copy_xor", "from": {"match": code_length + 8}, "to": 0, "length": HEADER_SAVED, "key_from": {"match": key_offset}, "key_length": len(key)},
+            {
+                "op": "copy_xor",
+                "from": {"match": code_length + 8},
+                "to": 0,
+                "length": HEADER_SAVED,
+                "key_from": {"match": key_offset},
+                "key_length": len(key),
+            },
             {"op": "truncate", "length": {"u32": {"match": code_length}}},
         ],
     }
@@ -46,22 +53,32 @@ def _appender_recipe(name: str, mark: str, key: str) -> dict[str, Any]:
 
 def _prepender_recipe(name: str) -> dict[str, Any]:
     """The virus image (a constant size) sits in front of the intact host: cut it off."""
-    return {"version": 1, "anchor": "$a", "ops": [{"op": "cut", "at": 0, "length": len(dropper(program(name), seed=0))}]}
+    return {
+        "version": 1,
+        "anchor": "$a",
+        "ops": [{"op": "cut", "at": 0, "length": len(dropper(program(name), seed=0))}],
+    }
 
 
 def _rule(rule_name: str, strings: str, condition: str) -> str:
-    return f"rule {rule_name}\n{{\n    strings:\n{strings}\n    condition:\n        {condition}\n}}\n"
+    return (
+        f"rule {rule_name}\n{{\n    strings:\n{strings}\n    condition:\n        {condition}\n}}\n"
+    )
 
 
 def baseline_signatures() -> list[dict[str, Any]]:
     """Signatures of the baseline set: virus_name, kind, rule, repair, family, category."""
     eicar_text = r"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-    heuristic = _hex(MAGIC) + " [8] " + _hex(bytes([0x20, 1, len(EXE_PATTERN), 0]) + EXE_PATTERN.encode())
+    heuristic = (
+        _hex(MAGIC) + " [8] " + _hex(bytes([0x20, 1, len(EXE_PATTERN), 0]) + EXE_PATTERN.encode())
+    )
     return [
         {
             "virus_name": "EICAR-Test-File",
             "kind": "binary",
-            "rule": _rule("Sim_EICAR_Test_File", f'        $a = "{eicar_text}"', "$a at 0 and filesize <= 128"),
+            "rule": _rule(
+                "Sim_EICAR_Test_File", f'        $a = "{eicar_text}"', "$a at 0 and filesize <= 128"
+            ),
             "repair": None,
             "family": "eicar",
             "category": "test",
@@ -69,7 +86,11 @@ def baseline_signatures() -> list[dict[str, Any]]:
         {
             "virus_name": "Sim.Oldie.A",
             "kind": "binary",
-            "rule": _rule("Sim_Oldie_A", f"        $a = {{ {_mark_string('Sim.Oldie.A')} }}", "uint16(0) == 0x5A4D and $a"),
+            "rule": _rule(
+                "Sim_Oldie_A",
+                f"        $a = {{ {_mark_string('Sim.Oldie.A')} }}",
+                "uint16(0) == 0x5A4D and $a",
+            ),
             "repair": _appender_recipe("known_oldie", "Sim.Oldie.A", "OldieKey.0000001"),
             "family": "known_oldie",
             "category": "virus",
@@ -77,7 +98,11 @@ def baseline_signatures() -> list[dict[str, Any]]:
         {
             "virus_name": "Sim.Jolt.A",
             "kind": "binary",
-            "rule": _rule("Sim_Jolt_A", f"        $a = {{ {_mark_string('Sim.Jolt.A')} }}", "uint16(0) == 0x5A4D and $a"),
+            "rule": _rule(
+                "Sim_Jolt_A",
+                f"        $a = {{ {_mark_string('Sim.Jolt.A')} }}",
+                "uint16(0) == 0x5A4D and $a",
+            ),
             "repair": _prepender_recipe("known_jolt"),
             "family": "known_jolt",
             "category": "virus",

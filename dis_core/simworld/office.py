@@ -48,9 +48,19 @@ GLOBAL_TEMPLATE_PATH = "C:/Office/Templates/Normal.dotm"
 EXCEL_STARTUP_PATH = "C:/Office/XLSTART/PERSONAL.xlsm"
 MAX_MODULE_CHARS = 256 * 1024
 
-HANDLERS = {
-    "word": {"open": ("autoopen", "document_open"), "close": ("autoclose", "document_close"), "save": ("filesave", "document_beforesave"), "new": ("autonew", "document_new")},
-    "excel": {"open": ("workbook_open", "auto_open"), "close": ("workbook_beforeclose", "auto_close"), "save": ("workbook_beforesave",), "new": ("workbook_new",)},
+HANDLERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "word": {
+        "open": ("autoopen", "document_open"),
+        "close": ("autoclose", "document_close"),
+        "save": ("filesave", "document_beforesave"),
+        "new": ("autonew", "document_new"),
+    },
+    "excel": {
+        "open": ("workbook_open", "auto_open"),
+        "close": ("workbook_beforeclose", "auto_close"),
+        "save": ("workbook_beforesave",),
+        "new": ("workbook_new",),
+    },
 }
 
 
@@ -63,7 +73,11 @@ def remove_modules(doc: bytes, drop: Callable[[str, str], bool]) -> bytes:
     """The document rewritten without the modules for which ``drop(name, source)`` is true."""
     document = parse_document(doc)
     kept = [(name, source) for name, source in document.modules if not drop(name, source)]
-    return render(OfficeDocument(document.kind, kept, document.body_text, document.project_id if kept else None))
+    return render(
+        OfficeDocument(
+            document.kind, kept, document.body_text, document.project_id if kept else None
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- runtime
@@ -81,7 +95,9 @@ class OpenDocument:
     @property
     def project(self) -> Project:
         if self._project is None:
-            self._project = Project([parse_module(name, source) for name, source in self.document.modules])
+            self._project = Project(
+                [parse_module(name, source) for name, source in self.document.modules]
+            )
         return self._project
 
     def changed(self) -> None:
@@ -180,7 +196,9 @@ class SimOfficeObject:
         return handles[name]()
 
     def _global(self, application: str) -> DocumentHandle:
-        probe = OpenDocument("", OfficeDocument("dotm" if application == "word" else "xlsm", [], "", None))
+        probe = OpenDocument(
+            "", OfficeDocument("dotm" if application == "word" else "xlsm", [], "", None)
+        )
         found = self.office.global_for(probe, create=True)
         assert found is not None
         return DocumentHandle(self.office, found)
@@ -188,7 +206,9 @@ class SimOfficeObject:
 
 def _random_name(rng: random.Random, length: int) -> str:
     length = max(3, min(length, 24))
-    return rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(length - 1))
+    return rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + "".join(
+        rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(length - 1)
+    )
 
 
 class DocumentHandle:
@@ -211,7 +231,9 @@ class DocumentHandle:
             "modulenames": lambda: [m[0] for m in document.modules],
             "hasmodule": lambda: self._module(str(args[0])) is not None,
             "modulesource": lambda: (self._module(str(args[0])) or ("", ""))[1],
-            "findmodule": lambda: next((m[0] for m in document.modules if str(args[0]) in m[1]), ""),
+            "findmodule": lambda: next(
+                (m[0] for m in document.modules if str(args[0]) in m[1]), ""
+            ),
             "addmodule": lambda: self._add(str(args[0]), str(args[1])),
             "removemodule": lambda: self._remove(str(args[0])),
             "save": lambda: self.office.save(self.doc),
@@ -232,7 +254,9 @@ class DocumentHandle:
 
     def _remove(self, name: str) -> None:
         before = len(self.doc.document.modules)
-        self.doc.document.modules = [m for m in self.doc.document.modules if m[0].lower() != name.lower()]
+        self.doc.document.modules = [
+            m for m in self.doc.document.modules if m[0].lower() != name.lower()
+        ]
         if len(self.doc.document.modules) != before:
             self.doc.changed()
 
@@ -263,17 +287,23 @@ def run_document(
     except VBAStop as stop:
         stop_reason, fault = stop.reason, stop.detail
     changed, created = diff(before, vfs)
-    result = RunResult(True, changed, created, [], office.interp.steps, stop_reason, fault if stop_reason == "fault" else None, office.interp.output)
+    result = RunResult(
+        True,
+        changed,
+        created,
+        [],
+        office.interp.steps,
+        stop_reason,
+        fault if stop_reason == "fault" else None,
+        office.interp.output,
+    )
     return result
 
 
 def _apply(office: Office, event: Event) -> None:
     if event.kind == "execute":
         return  # documents are opened, not executed
-    if event.kind == "new":
-        doc = _new_document(office, event.path)
-    else:
-        doc = office.open(event.path)
+    doc = _new_document(office, event.path) if event.kind == "new" else office.open(event.path)
     if doc is None:
         return
     office.fire(event.kind, doc)

@@ -68,7 +68,9 @@ def _compress_chunk(chunk: bytes) -> bytes:
     return struct.pack("<H", 0xB000 | (len(tokens) - 1)) + tokens
 
 
-def _longest_match(chunk: bytes, position: int, seen: defaultdict[bytes, list[int]]) -> tuple[int, int]:
+def _longest_match(
+    chunk: bytes, position: int, seen: defaultdict[bytes, list[int]]
+) -> tuple[int, int]:
     _, max_length = _copy_token_split(position)
     limit = min(max_length, len(chunk) - position)
     best_offset, best_length = 0, 0
@@ -135,8 +137,20 @@ def module_text(name: str, source: str) -> bytes:
     """Source as stored in a module stream: attribute lines, then the code, CRLF line ends."""
     attributes = [f'Attribute VB_Name = "{name}"']
     if name in DOCUMENT_MODULES:
-        base = "0{00020906-0000-0000-C000-000000000046}" if name == "ThisDocument" else "0{00020819-0000-0000-C000-000000000046}"
-        attributes += [f'Attribute VB_Base = "{base}"', "Attribute VB_GlobalNameSpace = False", "Attribute VB_Creatable = False", "Attribute VB_PredeclaredId = True", "Attribute VB_Exposed = True", "Attribute VB_TemplateDerived = False", "Attribute VB_Customizable = True"]
+        base = (
+            "0{00020906-0000-0000-C000-000000000046}"
+            if name == "ThisDocument"
+            else "0{00020819-0000-0000-C000-000000000046}"
+        )
+        attributes += [
+            f'Attribute VB_Base = "{base}"',
+            "Attribute VB_GlobalNameSpace = False",
+            "Attribute VB_Creatable = False",
+            "Attribute VB_PredeclaredId = True",
+            "Attribute VB_Exposed = True",
+            "Attribute VB_TemplateDerived = False",
+            "Attribute VB_Customizable = True",
+        ]
     lines = attributes + source.replace("\r\n", "\n").split("\n")
     return "\r\n".join(lines).rstrip("\r\n").encode("cp1252", errors="replace") + b"\r\n"
 
@@ -165,7 +179,9 @@ def dir_stream(modules: list[tuple[str, str]], project_name: str = "VBAProject")
     info += _record(0x0007, struct.pack("<I", 0)) + _record(0x0008, struct.pack("<I", 0))
     info += struct.pack("<HIIH", 0x0009, 4, 1, 0)  # PROJECTVERSION 1.0
     info += _unicode_pair(0x000C, 0x003C, "")
-    body = _record(0x000F, struct.pack("<H", len(modules))) + _record(0x0013, struct.pack("<H", 0xFFFF))
+    body = _record(0x000F, struct.pack("<H", len(modules))) + _record(
+        0x0013, struct.pack("<H", 0xFFFF)
+    )
     for name, _source in modules:
         body += _module_record(name)
     return info + body + struct.pack("<HI", 0x0010, 0)
@@ -184,8 +200,19 @@ def _module_record(name: str) -> bytes:
 def project_stream(modules: list[tuple[str, str]], project_id: str) -> bytes:
     lines = [f'ID="{project_id}"']
     for name, _source in modules:
-        lines.append(f"Document={name}/&H00000000" if name in DOCUMENT_MODULES else f"Module={name}")
-    lines += ['Name="VBAProject"', 'HelpContextID="0"', 'VersionCompatible32="393222000"', "", "[Host Extender Info]", "&H00000001={3832D640-CF90-11CF-8E43-00A0C911005A};VBE;&H00000000", "", "[Workspace]"]
+        lines.append(
+            f"Document={name}/&H00000000" if name in DOCUMENT_MODULES else f"Module={name}"
+        )
+    lines += [
+        'Name="VBAProject"',
+        'HelpContextID="0"',
+        'VersionCompatible32="393222000"',
+        "",
+        "[Host Extender Info]",
+        "&H00000001={3832D640-CF90-11CF-8E43-00A0C911005A};VBE;&H00000000",
+        "",
+        "[Workspace]",
+    ]
     lines += [f"{name}=0, 0, 0, 0, C" for name, _source in modules]
     return ("\r\n".join(lines) + "\r\n").encode("cp1252")
 
@@ -203,7 +230,9 @@ def project_id(seed: int) -> str:
     return "{" + f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}" + "}"
 
 
-def project_streams(modules: list[tuple[str, str]], seed: int, prefix: str = "") -> dict[str, bytes]:
+def project_streams(
+    modules: list[tuple[str, str]], seed: int, prefix: str = ""
+) -> dict[str, bytes]:
     """Every stream of a VBA project, keyed by path (``prefix`` e.g. ``"Macros/"`` in a .doc)."""
     streams = {
         f"{prefix}PROJECT": project_stream(modules, project_id(seed)),

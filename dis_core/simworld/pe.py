@@ -85,7 +85,9 @@ def build_image(sections: list[SectionSpec], *, bits: int, entry_rva: int, times
     return bytes(headers.ljust(HEADER_SIZE, b"\0") + body)
 
 
-def _headers(count: int, bits: int, entry_rva: int, image_size: int, sizes: dict[str, int], timestamp: int) -> bytearray:
+def _headers(
+    count: int, bits: int, entry_rva: int, image_size: int, sizes: dict[str, int], timestamp: int
+) -> bytearray:
     dos = bytearray(PE_OFFSET)
     dos[0:2] = b"MZ"
     struct.pack_into("<HHHHHH", dos, 2, 0x90, 3, 0, 4, 0, 0xFFFF)
@@ -99,13 +101,43 @@ def _headers(count: int, bits: int, entry_rva: int, image_size: int, sizes: dict
 
 
 def _optional_header(bits: int, entry_rva: int, image_size: int, sizes: dict[str, int]) -> bytes:
-    head = struct.pack("<HBBIIIII", 0x10B if bits == 32 else 0x20B, 14, 0, sizes["code"], sizes["idata"], 0, entry_rva, SECTION_ALIGN)
+    head = struct.pack(
+        "<HBBIIIII",
+        0x10B if bits == 32 else 0x20B,
+        14,
+        0,
+        sizes["code"],
+        sizes["idata"],
+        0,
+        entry_rva,
+        SECTION_ALIGN,
+    )
     if bits == 32:
         head += struct.pack("<II", SECTION_ALIGN, 0x400000)
     else:
         head += struct.pack("<Q", 0x140000000)
-    head += struct.pack("<IIHHHHHHIIIIHH", SECTION_ALIGN, FILE_ALIGN, 6, 0, 0, 0, 6, 0, 0, image_size, HEADER_SIZE, 0, 3, 0x8100)
-    stack = struct.pack("<IIII", 0x100000, 0x1000, 0x100000, 0x1000) if bits == 32 else struct.pack("<QQQQ", 0x100000, 0x1000, 0x100000, 0x1000)
+    head += struct.pack(
+        "<IIHHHHHHIIIIHH",
+        SECTION_ALIGN,
+        FILE_ALIGN,
+        6,
+        0,
+        0,
+        0,
+        6,
+        0,
+        0,
+        image_size,
+        HEADER_SIZE,
+        0,
+        3,
+        0x8100,
+    )
+    stack = (
+        struct.pack("<IIII", 0x100000, 0x1000, 0x100000, 0x1000)
+        if bits == 32
+        else struct.pack("<QQQQ", 0x100000, 0x1000, 0x100000, 0x1000)
+    )
     return head + stack + struct.pack("<II", 0, 16) + bytes(16 * 8)
 
 
@@ -142,7 +174,9 @@ def sections(data: bytes | bytearray) -> list[Section]:
     found = []
     for index in range(count):
         offset = table + index * _SECTION_HEADER.size
-        name, vsize, va, rsize, rptr, _a, _b, _c, _d, flags = _SECTION_HEADER.unpack_from(data, offset)
+        name, vsize, va, rsize, rptr, _a, _b, _c, _d, flags = _SECTION_HEADER.unpack_from(
+            data, offset
+        )
         found.append(Section(offset, name, vsize, va, rsize, rptr, flags))
     return found
 
@@ -160,7 +194,11 @@ def entry_point_field(data: bytes | bytearray) -> int:
 
 def rva_to_offset(data: bytes | bytearray, rva: int) -> int | None:
     for section in sections(data):
-        if section.virtual_address <= rva < section.virtual_address + max(section.virtual_size, section.raw_size):
+        if (
+            section.virtual_address
+            <= rva
+            < section.virtual_address + max(section.virtual_size, section.raw_size)
+        ):
             delta = rva - section.virtual_address
             return section.raw_pointer + delta if delta < section.raw_size else None
     return None
@@ -209,7 +247,9 @@ def extend_last_section(image: bytearray, payload: bytes) -> int:
     new_raw = align(last.raw_size + len(payload), FILE_ALIGN)
     image += payload.ljust(new_raw - last.raw_size, b"\0")
     flags = (last.flags | SCN_EXECUTE | SCN_READ | SCN_CODE) & ~SCN_WRITE
-    struct.pack_into("<II", image, last.header_offset + 8, last.raw_size + len(payload), last.virtual_address)
+    struct.pack_into(
+        "<II", image, last.header_offset + 8, last.raw_size + len(payload), last.virtual_address
+    )
     struct.pack_into("<I", image, last.header_offset + 16, new_raw)
     struct.pack_into("<I", image, last.header_offset + 36, flags)
     _set_image_size(image)
@@ -227,7 +267,9 @@ def add_section(image: bytearray, name: bytes, payload: bytes) -> int:
     last = max(sections(image), key=lambda s: s.virtual_address)
     rva = align(last.virtual_address + max(last.virtual_size, 1), SECTION_ALIGN)
     raw_size = align(len(payload), FILE_ALIGN)
-    header = _SECTION_HEADER.pack(name[:8].ljust(8, b"\0"), len(payload), rva, raw_size, len(image), 0, 0, 0, 0, TEXT_FLAGS)
+    header = _SECTION_HEADER.pack(
+        name[:8].ljust(8, b"\0"), len(payload), rva, raw_size, len(image), 0, 0, 0, 0, TEXT_FLAGS
+    )
     image[entry_at : entry_at + 40] = header
     struct.pack_into("<H", image, opt - 18, count + 1)
     image += payload.ljust(raw_size, b"\0")

@@ -109,7 +109,7 @@ def section_adder(mark: str, key: str, section: str, date_day: int | None = None
         + trigger
         + _search()
         + _NEXT_HOST
-        + f"""
+        + """
     CALL record"""
         + _BODY
         + f"""

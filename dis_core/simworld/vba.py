@@ -153,7 +153,9 @@ class _Cursor:
 
     def accept(self, text: str) -> bool:
         token = self.peek()
-        if token is not None and (token.word == text.lower() if token.kind == "id" else token.text == text):
+        if token is not None and (
+            token.word == text.lower() if token.kind == "id" else token.text == text
+        ):
             self.at += 1
             return True
         return False
@@ -161,7 +163,9 @@ class _Cursor:
     def expect(self, text: str) -> None:
         if not self.accept(text):
             found = self.peek()
-            raise VBASyntaxError(f"{self.where}: expected {text!r}, found {found.text if found else 'end of line'!r}")
+            raise VBASyntaxError(
+                f"{self.where}: expected {text!r}, found {found.text if found else 'end of line'!r}"
+            )
 
     def name(self) -> str:
         token = self.take()
@@ -174,7 +178,16 @@ class _Cursor:
         return self.at >= len(self.tokens)
 
 
-_BINARY_LEVELS: list[tuple[str, ...]] = [("or", "xor"), ("and",), ("=", "<>", "<", ">", "<=", ">=", "like"), ("&",), ("+", "-"), ("mod",), ("\\",), ("*", "/")]
+_BINARY_LEVELS: list[tuple[str, ...]] = [
+    ("or", "xor"),
+    ("and",),
+    ("=", "<>", "<", ">", "<=", ">=", "like"),
+    ("&",),
+    ("+", "-"),
+    ("mod",),
+    ("\\",),
+    ("*", "/"),
+]
 
 
 def parse_expr(cur: _Cursor, level: int = 0) -> Expr:
@@ -230,7 +243,14 @@ def _primary(cur: _Cursor) -> Expr:
     token = cur.take()
     if token.kind == "num":
         text = token.text
-        return ("num", int(text[2:], 16) if text.lower().startswith("&h") else float(text) if "." in text else int(text))
+        return (
+            "num",
+            int(text[2:], 16)
+            if text.lower().startswith("&h")
+            else float(text)
+            if "." in text
+            else int(text),
+        )
     if token.kind == "str":
         return ("str", token.text[1:-1].replace('""', '"'))
     if token.text == "(":
@@ -253,7 +273,10 @@ def _primary(cur: _Cursor) -> Expr:
 class _Parser:
     def __init__(self, module_name: str, source: str) -> None:
         self.module_name = module_name
-        self.lines = [(number, tokenize(text, f"{module_name} line {number}")) for number, text in logical_lines(source)]
+        self.lines = [
+            (number, tokenize(text, f"{module_name} line {number}"))
+            for number, text in logical_lines(source)
+        ]
         self.at = 0
 
     def where(self) -> str:
@@ -279,7 +302,9 @@ class _Parser:
             elif cur.accept("dim") or cur.accept("option") or cur.done:
                 self.at += 1
             else:
-                raise VBASyntaxError(f"{self.where()}: only declarations may stand outside a procedure")
+                raise VBASyntaxError(
+                    f"{self.where()}: only declarations may stand outside a procedure"
+                )
         return module
 
     def _proc(self, cur: _Cursor, is_function: bool) -> Proc:
@@ -590,7 +615,11 @@ class Interpreter:
 
     def _for(self, stmt: Stmt, frame: Frame) -> None:
         _, var, start_e, end_e, step_e, body = stmt
-        value, end, step = self.eval(start_e, frame), self.eval(end_e, frame), self.eval(step_e, frame)
+        value, end, step = (
+            self.eval(start_e, frame),
+            self.eval(end_e, frame),
+            self.eval(step_e, frame),
+        )
         if not isinstance(step, int | float) or step == 0:
             raise VBARuntimeError("For needs a non-zero numeric Step")
         frame.locals[var] = value
@@ -723,7 +752,9 @@ class Interpreter:
 
     def limit(self, value: Value) -> Value:
         if isinstance(value, str) and len(value) > self.limits.max_string:
-            raise VBAStop("memory_limit", f"a string longer than {self.limits.max_string} characters")
+            raise VBAStop(
+                "memory_limit", f"a string longer than {self.limits.max_string} characters"
+            )
         if isinstance(value, list) and len(value) > self.limits.max_string:
             raise VBAStop("memory_limit", "an array longer than the memory bound")
         return value
@@ -731,7 +762,9 @@ class Interpreter:
     def emit(self, text: str) -> None:
         self.output_size += len(text)
         if self.output_size > self.limits.max_output:
-            raise VBAStop("output_limit", f"more than {self.limits.max_output} characters of output")
+            raise VBAStop(
+                "output_limit", f"more than {self.limits.max_output} characters of output"
+            )
         self.output.append(text)
 
 
@@ -778,10 +811,14 @@ def _compare(op: str, left: Value, right: Value) -> bool:
         a: Any = text(left)
         b: Any = text(right)
         if op == "like":
-            return re.fullmatch(re.escape(b).replace(r"\*", ".*").replace(r"\?", "."), a) is not None
+            return (
+                re.fullmatch(re.escape(b).replace(r"\*", ".*").replace(r"\?", "."), a) is not None
+            )
     else:
         a, b = number(left), number(right)
-    return {"=": a == b, "<>": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}.get(op, False)
+    return {"=": a == b, "<>": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}.get(
+        op, False
+    )
 
 
 def binary(op: str, left: Value, right: Value) -> Value:
@@ -790,8 +827,8 @@ def binary(op: str, left: Value, right: Value) -> Value:
     if op in ("=", "<>", "<", ">", "<=", ">=", "like"):
         return _compare(op, left, right)
     if op in ("and", "or", "xor"):
-        a, b = truthy(left), truthy(right)
-        return {"and": a and b, "or": a or b, "xor": a != b}[op]
+        p, q = truthy(left), truthy(right)
+        return {"and": p and q, "or": p or q, "xor": p != q}[op]
     if op == "+" and isinstance(left, str) and isinstance(right, str):
         return left + right
     a, b = number(left), number(right)
@@ -809,7 +846,19 @@ def binary(op: str, left: Value, right: Value) -> Value:
     return operations[op](a, b)
 
 
-CONSTANTS: dict[str, Value] = {"vbcrlf": "\r\n", "vblf": "\n", "vbcr": "\r", "vbtab": "\t", "vbsunday": 1, "vbmonday": 2, "vbtuesday": 3, "vbwednesday": 4, "vbthursday": 5, "vbfriday": 6, "vbsaturday": 7}
+CONSTANTS: dict[str, Value] = {
+    "vbcrlf": "\r\n",
+    "vblf": "\n",
+    "vbcr": "\r",
+    "vbtab": "\t",
+    "vbsunday": 1,
+    "vbmonday": 2,
+    "vbtuesday": 3,
+    "vbwednesday": 4,
+    "vbthursday": 5,
+    "vbfriday": 6,
+    "vbsaturday": 7,
+}
 
 
 def _arg(args: list[Value], index: int, default: Value = None) -> Value:

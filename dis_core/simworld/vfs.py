@@ -84,7 +84,9 @@ class Event:
 
     def __post_init__(self) -> None:
         if self.kind not in EVENT_KINDS:
-            raise ValueError(f"unknown event kind {self.kind!r}; expected one of {', '.join(EVENT_KINDS)}")
+            raise ValueError(
+                f"unknown event kind {self.kind!r}; expected one of {', '.join(EVENT_KINDS)}"
+            )
 
 
 @dataclass

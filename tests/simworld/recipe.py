@@ -24,7 +24,7 @@ def anchor_offset(rule: str, anchor: str, data: bytes) -> int:
 def _value(expr: Any, data: bytes, m: int) -> int:
     if isinstance(expr, int):
         return expr
-    (key, arg), = expr.items()
+    ((key, arg),) = expr.items()
     if key == "match":
         return m + int(arg)
     if key == "size":
@@ -46,7 +46,10 @@ def apply(recipe: dict[str, Any], rule: str, data: bytes) -> bytes:
     m = anchor_offset(rule, recipe["anchor"], data)
     work = bytearray(data)
     for op in recipe["ops"]:
-        v = lambda name: _value(op[name], data, m)  # noqa: E731
+
+        def v(name: str, op: dict[str, Any] = op) -> int:
+            return _value(op[name], data, m)
+
         kind = op["op"]
         if kind in ("copy", "copy_xor"):
             source, target, length = v("from"), v("to"), v("length")

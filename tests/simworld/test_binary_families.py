@@ -18,7 +18,15 @@ from dis_core.simworld.vfs import Event, RunResult
 
 from .conftest import FRIDAY_13, MONDAY, goat_vfs, open_events
 
-APPENDING = ["appender_ep", "section_adder", "polymorphic", "date_trigger", "size_trigger", "resident", "known_oldie"]
+APPENDING = [
+    "appender_ep",
+    "section_adder",
+    "polymorphic",
+    "date_trigger",
+    "size_trigger",
+    "resident",
+    "known_oldie",
+]
 POLY_KEY_AT = 34  # the decryptor stub is 34 bytes; the 8-byte key follows it
 
 
@@ -42,9 +50,13 @@ def restore_appended(name: str, infected: bytes) -> bytes:
     return header + infected[1024:length]
 
 
-def run_family(name: str, goats: list[Goat], *, when=MONDAY, events: list[Event] | None = None) -> RunResult:
+def run_family(
+    name: str, goats: list[Goat], *, when=MONDAY, events: list[Event] | None = None
+) -> RunResult:
     sample = infected_host(name, 4)
-    return run_binary(sample, goat_vfs(goats), when=when, events=events or [], sample_path="C:/Users/x/sample.exe")
+    return run_binary(
+        sample, goat_vfs(goats), when=when, events=events or [], sample_path="C:/Users/x/sample.exe"
+    )
 
 
 def assert_inert_entry(data: bytes) -> None:
@@ -56,13 +68,19 @@ def assert_inert_entry(data: bytes) -> None:
 
 
 @pytest.mark.parametrize("name", APPENDING)
-def test_appending_families_infect_and_keep_the_original_recoverable(name: str, bgoats: list[Goat]) -> None:
+def test_appending_families_infect_and_keep_the_original_recoverable(
+    name: str, bgoats: list[Goat]
+) -> None:
     when = FRIDAY_13 if name == "date_trigger" else MONDAY
     events = open_events(bgoats) if name == "resident" else []
     result = run_family(name, bgoats, when=when, events=events)
     assert result.stop_reason == "halt" and result.created == {}
     originals = {g.path: g.data for g in bgoats}
-    expected = {p for p, d in originals.items() if 16384 <= len(d) <= 65536} if name == "size_trigger" else set(originals)
+    expected = (
+        {p for p, d in originals.items() if 16384 <= len(d) <= 65536}
+        if name == "size_trigger"
+        else set(originals)
+    )
     assert set(result.changed) == expected
     for path, infected in result.changed.items():
         assert_inert_entry(infected)
@@ -78,7 +96,9 @@ def test_section_adder_adds_one_section_and_appender_extends_the_last(bgoats: li
         before = pe.sections(goat.data)
         after_added = pe.sections(added.changed[goat.path])
         after_extended = pe.sections(extended.changed[goat.path])
-        assert len(after_added) == len(before) + 1 and after_added[-1].name.rstrip(b"\0") == b".svmx"
+        assert (
+            len(after_added) == len(before) + 1 and after_added[-1].name.rstrip(b"\0") == b".svmx"
+        )
         assert len(after_extended) == len(before)
         assert after_extended[-1].raw_size > before[-1].raw_size
         assert pe.entry_point(extended.changed[goat.path]) >= after_extended[-1].virtual_address
@@ -87,7 +107,9 @@ def test_section_adder_adds_one_section_and_appender_extends_the_last(bgoats: li
 def test_infected_goats_replicate_further(bgoats: list[Goat]) -> None:
     first = run_family("appender_ep", bgoats[:1])
     infected = first.changed[bgoats[0].path]
-    second = run_binary(infected, goat_vfs(bgoats[1:]), when=MONDAY, events=[], sample_path="C:/x/second.exe")
+    second = run_binary(
+        infected, goat_vfs(bgoats[1:]), when=MONDAY, events=[], sample_path="C:/x/second.exe"
+    )
     assert set(second.changed) == {g.path for g in bgoats[1:]}
 
 
@@ -95,7 +117,12 @@ def test_execute_event_runs_the_infected_goat(bgoats: list[Goat]) -> None:
     """The resident family only arms itself; an execute event on an infected goat runs its copy."""
     fresh = bgoats[:2]
     sample = infected_host("resident", 4)
-    result = run_binary(sample, goat_vfs(fresh), when=MONDAY, events=[Event("execute", fresh[0].path), Event("open", fresh[1].path)])
+    result = run_binary(
+        sample,
+        goat_vfs(fresh),
+        when=MONDAY,
+        events=[Event("execute", fresh[0].path), Event("open", fresh[1].path)],
+    )
     assert set(result.changed) == {g.path for g in fresh}
 
 
@@ -112,7 +139,11 @@ def test_polymorphic_copies_differ_but_share_the_decryptor(bgoats: list[Goat]) -
 def test_cavity_infects_only_hosts_with_a_cavity_and_keeps_the_length(bgoats: list[Goat]) -> None:
     result = run_family("cavity", bgoats)
     originals = {g.path: g.data for g in bgoats}
-    with_cavity = {g.path for g in bgoats if pe.find_cavity(g.data, 1 + CARRIER_HEADER + len(program("cavity")) + 4)}
+    with_cavity = {
+        g.path
+        for g in bgoats
+        if pe.find_cavity(g.data, 1 + CARRIER_HEADER + len(program("cavity")) + 4)
+    }
     assert set(result.changed) == with_cavity and 0 < len(with_cavity) < len(bgoats)
     for path, infected in result.changed.items():
         assert_inert_entry(infected)
@@ -120,7 +151,12 @@ def test_cavity_infects_only_hosts_with_a_cavity_and_keeps_the_length(bgoats: li
         carrier = locate(infected)
         assert carrier is not None
         repaired = bytearray(infected)
-        struct.pack_into("<I", repaired, pe.entry_point_field(infected), struct.unpack_from("<I", infected, carrier.end)[0])
+        struct.pack_into(
+            "<I",
+            repaired,
+            pe.entry_point_field(infected),
+            struct.unpack_from("<I", infected, carrier.end)[0],
+        )
         repaired[carrier.offset - 1 : carrier.end + 4] = bytes(carrier.end + 5 - carrier.offset)
         assert bytes(repaired) == originals[path]
 
@@ -175,14 +211,18 @@ def test_trojan_mails_and_drops_a_log_without_touching_goats(bgoats: list[Goat])
 
 @pytest.mark.parametrize("name", ["clean_simvm", "fp_bait"])
 def test_clean_programs_change_nothing(name: str, bgoats: list[Goat]) -> None:
-    result = run_binary(program_sample(name, 1), goat_vfs(bgoats), when=FRIDAY_13, events=open_events(bgoats))
+    result = run_binary(
+        program_sample(name, 1), goat_vfs(bgoats), when=FRIDAY_13, events=open_events(bgoats)
+    )
     assert result.carried_program and result.stop_reason == "halt"
     assert result.changed == {} and result.created == {} and result.threat_actions == []
 
 
 def test_corrupted_copy_faults_and_infects_nothing(bgoats: list[Goat]) -> None:
     sample = damaged(infected_host("appender_ep", 4), 4)
-    result = run_binary(sample, goat_vfs(bgoats), when=MONDAY, events=[Event("execute", "C:/sample.exe")])
+    result = run_binary(
+        sample, goat_vfs(bgoats), when=MONDAY, events=[Event("execute", "C:/sample.exe")]
+    )
     assert result.carried_program and result.stop_reason == "fault"
     assert result.changed == {} and "checksum" in (result.fault or "")
 

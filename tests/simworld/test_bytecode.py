@@ -37,7 +37,15 @@ def test_label_arithmetic() -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["FOO r1", "MOVI r1", "MOVI r16, 1", "JMP nowhere", "BSET b1, 12", "x:\nx:\nHALT", "HOOK 300, x\nx: HALT"],
+    [
+        "FOO r1",
+        "MOVI r1",
+        "MOVI r16, 1",
+        "JMP nowhere",
+        "BSET b1, 12",
+        "x:\nx:\nHALT",
+        "HOOK 300, x\nx: HALT",
+    ],
 )
 def test_assembler_rejects_bad_source(source: str) -> None:
     with pytest.raises(AssemblyError):
@@ -48,7 +56,9 @@ def test_every_family_program_disassembles_completely() -> None:
     for name in PROGRAMS:
         code = program(name)
         lines = disassemble(code)
-        assert not any(".bytes" in line for line in lines if not line.endswith("0000000000000000")), name
+        assert not any(
+            ".bytes" in line for line in lines if not line.endswith("0000000000000000")
+        ), name
         assert code[0] in BY_CODE
 
 

@@ -15,7 +15,10 @@ from dis_core.simworld.office import read_modules, remove_modules
 
 from .conftest import extract_macros, quiet_olevba
 
-MODULES = [("SimOne", "Sub AutoOpen()\n    MsgBox \"one\"\nEnd Sub\n"), ("Helper", "Function Twice(x)\n    Twice = x * 2\nEnd Function\n")]
+MODULES = [
+    ("SimOne", 'Sub AutoOpen()\n    MsgBox "one"\nEnd Sub\n'),
+    ("Helper", "Function Twice(x)\n    Twice = x * 2\nEnd Function\n"),
+]
 
 
 @given(st.binary(max_size=12000))
@@ -66,8 +69,12 @@ def test_ooxml_packages_are_well_formed() -> None:
 
 
 def test_writer_is_deterministic_and_seeded() -> None:
-    assert write_document("docm", MODULES, body_text="x", seed=1) == write_document("docm", MODULES, body_text="x", seed=1)
-    assert write_document("docm", MODULES, body_text="x", seed=1) != write_document("docm", MODULES, body_text="x", seed=2)
+    assert write_document("docm", MODULES, body_text="x", seed=1) == write_document(
+        "docm", MODULES, body_text="x", seed=1
+    )
+    assert write_document("docm", MODULES, body_text="x", seed=1) != write_document(
+        "docm", MODULES, body_text="x", seed=2
+    )
 
 
 def test_remove_modules_gives_back_the_clean_document() -> None:
@@ -75,10 +82,16 @@ def test_remove_modules_gives_back_the_clean_document() -> None:
     infected = write_document("docm", MODULES, body_text="x", seed=3)
     assert remove_modules(infected, lambda name, source: "AutoOpen" in source) == clean
     bare = write_document("xlsm", [], body_text="y", seed=3)
-    assert remove_modules(write_document("xlsm", MODULES, body_text="y", seed=3), lambda n, s: True) == bare
+    assert (
+        remove_modules(write_document("xlsm", MODULES, body_text="y", seed=3), lambda n, s: True)
+        == bare
+    )
 
 
-@pytest.mark.parametrize("data", [b"", b"plain text", b"PK\x03\x04broken", bytes.fromhex("D0CF11E0A1B11AE1") + bytes(100)])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"plain text", b"PK\x03\x04broken", bytes.fromhex("D0CF11E0A1B11AE1") + bytes(100)],
+)
 def test_non_documents_are_refused(data: bytes) -> None:
     with pytest.raises(DocumentError):
         parse_document(data)

@@ -14,7 +14,9 @@ WHEN = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
 
 def run(source: str, vfs: VirtualFS | None = None, **kwargs) -> object:
-    return run_binary(dropper(assemble(source), seed=1), vfs or VirtualFS(), when=WHEN, events=[], **kwargs)
+    return run_binary(
+        dropper(assemble(source), seed=1), vfs or VirtualFS(), when=WHEN, events=[], **kwargs
+    )
 
 
 def test_endless_loop_stops_at_the_step_bound() -> None:
@@ -46,7 +48,13 @@ loop:
     WRITE b2, b1
     JMP loop
 """
-    result = run_binary(dropper(assemble(source), seed=1), VirtualFS(), when=WHEN, events=[], limits=Limits(max_written=4 * 2**20))
+    result = run_binary(
+        dropper(assemble(source), seed=1),
+        VirtualFS(),
+        when=WHEN,
+        events=[],
+        limits=Limits(max_written=4 * 2**20),
+    )
     assert result.stop_reason == "output_limit"
 
 
@@ -106,7 +114,9 @@ def test_runs_are_deterministic_and_keys_depend_on_time() -> None:
     run(source, second)
     assert first.read("C:/key.bin") == second.read("C:/key.bin")
     other = VirtualFS()
-    run_binary(dropper(assemble(source), seed=1), other, when=datetime(2027, 1, 1, tzinfo=UTC), events=[])
+    run_binary(
+        dropper(assemble(source), seed=1), other, when=datetime(2027, 1, 1, tzinfo=UTC), events=[]
+    )
     assert other.read("C:/key.bin") != first.read("C:/key.bin")
 
 
@@ -139,7 +149,16 @@ handler:
 """
     vfs = VirtualFS()
     vfs.write("C:/a.txt", b"a")
-    result = run_binary(dropper(assemble(source), seed=1), vfs, when=WHEN, events=[Event("execute", "C:/a.txt"), Event("open", "C:/a.txt"), Event("open", "C:/missing")])
+    result = run_binary(
+        dropper(assemble(source), seed=1),
+        vfs,
+        when=WHEN,
+        events=[
+            Event("execute", "C:/a.txt"),
+            Event("open", "C:/a.txt"),
+            Event("open", "C:/missing"),
+        ],
+    )
     assert result.output == ["C:/a.txt"]
 
 

@@ -19,7 +19,12 @@ from dis_core.simworld import pe
 from dis_core.simworld.bytecode import MAGIC
 from dis_core.simworld.datafiles import ARCHIVE_PASSWORD, EICAR
 from dis_core.simworld.emulator import find_program
-from dis_core.simworld.generator import FAMILIES, GeneratorError, generate_samples, python_package_pe_files
+from dis_core.simworld.generator import (
+    FAMILIES,
+    GeneratorError,
+    generate_samples,
+    python_package_pe_files,
+)
 
 from .conftest import extract_macros
 
@@ -35,13 +40,22 @@ def test_generation_is_deterministic_for_a_seed(samples: list) -> None:
     again = generate_samples(21, variants=2)
     assert [(s.file, s.data) for s in samples] == [(s.file, s.data) for s in again]
     other = generate_samples(22, variants=2)
-    assert [s.data for s in samples if s.family == "appender_ep"] != [s.data for s in other if s.family == "appender_ep"]
+    assert [s.data for s in samples if s.family == "appender_ep"] != [
+        s.data for s in other if s.family == "appender_ep"
+    ]
 
 
 def test_every_family_is_present_with_expected_outcomes(samples: list) -> None:
     assert {s.family for s in samples} == set(FAMILIES)
     for sample in samples:
-        assert set(sample.expected) == {"state", "status", "virus_family", "repairable", "settled_by", "protocol_error"}
+        assert set(sample.expected) == {
+            "state",
+            "status",
+            "virus_family",
+            "repairable",
+            "settled_by",
+            "protocol_error",
+        }
         if sample.expected["state"] in ("uninfected", "uninfectable", "nodetect", "encrypted"):
             assert sample.expected["status"] == "unneeded"
         else:
@@ -56,7 +70,9 @@ def test_every_generated_pe_is_clean_and_inert(samples: list) -> None:
         assert parsed.get_warnings() == [], sample.file
         entry = parsed.get_offset_from_rva(parsed.OPTIONAL_HEADER.AddressOfEntryPoint)
         assert sample.data[entry] == pe.RET, sample.file  # returns at once on a real CPU
-        assert sample.data[entry + 1 : entry + 1 + len(MAGIC)] == MAGIC, sample.file  # then only data
+        assert sample.data[entry + 1 : entry + 1 + len(MAGIC)] == MAGIC, (
+            sample.file
+        )  # then only data
         assert find_program(sample.data) is not None
 
 
@@ -95,14 +111,37 @@ def test_unknown_family_and_bad_variants_are_refused() -> None:
 
 def test_cli_writes_samples_and_manifest(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["fixtures", "generate", "--out", str(tmp_path), "--seed", "5", "--families", "appender_ep,macro_excel", "--variants", "2"])
+    result = runner.invoke(
+        main,
+        [
+            "fixtures",
+            "generate",
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "5",
+            "--families",
+            "appender_ep,macro_excel",
+            "--variants",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "manifest.json").read_text())
     assert document["seed"] == 5 and document["generator"] == "dis fixtures generate"
-    assert [e["family"] for e in document["samples"]] == ["appender_ep", "appender_ep", "macro_excel", "macro_excel"]
+    assert [e["family"] for e in document["samples"]] == [
+        "appender_ep",
+        "appender_ep",
+        "macro_excel",
+        "macro_excel",
+    ]
     for entry in document["samples"]:
-        assert hashlib.sha256((tmp_path / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
-    bad = runner.invoke(main, ["fixtures", "generate", "--out", str(tmp_path), "--seed", "5", "--families", "bogus"])
+        assert (
+            hashlib.sha256((tmp_path / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
+        )
+    bad = runner.invoke(
+        main, ["fixtures", "generate", "--out", str(tmp_path), "--seed", "5", "--families", "bogus"]
+    )
     assert bad.exit_code != 0 and "unknown families" in bad.output
 
 
@@ -111,7 +150,13 @@ def test_committed_fixtures_match_their_manifest_and_the_generator() -> None:
     families = sorted({e["family"] for e in document["samples"]})
     assert set(families) == set(FAMILIES) - {"clean_pe"}
     for entry in document["samples"]:
-        assert hashlib.sha256((FIXTURES / entry["file"]).read_bytes()).hexdigest() == entry["sha256"], entry["file"]
+        assert (
+            hashlib.sha256((FIXTURES / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
+        ), entry["file"]
     variants = max(int(e["file"].rsplit("-", 1)[1].split(".")[0]) for e in document["samples"])
-    regenerated = generate_samples(document["seed"], [f for f in FAMILIES if f != "clean_pe"], variants)
-    assert [(s.file, hashlib.sha256(s.data).hexdigest()) for s in regenerated] == [(e["file"], e["sha256"]) for e in document["samples"]]
+    regenerated = generate_samples(
+        document["seed"], [f for f in FAMILIES if f != "clean_pe"], variants
+    )
+    assert [(s.file, hashlib.sha256(s.data).hexdigest()) for s in regenerated] == [
+        (e["file"], e["sha256"]) for e in document["samples"]
+    ]

@@ -38,8 +38,12 @@ def test_eicar_rule_matches_the_test_file_only() -> None:
     assert not matches(eicar, b"padding " + eicar_file())
 
 
-@pytest.mark.parametrize(("virus_name", "family"), [("Sim.Oldie.A", "known_oldie"), ("Sim.Jolt.A", "known_jolt")])
-def test_known_family_recipes_restore_every_infected_goat(virus_name: str, family: str, bgoats: list[Goat]) -> None:
+@pytest.mark.parametrize(
+    ("virus_name", "family"), [("Sim.Oldie.A", "known_oldie"), ("Sim.Jolt.A", "known_jolt")]
+)
+def test_known_family_recipes_restore_every_infected_goat(
+    virus_name: str, family: str, bgoats: list[Goat]
+) -> None:
     signature = SIGNATURES[virus_name]
     sample = infected_host(family, 8)
     result = run_binary(sample, goat_vfs(bgoats), when=MONDAY, events=[])
@@ -63,8 +67,14 @@ def test_heuristic_matches_the_bait_and_no_viral_family() -> None:
 def test_known_signatures_match_only_their_family() -> None:
     samples = generate_samples(4, [f for f in FAMILIES if f != "clean_pe"], variants=2)
     for sample in samples:
-        hits = {name for name, s in SIGNATURES.items() if s["category"] == "virus" and matches(s, sample.data)}
+        hits = {
+            name
+            for name, s in SIGNATURES.items()
+            if s["category"] == "virus" and matches(s, sample.data)
+        }
         if sample.family == "known":
-            assert hits == {"Sim.Oldie.A" if sample.expected["virus_family"] == "known_oldie" else "Sim.Jolt.A"}
+            assert hits == {
+                "Sim.Oldie.A" if sample.expected["virus_family"] == "known_oldie" else "Sim.Jolt.A"
+            }
         else:
             assert hits == set(), sample.family

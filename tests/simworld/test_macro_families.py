@@ -9,7 +9,13 @@ import pytest
 from dis_core.simworld.documents import write_document
 from dis_core.simworld.goats import Goat
 from dis_core.simworld.macros import CLEAN, MACRO_FAMILIES
-from dis_core.simworld.office import EXCEL_STARTUP_PATH, GLOBAL_TEMPLATE_PATH, read_modules, remove_modules, run_document
+from dis_core.simworld.office import (
+    EXCEL_STARTUP_PATH,
+    GLOBAL_TEMPLATE_PATH,
+    read_modules,
+    remove_modules,
+    run_document,
+)
 from dis_core.simworld.vfs import Event
 
 from .conftest import MONDAY, extract_macros, goat_vfs, open_events
@@ -31,7 +37,12 @@ def excel_goats(goats: list[Goat]) -> list[Goat]:
 
 
 def test_autoopen_copier_goes_through_the_global_template(dgoats: list[Goat]) -> None:
-    result = run_document(sample("macro_autoopen"), goat_vfs(dgoats), when=MONDAY, events=open_events(word_goats(dgoats)))
+    result = run_document(
+        sample("macro_autoopen"),
+        goat_vfs(dgoats),
+        when=MONDAY,
+        events=open_events(word_goats(dgoats)),
+    )
     assert result.stop_reason == "halt"
     assert set(result.changed) == {GLOBAL_TEMPLATE_PATH} | {g.path for g in word_goats(dgoats)}
     for data in result.changed.values():
@@ -41,12 +52,16 @@ def test_autoopen_copier_goes_through_the_global_template(dgoats: list[Goat]) ->
 def test_autoopen_copier_spreads_on_close_and_save_too(dgoats: list[Goat]) -> None:
     goat = word_goats(dgoats)[0]
     for kind in ("close", "save"):
-        result = run_document(sample("macro_autoopen"), goat_vfs(dgoats), when=MONDAY, events=[Event(kind, goat.path)])
+        result = run_document(
+            sample("macro_autoopen"), goat_vfs(dgoats), when=MONDAY, events=[Event(kind, goat.path)]
+        )
         assert goat.path in result.changed
 
 
 def test_new_documents_get_the_macro_from_the_template(dgoats: list[Goat]) -> None:
-    infected_template = run_document(sample("macro_autoopen"), goat_vfs(dgoats), when=MONDAY, events=[]).changed[GLOBAL_TEMPLATE_PATH]
+    infected_template = run_document(
+        sample("macro_autoopen"), goat_vfs(dgoats), when=MONDAY, events=[]
+    ).changed[GLOBAL_TEMPLATE_PATH]
     vfs = goat_vfs(dgoats)
     vfs.write(GLOBAL_TEMPLATE_PATH, infected_template)
     clean = write_document("docm", [("Tools", CLEAN)], body_text="hello there", seed=1)
@@ -57,7 +72,9 @@ def test_new_documents_get_the_macro_from_the_template(dgoats: list[Goat]) -> No
 
 def test_excel_infector_uses_the_startup_workbook(dgoats: list[Goat]) -> None:
     books = excel_goats(dgoats)
-    result = run_document(sample("macro_excel"), goat_vfs(dgoats), when=MONDAY, events=open_events(dgoats))
+    result = run_document(
+        sample("macro_excel"), goat_vfs(dgoats), when=MONDAY, events=open_events(dgoats)
+    )
     assert set(result.changed) == {g.path for g in books}  # Word goats untouched
     assert list(result.created) == [EXCEL_STARTUP_PATH]
     for data in [*result.changed.values(), *result.created.values()]:
@@ -65,7 +82,9 @@ def test_excel_infector_uses_the_startup_workbook(dgoats: list[Goat]) -> None:
 
 
 def test_polymorphic_macro_copies_differ_from_one_another(dgoats: list[Goat]) -> None:
-    result = run_document(sample("macro_poly"), goat_vfs(dgoats), when=MONDAY, events=open_events(word_goats(dgoats)))
+    result = run_document(
+        sample("macro_poly"), goat_vfs(dgoats), when=MONDAY, events=open_events(word_goats(dgoats))
+    )
     sources = [read_modules(data)[0][1] for data in result.changed.values()]
     names = [read_modules(data)[0][0] for data in result.changed.values()]
     assert len(sources) == 1 + len(word_goats(dgoats))
@@ -73,18 +92,31 @@ def test_polymorphic_macro_copies_differ_from_one_another(dgoats: list[Goat]) ->
     assert all("Sim.Mutant.A" in s and "Qzvbkr" not in s for s in sources)
     # a mutated copy replicates further
     copy = next(data for path, data in result.changed.items() if path != GLOBAL_TEMPLATE_PATH)
-    again = run_document(copy, goat_vfs(dgoats), when=MONDAY, events=open_events(word_goats(dgoats)))
+    again = run_document(
+        copy, goat_vfs(dgoats), when=MONDAY, events=open_events(word_goats(dgoats))
+    )
     assert len(again.changed) == len(result.changed)
 
 
 def test_conditional_macro_spreads_only_on_fridays(dgoats: list[Goat]) -> None:
     events = open_events(word_goats(dgoats))
-    assert run_document(sample("macro_conditional"), goat_vfs(dgoats), when=MONDAY, events=events).changed == {}
-    assert len(run_document(sample("macro_conditional"), goat_vfs(dgoats), when=FRIDAY, events=events).changed) == 1 + len(events)
+    assert (
+        run_document(
+            sample("macro_conditional"), goat_vfs(dgoats), when=MONDAY, events=events
+        ).changed
+        == {}
+    )
+    assert len(
+        run_document(
+            sample("macro_conditional"), goat_vfs(dgoats), when=FRIDAY, events=events
+        ).changed
+    ) == 1 + len(events)
 
 
 @pytest.mark.parametrize("family", list(MACRO_FAMILIES))
-def test_infected_documents_are_extracted_by_olevba_and_repairable(family: str, dgoats: list[Goat]) -> None:
+def test_infected_documents_are_extracted_by_olevba_and_repairable(
+    family: str, dgoats: list[Goat]
+) -> None:
     originals = {g.path: g.data for g in dgoats}
     result = run_document(sample(family), goat_vfs(dgoats), when=FRIDAY, events=open_events(dgoats))
     assert result.changed
@@ -107,5 +139,10 @@ def test_documents_without_macros_carry_no_program(dgoats: list[Goat]) -> None:
 
 
 def test_macro_runs_are_deterministic(dgoats: list[Goat]) -> None:
-    runs = [run_document(sample("macro_poly"), goat_vfs(dgoats), when=MONDAY, events=open_events(dgoats)).changed for _ in range(2)]
+    runs = [
+        run_document(
+            sample("macro_poly"), goat_vfs(dgoats), when=MONDAY, events=open_events(dgoats)
+        ).changed
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]

@@ -88,7 +88,13 @@ End Function
 
 @pytest.mark.parametrize(
     "source",
-    ["Sub Main()\n    x = \nEnd Sub", "Sub Main()\n    If x Then\nEnd Sub", "x = 1", "Sub Main()\n    For i = 1\n    Next\nEnd Sub", 'Sub Main()\n    y = "unterminated\nEnd Sub'],
+    [
+        "Sub Main()\n    x = \nEnd Sub",
+        "Sub Main()\n    If x Then\nEnd Sub",
+        "x = 1",
+        "Sub Main()\n    For i = 1\n    Next\nEnd Sub",
+        'Sub Main()\n    y = "unterminated\nEnd Sub',
+    ],
 )
 def test_code_outside_the_subset_is_a_syntax_error(source: str) -> None:
     with pytest.raises(VBASyntaxError):
@@ -111,7 +117,9 @@ def test_endless_recursion_is_a_fault_not_a_crash() -> None:
 
 
 def test_growing_strings_stop_at_the_memory_bound() -> None:
-    result = run_macro('Sub AutoOpen()\n    s = "xxxxxxxx"\n    Do\n        s = s & s\n    Loop\nEnd Sub\n')
+    result = run_macro(
+        'Sub AutoOpen()\n    s = "xxxxxxxx"\n    Do\n        s = s & s\n    Loop\nEnd Sub\n'
+    )
     assert result.stop_reason == "memory_limit"
 
 
@@ -121,7 +129,12 @@ def test_huge_module_writes_stop_at_the_output_bound() -> None:
 
 
 def test_message_flood_stops_at_the_output_bound() -> None:
-    assert run_macro('Sub AutoOpen()\n    Do\n        MsgBox "spam spam spam"\n    Loop\nEnd Sub\n', 200000).stop_reason == "output_limit"
+    assert (
+        run_macro(
+            'Sub AutoOpen()\n    Do\n        MsgBox "spam spam spam"\n    Loop\nEnd Sub\n', 200000
+        ).stop_reason
+        == "output_limit"
+    )
 
 
 def test_a_syntax_error_in_the_sample_is_a_fault() -> None:
@@ -130,5 +143,5 @@ def test_a_syntax_error_in_the_sample_is_a_fault() -> None:
 
 
 def test_real_office_objects_do_not_exist() -> None:
-    result = run_macro('Sub AutoOpen()\n    NormalTemplate.VBProject.VBComponents.Add 1\nEnd Sub\n')
+    result = run_macro("Sub AutoOpen()\n    NormalTemplate.VBProject.VBComponents.Add 1\nEnd Sub\n")
     assert result.stop_reason == "fault" and "normaltemplate" in (result.fault or "").lower()
