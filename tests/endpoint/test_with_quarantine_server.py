@@ -16,6 +16,7 @@ from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
 from dis_core.definitions import InstalledDefinitions, VerifyKey
 from dis_core.tls import server_context
+from endpoint.fleet import fleet_identities
 from endpoint.identity import Identity
 from endpoint.item import ForwardStatus, Outcome
 from endpoint.machine import Endpoint
@@ -213,3 +214,24 @@ def test_two_computers_are_told_apart_by_the_server(data_dir, packages, qs, cloc
     finally:
         alice.stop()
         bob.stop()
+
+
+def test_two_dozen_computers_complete_the_loop(data_dir, packages, qs, clock) -> None:
+    endpoints = [_endpoint(data_dir, qs.url, clock, packages, who) for who in fleet_identities(24)]
+    try:
+        for endpoint in endpoints:
+            endpoint.start_defcast(0)
+            _drop(endpoint, "app.exe", INFECTED)
+            endpoint.scan_once()
+            endpoint.forward_pending()
+        qs.agent().scan_pass()
+        qs.agent().defcast_pass()
+        for endpoint in endpoints:
+            endpoint.wait_idle()
+        samples = qs.samples()
+        assert len({s.computer for s in samples}) == 24
+        assert {s.status for s in samples} == {"installed"}
+        assert all((e.folders.watch / "app.exe").read_bytes() == HOST for e in endpoints)
+    finally:
+        for endpoint in endpoints:
+            endpoint.stop()
