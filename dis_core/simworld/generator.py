@@ -278,13 +278,12 @@ def generate_samples(
         )
     if variants < 1:
         raise GeneratorError("variants must be at least 1")
-    samples = []
-    for family in chosen:
-        for variant in range(variants):
-            samples.append(
-                BUILDERS[family](family, _sample_seed(seed, family, variant), variant, variant + 1)
-            )
-    return samples
+    return [build_sample(family, seed, variant) for family in chosen for variant in range(variants)]
+
+
+def build_sample(family: str, seed: int, variant: int) -> Sample:
+    """Variant ``variant`` (0-based) of ``family`` for the corpus seed ``seed``."""
+    return BUILDERS[family](family, _sample_seed(seed, family, variant), variant, variant + 1)
 
 
 def manifest(seed: int, samples: list[Sample]) -> dict[str, Any]:
