@@ -23,13 +23,14 @@ def endpoint_group() -> None:
 
 def _open(context: Context, computer: str) -> Endpoint:
     from dis_core.clock import clock_for
+    from dis_core.definitions import DefinitionError, InstallError
     from endpoint.fleet import known_identity
     from endpoint.machine import Endpoint
 
     try:
         identity = known_identity(context.config, computer)
         return Endpoint(context.config, identity, clock_for(context.config))
-    except (IdentityError, OSError, ValueError) as exc:
+    except (IdentityError, OSError, ValueError, DefinitionError, InstallError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -80,6 +81,7 @@ def run(
 ) -> None:
     """Run computers that scan their folders, forward, listen for Defcast, until stopped."""
     from dis_core.clock import clock_for
+    from dis_core.definitions import DefinitionError, InstallError
     from endpoint.fleet import Fleet
 
     config = context.config
@@ -87,7 +89,7 @@ def run(
         fleet = Fleet(
             config, _identities(computers, count, prefix, domain, context), clock_for(config)
         )
-    except (IdentityError, OSError, ValueError) as exc:
+    except (IdentityError, OSError, ValueError, DefinitionError, InstallError) as exc:
         raise click.ClickException(str(exc)) from None
     base = (
         0 if any_port else (config.endpoint.defcast_port if defcast_port is None else defcast_port)

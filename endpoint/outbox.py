@@ -5,7 +5,8 @@ accepted it, so a server that is down (or an endpoint that restarts) loses none.
 
 A server may answer that a sample cannot take a confirmation yet (it has not recorded the
 delivery, for example because this endpoint already had the set). Those results are sent
-again after the retry interval, at most ``MAX_ROUNDS`` times; a sample the server does not
+again after the retry interval, for at most ``KEEP_ASKING_S`` (clock time) after the first
+answer; a sample the server does not
 know from this computer is dropped.
 """
 
@@ -22,7 +23,7 @@ from endpoint.intake_client import IntakeClient, IntakeRefused, IntakeUnavailabl
 from endpoint.journal import Journal
 from endpoint.layout import write_atomically
 
-MAX_ROUNDS = 48
+KEEP_ASKING_S = 7 * 86400  # analysis at the vendor can take days
 UNKNOWN_SAMPLE = "no such sample"
 
 
@@ -34,6 +35,7 @@ class PendingConfirmation:
     next_attempt_at: str = ""
     last_error: str = ""
     rounds: int = 0  # how many times the server already answered "not yet" for these samples
+    first_answer_at: str = ""  # when the server first answered "not yet"
 
 
 class ConfirmationOutbox:
@@ -47,11 +49,14 @@ class ConfirmationOutbox:
         *,
         not_before: datetime | None = None,
         rounds: int = 0,
+        first_answer_at: str = "",
     ) -> PendingConfirmation:
         stamp = now.strftime("%Y%m%dT%H%M%S%f")
         name = f"{stamp}-{confirmation['sequence']}-{uuid.uuid4().hex[:8]}"
         when = (not_before or now).isoformat()
-        pending = PendingConfirmation(name, confirmation, next_attempt_at=when, rounds=rounds)
+        pending = PendingConfirmation(
+            name, confirmation, next_attempt_at=when, rounds=rounds, first_answer_at=first_answer_at
+        )
         self._save(pending)
         return pending
 
@@ -106,10 +111,17 @@ class ConfirmationOutbox:
     ) -> None:
         """Queue again the results the server could not apply yet."""
         later = not_applied(pending.confirmation["results"], answer)
-        if later and pending.rounds + 1 < MAX_ROUNDS:
+        first = datetime.fromisoformat(pending.first_answer_at) if pending.first_answer_at else now
+        if later and now - first < timedelta(seconds=KEEP_ASKING_S):
             confirmation = {**pending.confirmation, "results": later}
             not_before = now + timedelta(seconds=retry_s)
-            self.put(confirmation, now, not_before=not_before, rounds=pending.rounds + 1)
+            self.put(
+                confirmation,
+                now,
+                not_before=not_before,
+                rounds=pending.rounds + 1,
+                first_answer_at=first.isoformat(),
+            )
 
 
 def not_applied(results: list[dict[str, Any]], answer: dict[str, Any]) -> list[dict[str, Any]]:
