@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 import zipfile
 from dataclasses import dataclass
 
 import msoffcrypto
 import pefile
-from oletools.olevba import VBA_Parser
 
 from backoffice.models import SampleKind
+
+with warnings.catch_warnings():  # olevba calls a renamed pyparsing function at import time
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from oletools.olevba import VBA_Parser
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"

@@ -33,7 +33,8 @@ class Replicator(Stage):
             )
             outcome.findings.update(rounds=rounds, mode="infection")
             return outcome
-        if job.control_round + 1 < len(job.findings.get("plans", [])):
+        hopeless = not result.carried_program or (result.stop_reason == "fault" and result.steps == 0)
+        if not hopeless and job.control_round + 1 < len(job.findings.get("plans", [])):
             outcome = Outcome.go(
                 job.kind_state("Controlling"),
                 f"nothing replicated ({plan['label']}); trying other conditions",
