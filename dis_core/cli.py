@@ -127,4 +127,8 @@ def _add_part_commands() -> None:
 _add_part_commands()
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under ``python -m dis_core.cli`` this file runs as __main__, a second copy of the module
+    # whose Context class the parts' commands (bound to dis_core.cli) would not find.
+    from dis_core.cli import main as canonical_main
+
+    sys.exit(canonical_main())
