@@ -36,6 +36,7 @@ class Replication:
     threat_actions: list[str] = field(default_factory=list)
     stop_reason: str = "halt"
     fault: str | None = None
+    steps: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {
