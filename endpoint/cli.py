@@ -13,6 +13,7 @@ from dis_core.cli import Context, pass_context
 from endpoint.identity import Identity, IdentityError
 
 if TYPE_CHECKING:
+    from endpoint.fleet import Fleet
     from endpoint.machine import Endpoint
 
 
@@ -110,9 +111,9 @@ def run(
     _wait_for_signal(fleet)
 
 
-def _wait_for_signal(fleet: Any) -> None:
+def _wait_for_signal(fleet: Fleet) -> None:
     def stop(signum: int, frame: object) -> None:
-        fleet._stop.set()
+        fleet.request_stop()
 
     signal.signal(signal.SIGTERM, stop)
     try:

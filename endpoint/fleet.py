@@ -62,7 +62,12 @@ class Fleet:
             self._stop.wait(max(MIN_PAUSE_S, self.clock.real_seconds(interval)))
 
     def wait(self) -> None:
+        """Block until request_stop() (or stop()) is called."""
         self._stop.wait()
+
+    def request_stop(self) -> None:
+        """Ask the loops to end (safe from a signal handler); stop() then cleans up."""
+        self._stop.set()
 
     def stop(self) -> None:
         self._stop.set()

@@ -10,6 +10,7 @@ import pytest
 
 from dis_core.clock import ManualClock
 from dis_core.definitions import Signature, build_full
+from dis_core.tls import http_session
 from endpoint.item import ForwardStatus, Outcome, ScanResult
 from endpoint.machine import Endpoint
 
@@ -342,3 +343,34 @@ def test_heuristic_item_the_delivered_set_does_not_detect_is_restored(
         assert intake.state.samples[0].status == "installed"
     finally:
         endpoint.stop()
+
+
+def test_defcast_listener_answers_bad_requests_with_json_errors(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    port = endpoint.start_defcast(0)
+    try:
+        garbage = intake.push("127.0.0.1", port, b"not a definition package at all")
+        assert garbage.status_code == 422 and garbage.json()["error"] == "unpackage"
+        with http_session(data_dir / "certs" / "ca.pem") as session:
+            base = f"https://127.0.0.1:{port}/defcast/v1"
+            unknown = session.get(f"{base}/nothing", timeout=10)
+            assert unknown.status_code == 404 and "error" in unknown.json()
+            wrong_method = session.delete(f"{base}/definitions", timeout=10)
+            assert wrong_method.status_code == 405
+            chunked = session.post(f"{base}/definitions", data=iter([b"abc"]), timeout=10)
+            assert chunked.status_code == 411 and chunked.json()["installed"] is False
+        assert endpoint.active_sequence() == 1
+    finally:
+        endpoint.stop()
+
+
+def test_identity_names_must_be_plain(data_dir, intake) -> None:
+    from endpoint.identity import Identity, IdentityError
+
+    for bad in ("../escape", "a/b", "", "x" * 80):
+        with pytest.raises(IdentityError):
+            Identity(user="u", computer=bad)
+    with pytest.raises(IdentityError):
+        Identity(user="line\nbreak", computer="ws-1")
