@@ -39,10 +39,14 @@ def _known(index: int, entry: dict[str, Any]) -> Signature:
 
 
 def baseline_signatures() -> list[Signature]:
-    """EICAR (B000001) then the simulated world's known families (B000002, ...)."""
+    """EICAR (B000001) then the simulated world's known entries (B000002, ...), in its order,
+    leaving out its own EICAR entry."""
     from dis_core.simworld.known import baseline_signatures as known_entries
 
-    return [eicar_signature()] + [_known(i, e) for i, e in enumerate(known_entries(), start=2)]
+    eicar = eicar_signature()
+    # The simulated world lists EICAR too; this module's own EICAR signature stays the only one.
+    known = [e for e in known_entries() if e["virus_name"] != eicar.virus_name]
+    return [eicar] + [_known(i, e) for i, e in enumerate(known, start=2)]
 
 
 def build_baseline(key: SigningKey, produced: datetime) -> bytes:
