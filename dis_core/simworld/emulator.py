@@ -472,6 +472,8 @@ def run_binary(
             _apply(world, event)
     except VMStop as stop:
         stop_reason, fault = stop.reason, stop.detail
+        if stop.reason != "fault":
+            world.output.append(f"stopped: {stop.detail}")  # why a bound ended the run
     changed, created = diff(before, vfs)
     return RunResult(
         True,

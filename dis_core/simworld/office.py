@@ -286,8 +286,10 @@ def run_document(
             _apply(office, event)
     except VBAStop as stop:
         stop_reason, fault = stop.reason, stop.detail
+        if stop.reason != "fault":
+            office.interp.output.append(f"stopped: {stop.detail}")  # why a bound ended the run
     changed, created = diff(before, vfs)
-    result = RunResult(
+    return RunResult(
         True,
         changed,
         created,
@@ -297,7 +299,6 @@ def run_document(
         fault if stop_reason == "fault" else None,
         office.interp.output,
     )
-    return result
 
 
 def _apply(office: Office, event: Event) -> None:
