@@ -56,8 +56,15 @@ class InstalledDefinitions:
     def active(self) -> DefinitionSet | None:
         """The active full set, or None; DefinitionError(unpackage) if its stored package was
         damaged on disk after it was installed."""
-        target = self._target("active")
-        return self._load(target) if target else None
+        for _ in range(3):  # another process may swap and clean up between readlink and read
+            target = self._target("active")
+            if target is None:
+                return None
+            try:
+                return self._load(target)
+            except FileNotFoundError:
+                continue
+        raise InstallError("the active definition set keeps changing; try again")
 
     @property
     def active_sequence(self) -> int:
@@ -72,20 +79,27 @@ class InstalledDefinitions:
         return read_package(data, self.verify_key)
 
     def active_package(self) -> bytes | None:
-        target = self._target("active")
-        return (self.root / target / PACKAGE_FILE).read_bytes() if target else None
+        for _ in range(3):
+            target = self._target("active")
+            if target is None:
+                return None
+            try:
+                return (self.root / target / PACKAGE_FILE).read_bytes()
+            except FileNotFoundError:
+                continue
+        raise InstallError("the active definition set keeps changing; try again")
 
     def scanner(self) -> Scanner:
         """A Scanner over the active set (compiled once per set); InstallError when none."""
-        target = self._target("active")
-        if target is None:
+        current = self.active()
+        if current is None:
             raise InstallError("no definition set is installed")
         with self._lock:
-            cached = self._scanners.get(target)
-        if cached is None:
-            cached = Scanner(self._load(target), self.engine)
+            cached = self._scanners.get(current.result_checksum)
+        if cached is None or cached.definitions.sequence != current.sequence:
+            cached = Scanner(current, self.engine)
             with self._lock:
-                self._scanners = {target: cached}
+                self._scanners = {current.result_checksum: cached}
         return cached
 
     # -- installing --------------------------------------------------------------------
@@ -131,7 +145,7 @@ class InstalledDefinitions:
             target = self._store(definitions)
             self._swap(target)
             with self._lock:
-                self._scanners = {target: scanner}
+                self._scanners = {definitions.result_checksum: scanner}
                 self._loaded = {target: definitions}
             self._remove_unused()
         return definitions

@@ -96,7 +96,9 @@ def _olevba_modules(data: bytes) -> list[tuple[str, str]] | None:
         parser = olevba.VBA_Parser("document", data=data)
         if not parser.detect_vba_macros():
             return None
-        modules = [(_module_name(name), _text(code)) for _, _, name, code in parser.extract_macros()]
+        modules = [
+            (_module_name(name), _text(code)) for _, _, name, code in parser.extract_macros()
+        ]
     except Exception:  # oletools raises many types on hostile input: treat as "no VBA found"
         return None
     finally:
