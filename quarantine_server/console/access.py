@@ -185,8 +185,10 @@ def prepare(app: Flask) -> None:
     """App-wide pieces the console needs: a session secret and safe cookie settings."""
     if not app.secret_key:
         app.secret_key = services_secret(app)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask's defaults already hold these keys (SameSite as None), so setdefault would keep them
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 
 
 def services_secret(app: Flask) -> bytes:
