@@ -78,3 +78,16 @@ def test_known_signatures_match_only_their_family() -> None:
             }
         else:
             assert hits == set(), sample.family
+
+
+@pytest.mark.parametrize(("virus_name", "family"), [("Sim.Oldie.A", "known_oldie"), ("Sim.Jolt.A", "known_jolt")])
+def test_known_recipes_also_work_in_the_definitions_evaluator(virus_name: str, family: str, bgoats: list[Goat]) -> None:
+    from dis_core.definitions.recipe import apply_binary_recipe, validate_recipe
+
+    signature = SIGNATURES[virus_name]
+    validate_recipe(signature["repair"], "binary")
+    result = run_binary(infected_host(family, 9), goat_vfs(bgoats), when=MONDAY, events=[])
+    for goat in bgoats:
+        infected = result.changed[goat.path]
+        anchor = recipe.anchor_offset(signature["rule"], "$a", infected)
+        assert apply_binary_recipe(infected, signature["repair"], anchor) == goat.data
