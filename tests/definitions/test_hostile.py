@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from dis_core.definitions import (
     DefinitionError,
     SigningKey,
+    apply_incremental,
+    build_incremental,
     extract_vba,
     normalize_vba,
     read_package,
@@ -132,3 +134,21 @@ def test_recipes_never_escape_their_bounds(data: bytes, ops: list, match: int | 
     except RepairError:
         return
     assert len(out) <= len(data)
+
+
+_BASE = read_package(full_set(KEY, 1, [binary_signature(1), binary_signature(2)]), KEY.verify_key())
+_TARGET = read_package(PACKAGE, KEY.verify_key())
+INCREMENT = build_incremental(_BASE, _TARGET)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, len(INCREMENT) - 1), st.binary(min_size=1, max_size=16))
+def test_spliced_increments_never_apply(position: int, splice: bytes) -> None:
+    damaged = INCREMENT[:position] + splice + INCREMENT[position + len(splice) :]
+    if damaged == INCREMENT:
+        return
+    try:
+        apply_incremental(_BASE, read_package(damaged, KEY.verify_key()))
+    except DefinitionError:
+        return
+    raise AssertionError(f"spliced increment applied at {position}")
