@@ -113,8 +113,14 @@ def _threat(family: str, seed: int, variant: int, index: int) -> Sample:
     )
 
 
+# odd variants of these families come as OLE (Word 97-2003 / Excel 97-2003) documents
+OLE_VARIANT_KINDS = {"macro_autoopen": "doc", "macro_excel": "xls"}
+
+
 def _macro(family: str, seed: int, variant: int, index: int) -> Sample:
     kind, module, source = MACRO_FAMILIES[family]
+    if variant % 2 == 1 and family in OLE_VARIANT_KINDS:
+        kind = OLE_VARIANT_KINDS[family]
     rng = random.Random(seed)
     body = " ".join(
         rng.choice(["invoice", "agenda", "minutes", "draft", "plan", "figures"]) for _ in range(20)

@@ -77,9 +77,12 @@ def test_every_generated_pe_is_clean_and_inert(samples: list) -> None:
 
 
 def test_every_generated_document_has_macros_olevba_extracts(samples: list) -> None:
+    suffixes = set()
     for sample in samples:
         if sample.kind == "macro":
             assert extract_macros(sample.file, sample.data), sample.file
+            suffixes.add(sample.file.rsplit(".", 1)[1])
+    assert suffixes == {"docm", "xlsm", "doc", "xls"}
 
 
 def test_data_encrypted_eicar_and_clean_pe_samples(samples: list) -> None:

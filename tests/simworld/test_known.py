@@ -80,8 +80,12 @@ def test_known_signatures_match_only_their_family() -> None:
             assert hits == set(), sample.family
 
 
-@pytest.mark.parametrize(("virus_name", "family"), [("Sim.Oldie.A", "known_oldie"), ("Sim.Jolt.A", "known_jolt")])
-def test_known_recipes_also_work_in_the_definitions_evaluator(virus_name: str, family: str, bgoats: list[Goat]) -> None:
+@pytest.mark.parametrize(
+    ("virus_name", "family"), [("Sim.Oldie.A", "known_oldie"), ("Sim.Jolt.A", "known_jolt")]
+)
+def test_known_recipes_also_work_in_the_definitions_evaluator(
+    virus_name: str, family: str, bgoats: list[Goat]
+) -> None:
     from dis_core.definitions.recipe import apply_binary_recipe, validate_recipe
 
     signature = SIGNATURES[virus_name]
