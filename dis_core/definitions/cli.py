@@ -20,7 +20,13 @@ from dis_core.definitions.errors import DefinitionError, InstallError, RepairErr
 from dis_core.definitions.installed import InstalledDefinitions
 from dis_core.definitions.keys import VERIFY_KEY_FILE, VerifyKey, load_or_create_signing_key
 from dis_core.definitions.model import DefinitionSet, Detection, Signature
-from dis_core.definitions.package import build_full, read_package
+from dis_core.definitions.package import (
+    apply_incremental,
+    build_full,
+    build_incremental,
+    full_package,
+    read_package,
+)
 from dis_core.definitions.repository import DefinitionRepository
 from dis_core.definitions.rulefile import write_rule_file
 from dis_core.definitions.scanner import Scanner
@@ -218,6 +224,44 @@ def diff(context: Context, old: str, new: str, pub: str | None) -> None:
             click.echo(f"- {sig_id} {before[sig_id].virus_name}")
         elif before[sig_id] != after[sig_id]:
             click.echo(f"~ {sig_id} {after[sig_id].virus_name}")
+
+
+@defs.command("incremental")
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="Incremental package to write."
+)
+@pub_option
+@pass_context
+def incremental(context: Context, base: str, target: str, out: str, pub: str | None) -> None:
+    """Make the increment from full set BASE to full set TARGET (no signing key needed)."""
+    key = _verify_key(context, pub)
+    try:
+        package = build_incremental(_read(base, key), _read(target, key))
+    except ValueError as exc:
+        fail(str(exc))
+    Path(out).write_bytes(package)
+    click.echo(f"wrote {out}: {_summary(read_package(package, key))}")
+
+
+@defs.command("apply")
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("increment", type=click.Path(dir_okay=False))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="Full package to write."
+)
+@pub_option
+@pass_context
+def apply(context: Context, base: str, increment: str, out: str, pub: str | None) -> None:
+    """Apply INCREMENT to full set BASE and write the vendor's full package it rebuilds."""
+    key = _verify_key(context, pub)
+    try:
+        result = apply_incremental(_read(base, key), _read(increment, key))
+    except DefinitionError as exc:
+        fail(str(exc))
+    Path(out).write_bytes(full_package(result))
+    click.echo(f"wrote {out}: {_summary(result)}")
 
 
 @defs.command("rules")

@@ -137,3 +137,22 @@ def test_scan_with_installed_definitions(tmp_path: Path) -> None:
     package.write_bytes(bytes(damaged))
     code, output = _run(tmp_path, "defs", "install", str(package))
     assert code == 2 and "unable to install definitions" in output
+
+
+def test_incremental_and_apply_rebuild_the_full_set(tmp_path: Path) -> None:
+    one = _build(tmp_path, 1, [binary_signature(1), binary_signature(2)])
+    three = _build(tmp_path, 3, [binary_signature(2), binary_signature(3, 3)], "--certified")
+    increment, rebuilt = tmp_path / "1-3.inc", tmp_path / "rebuilt.def"
+    code, output = _run(
+        tmp_path, "defs", "incremental", str(one), str(three), "--out", str(increment)
+    )
+    assert code == 0 and "incremental from 1" in output
+    code, output = _run(tmp_path, "defs", "apply", str(one), str(increment), "--out", str(rebuilt))
+    assert code == 0 and rebuilt.read_bytes() == three.read_bytes()
+    code, output = _run(
+        tmp_path, "defs", "apply", str(three), str(increment), "--out", str(rebuilt)
+    )
+    assert code == 2 and "for base 1" in output
+    assert (
+        _run(tmp_path, "defs", "incremental", str(three), str(one), "--out", str(increment))[0] == 2
+    )
