@@ -72,9 +72,7 @@ def attempt(
     try:
         receipt = send(client, vault, item, attributes)
     except IntakeUnavailable as exc:
-        item.last_error = str(exc)
-        item.next_attempt_at = (now + timedelta(seconds=retry_s)).isoformat()
-        item.note(now, "forward_failed", f"{exc}; next attempt {item.next_attempt_at}")
+        defer(item, now, retry_s, str(exc))
         return ForwardStatus.PENDING
     except (IntakeRefused, VaultError) as exc:
         item.forward_status, item.last_error = ForwardStatus.REFUSED, str(exc)
@@ -82,6 +80,13 @@ def attempt(
         return ForwardStatus.REFUSED
     _accepted(item, receipt, now)
     return ForwardStatus.FORWARDED
+
+
+def defer(item: QuarantinedItem, now: datetime, retry_s: float, error: str) -> None:
+    """Leave the item pending until ``retry_s`` from now."""
+    item.last_error = error
+    item.next_attempt_at = (now + timedelta(seconds=retry_s)).isoformat()
+    item.note(now, "forward_failed", f"{error}; next attempt {item.next_attempt_at}")
 
 
 def _accepted(item: QuarantinedItem, receipt: ForwardReceipt, now: datetime) -> None:

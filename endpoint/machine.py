@@ -216,24 +216,32 @@ class Endpoint:
 
     # ----- forwarding and confirmations
     def forward_pending(self) -> ForwardReport:
-        """Forward every item whose (retry) time has come, then send due confirmations."""
+        """Forward every item whose (retry) time has come, then send due confirmations.
+
+        Once the server proves unreachable, the rest of the round waits for the retry interval
+        too, so a dead server costs one timeout per round, not one per item.
+        """
         report = ForwardReport()
         with self._locked():
             now = self.clock.now()
             for item in self.vault.items():
                 if forwarding.due(item, now):
                     self._forward(item, now, report)
-            sent, waiting = self.outbox.send_due(
-                self.client, self.clock.now(), self.config.endpoint.retry_interval_s, self.journal
-            )
-            report.confirmations_sent, report.confirmations_waiting = sent, waiting
+            if not report.retry_later:
+                retry_s = self.config.endpoint.retry_interval_s
+                sent, _ = self.outbox.send_due(self.client, self.clock.now(), retry_s, self.journal)
+                report.confirmations_sent = sent
+            report.confirmations_waiting = len(self.outbox.pending())
         return report
 
     def _forward(self, item: QuarantinedItem, now: datetime, report: ForwardReport) -> None:
         retry_s = self.config.endpoint.retry_interval_s
-        status = forwarding.attempt(
-            self.client, self.vault, item, self._attributes(item, now), retry_s
-        )
+        if report.retry_later:  # the server did not answer a moment ago
+            forwarding.defer(item, now, retry_s, f"not tried: {report.retry_later[0].last_error}")
+            status = ForwardStatus.PENDING
+        else:
+            attributes = self._attributes(item, now)
+            status = forwarding.attempt(self.client, self.vault, item, attributes, retry_s)
         {
             ForwardStatus.FORWARDED: report.forwarded,
             ForwardStatus.PENDING: report.retry_later,

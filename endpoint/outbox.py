@@ -94,9 +94,10 @@ class ConfirmationOutbox:
         for pending in self.due(now):
             try:
                 answer = client.confirm(pending.confirmation)
-            except IntakeUnavailable as exc:
-                self.failed(pending, now, retry_s, str(exc))
-                continue
+            except IntakeUnavailable as exc:  # the rest would time out too: try them later
+                for waiting in self.due(now):
+                    self.failed(waiting, now, retry_s, str(exc))
+                break
             except IntakeRefused as exc:  # the server will never take it: out of the queue
                 journal.write(now, "confirmation_refused", error=str(exc), **_summary(pending))
             else:

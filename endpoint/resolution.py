@@ -67,11 +67,13 @@ class Resolver:
         self.journal = journal
         self.clock = clock
         self.attributes = attributes
+        self._server_silent = False
 
     def resolve_all(
         self, scanner: Scanner | None, sequence: int, from_server: bool
     ) -> list[Resolution]:
         decided = []
+        self._server_silent = False
         for item in self.vault.items():
             if not item.resolved:
                 resolution = self._resolve(item, scanner, sequence, from_server)
@@ -105,12 +107,13 @@ class Resolver:
     def _server_verdict(self, item: QuarantinedItem) -> str:
         """The server's status of a forwarded item, learnt by resending it (a resend is
         recognised and answered with the sample's current status, docs/protocol.md)."""
-        if item.forward_status != ForwardStatus.FORWARDED:
+        if item.forward_status != ForwardStatus.FORWARDED or self._server_silent:
             return ""
         now = self.clock.now()
         try:
             receipt = forwarding.send(self.client, self.vault, item, self.attributes(item, now))
         except (IntakeUnavailable, IntakeRefused, VaultError) as exc:
+            self._server_silent = isinstance(exc, IntakeUnavailable)  # ask no more this pass
             item.note(now, "status_unknown", str(exc))
             self.vault.save(item)
             return ""

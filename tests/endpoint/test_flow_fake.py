@@ -374,3 +374,15 @@ def test_identity_names_must_be_plain(data_dir, intake) -> None:
             Identity(user="u", computer=bad)
     with pytest.raises(IdentityError):
         Identity(user="line\nbreak", computer="ws-1")
+
+
+def test_a_dead_server_costs_one_attempt_per_round(data_dir, packages, clock) -> None:
+    endpoint = _endpoint(data_dir, f"https://127.0.0.1:{_dead_port()}", clock, packages)
+    for name in ("a.exe", "b.exe", "c.exe"):
+        _drop(endpoint, name, INFECTED + name.encode())
+    endpoint.scan_once()
+    report = endpoint.forward_pending()
+    assert len(report.retry_later) == 3 and not report.forwarded
+    assert sorted(i.attempts for i in endpoint.items()) == [0, 0, 1]
+    assert all(i.next_attempt_at == endpoint.items()[0].next_attempt_at for i in endpoint.items())
+    endpoint.stop()

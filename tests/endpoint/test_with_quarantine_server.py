@@ -235,3 +235,23 @@ def test_two_dozen_computers_complete_the_loop(data_dir, packages, qs, clock) ->
     finally:
         for endpoint in endpoints:
             endpoint.stop()
+
+
+def test_computer_without_listener_pulls_the_set_and_confirms(
+    data_dir, packages, qs, clock
+) -> None:
+    endpoint = _endpoint(data_dir, qs.url, clock, packages)
+    try:
+        path = _drop(endpoint, "tools/calc.exe", INFECTED)
+        endpoint.scan_once()
+        endpoint.forward_pending()
+        assert qs.samples()[0].platform_port is None
+        qs.agent().scan_pass()
+        qs.agent().defcast_pass()  # nowhere to push: the server only records that
+        assert qs.samples()[0].status == "distribute"
+        assert endpoint.pull_definitions() is True
+        assert path.read_bytes() == HOST
+        assert qs.samples()[0].status == "installed"
+        assert endpoint.pull_definitions() is False  # nothing newer
+    finally:
+        endpoint.stop()
