@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,31 +136,15 @@ def forward(context: Context, files: tuple[Path, ...], computer: str, force: boo
     """Copy FILES onto a computer, scan, quarantine and forward them once."""
     endpoint = _open(context, computer)
     try:
-        placed = [_place(endpoint, source) for source in files]
-        report = endpoint.scan_once()
-        flagged = {item.side_effects.path for item in report.quarantined}
-        for source, path in zip(files, placed, strict=True):
-            if str(path.resolve()) not in flagged:
-                if not force:
-                    click.echo(f"{source}: clean for {computer}; not forwarded (use --force)")
-                    continue
-                endpoint.quarantine_file(path)
+        for taken in endpoint.take_in(list(files), force=force):
+            if taken.repaired_in_place:
+                click.echo(f"{taken.source}: repaired on {computer} by its own definitions")
+            elif taken.item is None:
+                click.echo(f"{taken.source}: clean for {computer}; not forwarded (use --force)")
         sent = endpoint.forward_pending()
     finally:
         endpoint.stop()
     _report_forward(sent)
-
-
-def _place(endpoint: Endpoint, source: Path) -> Path:
-    inbox = endpoint.folders.watch / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
-    target = inbox / source.name
-    number = 1
-    while target.exists():
-        target = inbox / f"{source.stem}-{number}{source.suffix}"
-        number += 1
-    shutil.copyfile(source, target)
-    return target
 
 
 def _report_forward(sent: Any) -> None:

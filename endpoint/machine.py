@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,13 +39,13 @@ from endpoint.item import ForwardStatus, QuarantinedItem, ScanResult
 from endpoint.journal import Journal
 from endpoint.layout import EndpointFolders, write_atomically
 from endpoint.outbox import ConfirmationOutbox
-from endpoint.reports import ForwardReport, Resolution, ScanReport
+from endpoint.reports import ForwardReport, Resolution, ScanReport, TakenIn
 from endpoint.resolution import Resolver
 from endpoint.scanning import FolderScanner
 from endpoint.trust import TrustedFiles
 from endpoint.vault import LocalQuarantine
 
-__all__ = ["Endpoint", "ForwardReport", "Resolution", "ScanReport", "verify_key_path"]
+__all__ = ["Endpoint", "ForwardReport", "Resolution", "ScanReport", "TakenIn", "verify_key_path"]
 
 log = logging.getLogger(__name__)
 # The pushing server records a delivery only after our answer; confirming a moment later
@@ -208,6 +209,37 @@ class Endpoint:
             return self.scanner.admit(
                 path, data, ScanResult.SUSPICIOUS, reason, "", self.active_sequence()
             )
+
+    def take_in(self, sources: list[Path], *, force: bool = False) -> list[TakenIn]:
+        """Copy files onto this computer (watch/inbox/; the sources stay) and scan at once.
+
+        With ``force`` a file the scan leaves alone is quarantined anyway (a manual
+        submission). Copy and scan happen under the computer's lock, so a running fleet
+        cannot take the files first.
+        """
+        with self._locked():
+            placed = [_copy_into(self.folders.watch / "inbox", Path(s)) for s in sources]
+            report = self.scan_once()
+            found = {item.side_effects.path: item for item in report.quarantined}
+            repaired = {str(p.resolve()) for p in report.repaired_in_place}
+            return [
+                self._taken_in(s, p, found, repaired, force)
+                for s, p in zip(sources, placed, strict=True)
+            ]
+
+    def _taken_in(
+        self,
+        source: Path,
+        placed: Path,
+        found: dict[str, QuarantinedItem],
+        repaired: set[str],
+        force: bool,
+    ) -> TakenIn:
+        key = str(placed.resolve())
+        item = found.get(key)
+        if item is None and force and key not in repaired:
+            item = self.quarantine_file(placed)
+        return TakenIn(Path(source), placed, item, key in repaired)
 
     def items(self) -> list[QuarantinedItem]:
         """Every item ever quarantined here (resolved ones keep their record)."""
@@ -385,3 +417,14 @@ class Endpoint:
             self.folders.listener.unlink(missing_ok=True)
         self.wait_idle()
         self.client.close()
+
+
+def _copy_into(folder: Path, source: Path) -> Path:
+    """Copy ``source`` into ``folder`` under a name not taken yet."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target, number = folder / source.name, 1
+    while target.exists():
+        target = folder / f"{source.stem}-{number}{source.suffix}"
+        number += 1
+    shutil.copyfile(source, target)
+    return target

@@ -36,3 +36,13 @@ class Resolution:
     item_id: str
     outcome: Outcome
     path: str = ""
+
+
+@dataclass(frozen=True)
+class TakenIn:
+    """A file copied onto a computer by take_in(): where it went and what the scan did."""
+
+    source: Path
+    placed: Path
+    item: QuarantinedItem | None  # None: not quarantined (clean, or repaired in place)
+    repaired_in_place: bool = False

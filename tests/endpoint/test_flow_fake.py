@@ -386,3 +386,20 @@ def test_a_dead_server_costs_one_attempt_per_round(data_dir, packages, clock) ->
     assert sorted(i.attempts for i in endpoint.items()) == [0, 0, 1]
     assert all(i.next_attempt_at == endpoint.items()[0].next_attempt_at for i in endpoint.items())
     endpoint.stop()
+
+
+def test_take_in_copies_scans_and_reports_each_file(
+    data_dir, packages, intake, clock, tmp_path
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    endpoint.install_definitions(packages.new)
+    known, letter = tmp_path / "known.exe", tmp_path / "letter.txt"
+    known.write_bytes(INFECTED)
+    letter.write_bytes(b"hello\n")
+    plain = {t.source.name: t for t in endpoint.take_in([known, letter])}
+    assert plain["known.exe"].repaired_in_place and plain["known.exe"].placed.read_bytes() == HOST
+    assert plain["letter.txt"].item is None and plain["letter.txt"].placed.exists()
+    forced = endpoint.take_in([letter], force=True)[0]
+    assert forced.item is not None and forced.placed.name == "letter-1.txt"
+    assert known.read_bytes() == INFECTED  # the sources stay as they are
+    endpoint.stop()
