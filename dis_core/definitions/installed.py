@@ -215,8 +215,8 @@ def _load_test(definitions: DefinitionSet, engine: str) -> Scanner:
         return Scanner(definitions, engine)
     except (EngineError, ValueError) as exc:
         culprit = (
-            f" (signature {exc.namespace})"
-            if isinstance(exc, EngineError) and exc.namespace
+            f" (signature {exc.signature_id})"
+            if isinstance(exc, EngineError) and exc.signature_id
             else ""
         )
         raise InstallError(

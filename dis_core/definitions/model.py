@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from dis_core.definitions import canonical
+from dis_core.definitions.engines import RULE_NAME
 from dis_core.definitions.errors import unpackage
 from dis_core.definitions.recipe import validate_recipe
 
@@ -22,7 +23,6 @@ MAX_SEQUENCE = 2**53
 SIGNATURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 VIRUS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.!@#+/:-]{0,127}")
 LABEL = re.compile(r"[A-Za-z0-9_.-]{0,64}")
-RULE_NAME = re.compile(r"(?m)^[ \t]*rule[ \t]+([A-Za-z_][A-Za-z0-9_]{0,127})\b")
 # Rule text that could reach outside the one rule: file includes, rules that apply to all.
 FORBIDDEN_RULE_TEXT = re.compile(r"(?m)^[ \t]*(include\b|global\b|private\b)")
 SIGNATURE_FIELDS = frozenset(

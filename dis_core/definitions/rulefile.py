@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dis_core.definitions.engines import split_imports
 from dis_core.definitions.model import DefinitionSet
-
-IMPORT = re.compile(r'(?m)^[ \t]*import[ \t]+"([a-z0-9_]+)"[ \t]*\r?\n?')
 
 
 def rule_name(signature_id: str) -> str:
@@ -25,10 +24,9 @@ def rule_file_text(definitions: DefinitionSet, kind: str | None = None) -> str:
     bodies: list[str] = []
     for sig in definitions.signatures:
         if kind is None or sig.kind == kind:
-            imports.update(IMPORT.findall(sig.rule))
-            bodies.append(
-                f"// {sig.id} {sig.virus_name} ({sig.kind})\n" + IMPORT.sub("", sig.rule).strip()
-            )
+            needed, body = split_imports(sig.rule)
+            imports |= needed
+            bodies.append(f"// {sig.id} {sig.virus_name} ({sig.kind})\n" + body)
     header = "".join(f'import "{name}"\n' for name in sorted(imports))
     return header + "\n" + "\n\n".join(bodies) + "\n"
 

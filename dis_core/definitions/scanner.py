@@ -6,7 +6,13 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from dis_core.definitions.engines import ENGINES, CompiledRules, EngineError, RuleHit, compile_rules
+from dis_core.definitions.engines import (
+    ENGINES,
+    CompiledRules,
+    EngineError,
+    RuleHit,
+    compile_rules,
+)
 from dis_core.definitions.errors import RepairError
 from dis_core.definitions.model import DefinitionSet, Detection, Signature
 from dis_core.definitions.recipe import apply_binary_recipe
@@ -38,16 +44,10 @@ class Scanner:
         self._lock = threading.Lock()
 
     def _compile(self, signatures: Iterable[Signature]) -> CompiledRules:
-        sources = {s.id: s.rule for s in signatures}
-        rules = compile_rules(self.engine, sources)
-        if rules.rule_count() != len(sources):
-            raise EngineError(
-                f"{len(sources)} signatures compiled to {rules.rule_count()} rules, not one each"
-            )
-        return rules
+        return compile_rules(self.engine, {s.id: s.rule for s in signatures})
 
     def scan_bytes(self, data: bytes) -> list[Detection]:
-        found = {hit.namespace: self._detection(hit) for hit in self._file_rules.match(data)}
+        found = {hit.signature_id: self._detection(hit) for hit in self._file_rules.match(data)}
         for sig_id in self._macro_hits(data):
             found.setdefault(sig_id, self._detection(RuleHit(sig_id, {})))
         return sorted(found.values(), key=lambda d: d.signature_id)
@@ -63,11 +63,13 @@ class Scanner:
             return set()
         modules = extract_vba(data) or []
         return {
-            hit.namespace for _, source in modules for hit in self._macro_rules.match(_text(source))
+            hit.signature_id
+            for _, source in modules
+            for hit in self._macro_rules.match(_text(source))
         }
 
     def _detection(self, hit: RuleHit) -> Detection:
-        sig = self._signatures[hit.namespace]
+        sig = self._signatures[hit.signature_id]
         return Detection(
             signature_id=sig.id, virus_name=sig.virus_name, sequence=self.definitions.sequence,
             kind=sig.kind, category=sig.category, repairable=sig.repair is not None,
@@ -75,9 +77,15 @@ class Scanner:
         )  # fmt: skip
 
     def _rules_of(self, sig: Signature) -> CompiledRules:
+        """The signature's rule compiled alone (repair needs its own match and offsets)."""
         with self._lock:
             if sig.id not in self._single:
-                self._single[sig.id] = compile_rules(self.engine, {sig.id: sig.rule})
+                try:
+                    self._single[sig.id] = compile_rules(self.engine, {sig.id: sig.rule})
+                except EngineError as exc:  # e.g. a rule that leans on another rule
+                    raise RepairError(
+                        f"rule of {sig.id} does not compile on its own: {exc}"
+                    ) from None
             return self._single[sig.id]
 
     def matches(self, sig: Signature, data: bytes) -> RuleHit | None:

@@ -176,3 +176,17 @@ def test_extract_vba_from_real_documents() -> None:
     clean = CORPUS / "oletools-test-data" / "msodde" / "harmless-clean.docx"
     assert extract_vba(clean.read_bytes()) is None
     assert extract_vba(b"MZ" + bytes(100)) is None
+
+
+def test_rule_leaning_on_another_rule_cannot_repair(key: SigningKey) -> None:
+    base = binary_signature(30, text=MARKER)
+    leaning = binary_signature(31, repair={"version": 1, "ops": [{"op": "truncate", "length": 1}]})
+    leaning = leaning.__class__(
+        **(leaning.to_dict() | {"rule": "rule sig_S000031\n{\n  condition:\n    sig_S000030\n}\n"})
+    )
+    scanner = Scanner(loaded(key, full_set(key, 2, [base, leaning])))
+    infected = infect(HOST)
+    found = {d.signature_id: d for d in scanner.scan_bytes(infected)}
+    assert set(found) == {"S000030", "S000031"}
+    with pytest.raises(RepairError, match="does not compile on its own"):
+        scanner.repair(infected, found["S000031"])
