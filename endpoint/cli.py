@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +14,7 @@ from endpoint.identity import Identity, IdentityError
 if TYPE_CHECKING:
     from endpoint.fleet import Fleet
     from endpoint.machine import Endpoint
+    from endpoint.reports import ForwardReport
 
 
 @click.group("endpoint")
@@ -147,7 +148,7 @@ def forward(context: Context, files: tuple[Path, ...], computer: str, force: boo
     _report_forward(sent)
 
 
-def _report_forward(sent: Any) -> None:
+def _report_forward(sent: ForwardReport) -> None:
     for item in sent.forwarded:
         click.echo(
             f"{item.side_effects.path}: forwarded, sample {item.server_id} ({item.server_status})"
