@@ -32,6 +32,9 @@ from dis_core.simworld.vfs import Event, RunResult, VFSLimitError, VirtualFS, di
 
 MASK32 = 0xFFFFFFFF
 MAX_CALL_DEPTH = 64
+WORK_UNIT = (
+    4096  # bytes copied, read or written per extra step (keeps big-data loops bounded in time)
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,9 @@ class World:
     output: list[str] = field(default_factory=list)
     hooks: list[tuple[int, Machine, int]] = field(default_factory=list)
 
-    def tick(self) -> None:
-        self.steps += 1
+    def tick(self, cost: int = 1) -> None:
+        """Count ``cost`` steps; work on big data costs one extra step per 4 KiB touched."""
+        self.steps += cost
         if self.steps > self.limits.max_steps:
             raise VMStop("step_limit", f"more than {self.limits.max_steps} steps")
 
@@ -169,6 +173,7 @@ class Machine:
 
     # -- helpers used by the handlers
     def put(self, index: int, data: bytes) -> None:
+        self.world.tick(len(data) // WORK_UNIT)
         self.bufs[index] = bytes(data)
         held = sum(len(b) for b in self.bufs) + len(self.code)
         if held > self.world.limits.max_memory:
@@ -183,6 +188,7 @@ class Machine:
         return self.bufs[index].decode("latin-1")
 
     def write_file(self, path: str, data: bytes) -> None:
+        self.world.tick(len(data) // WORK_UNIT)
         self.world.charge_write(len(data))
         try:
             self.world.vfs.write(path, data)
@@ -290,6 +296,7 @@ def _bpoke(m: Machine, bd: int, roff: int, bs: int) -> None:
 def _find(m: Machine, bpat: int, rmin: int, rmax: int) -> None:
     low, high = m.regs[rmin], m.regs[rmax]
     vfs = m.world.vfs
+    m.world.tick(len(vfs.files) // 16)
     m.found = [p for p in vfs.glob(m.text(bpat)) if low <= len(vfs.files[p]) <= high]
 
 
@@ -346,8 +353,12 @@ def _decrypt(m: Machine, rstart: int, rlen: int, rkey: int, rklen: int) -> None:
     key = bytes(m.code[key_at : key_at + key_len])
     if not key or len(key) != key_len or start + length > len(m.code):
         raise VMStop("fault", "DECRYPT range or key outside the code")
-    for index in range(length):
-        m.code[start + index] ^= key[index % key_len]
+    m.world.tick(length // WORK_UNIT)
+    stream = (key * (length // key_len + 1))[:length]
+    plain = int.from_bytes(m.code[start : start + length], "little") ^ int.from_bytes(
+        stream, "little"
+    )
+    m.code[start : start + length] = plain.to_bytes(length, "little")
 
 
 def _newkey(m: Machine, bd: int, length: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +47,8 @@ __all__ = [
 
 GLOBAL_TEMPLATE_PATH = "C:/Office/Templates/Normal.dotm"
 EXCEL_STARTUP_PATH = "C:/Office/XLSTART/PERSONAL.xlsm"
-MAX_MODULE_CHARS = 256 * 1024
+MAX_MODULE_CHARS = 64 * 1024
+SAVE_CHARS_PER_STEP = 8  # saving compresses every module: charge it so Save loops stay fast
 
 HANDLERS: dict[str, dict[str, tuple[str, ...]]] = {
     "word": {
@@ -136,10 +138,15 @@ class Office:
         return found
 
     def save(self, doc: OpenDocument) -> None:
+        self.interp.tick(
+            sum(len(source) for _name, source in doc.document.modules) // SAVE_CHARS_PER_STEP
+        )
         try:
             self.vfs.write(doc.path, render(doc.document))
         except VFSLimitError as exc:
             raise VBAStop("output_limit", str(exc)) from None
+        except DocumentError as exc:
+            raise VBARuntimeError(f"cannot save {doc.path}: {exc}") from None
         doc.dirty = False
 
     def fire(self, kind: str, doc: OpenDocument) -> None:
@@ -246,6 +253,8 @@ class DocumentHandle:
             raise VBARuntimeError(f"{name} needs more arguments") from None
 
     def _add(self, name: str, source: str) -> None:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,30}", name):
+            raise VBARuntimeError(f"invalid module name {name[:40]!r}")
         if len(source) > MAX_MODULE_CHARS:
             raise VBAStop("output_limit", f"a module larger than {MAX_MODULE_CHARS} characters")
         self._remove(name)

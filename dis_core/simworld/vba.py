@@ -498,6 +498,10 @@ def parse_module(name: str, source: str) -> Module:
 # ----------------------------------------------------------------------------- interpreter
 
 
+# what a built-in or member raises when called with missing or wrong-typed arguments
+_BAD_ARGUMENT = (IndexError, TypeError, ValueError, AttributeError, OverflowError, KeyError)
+
+
 class _Exit(Exception):
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -550,8 +554,9 @@ class Interpreter:
         self.output_size = 0
         self.depth = 0
 
-    def tick(self) -> None:
-        self.steps += 1
+    def tick(self, cost: int = 1) -> None:
+        """Count ``cost`` steps; big strings cost one extra step per 4,096 characters."""
+        self.steps += cost
         if self.steps > self.limits.max_steps:
             raise VBAStop("step_limit", f"more than {self.limits.max_steps} steps")
 
@@ -702,7 +707,10 @@ class Interpreter:
             return self.call(proc, frame.project, frame.owner, args)
         builtin = BUILTINS.get(name)
         if builtin is not None:
-            return self.limit(builtin(self, args))
+            try:
+                return self.limit(builtin(self, args))
+            except _BAD_ARGUMENT as exc:
+                raise VBARuntimeError(f"{name}: bad or missing argument ({exc})") from None
         if name == "simoffice" and not args:
             return self.host.office_object(frame)
         raise VBARuntimeError(f"unknown procedure or function {name}")
@@ -711,7 +719,10 @@ class Interpreter:
         method = getattr(obj, "member", None)
         if method is None:
             raise VBARuntimeError(f"{type(obj).__name__} has no member {name}")
-        return self.limit(method(name, args))
+        try:
+            return self.limit(method(name, args))
+        except _BAD_ARGUMENT as exc:
+            raise VBARuntimeError(f".{name}: bad or missing argument ({exc})") from None
 
     def eval(self, expr: Expr, frame: Frame) -> Value:
         kind = expr[0]
@@ -755,8 +766,10 @@ class Interpreter:
             raise VBAStop(
                 "memory_limit", f"a string longer than {self.limits.max_string} characters"
             )
-        if isinstance(value, list) and len(value) > self.limits.max_string:
-            raise VBAStop("memory_limit", "an array longer than the memory bound")
+        if isinstance(value, list):
+            if len(value) > self.limits.max_string:
+                raise VBAStop("memory_limit", "an array longer than the memory bound")
+            self.tick(len(value) // 256)
         return value
 
     def emit(self, text: str) -> None:
@@ -843,7 +856,13 @@ def binary(op: str, left: Value, right: Value) -> Value:
         "mod": lambda x, y: int(x) % int(y),
         "^": lambda x, y: x**y if abs(y) <= 64 else 0,
     }
-    return operations[op](a, b)
+    result = operations[op](a, b)
+    if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_INTEGER:
+        raise VBARuntimeError("overflow")
+    return result
+
+
+MAX_INTEGER = 2**63 - 1  # like VBA's LongLong: bigger results are an Overflow error
 
 
 CONSTANTS: dict[str, Value] = {

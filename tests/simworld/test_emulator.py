@@ -175,3 +175,27 @@ def test_vfs_bounds_and_case_insensitive_paths() -> None:
         vfs.write("C:/c.txt", b"")
     with pytest.raises(ValueError):
         Event("explode", "C:/a")
+
+
+def test_loops_over_big_buffers_end_quickly() -> None:
+    import time
+
+    source = """
+    MOVI r1, 4194304
+    BZERO b1, r1
+    BSET b3, "C:/big.bin"
+loop:
+    BMOV b2, b1
+    WRITE b3, b1
+    JMP loop
+"""
+    began = time.perf_counter()
+    result = run_binary(
+        dropper(assemble(source), seed=1),
+        VirtualFS(),
+        when=WHEN,
+        events=[],
+        limits=Limits(max_written=2**40),
+    )
+    assert result.stop_reason == "step_limit"
+    assert time.perf_counter() - began < 10

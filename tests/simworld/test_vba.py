@@ -124,7 +124,7 @@ def test_growing_strings_stop_at_the_memory_bound() -> None:
 
 
 def test_huge_module_writes_stop_at_the_output_bound() -> None:
-    source = 'Sub AutoOpen()\n    s = String(300000, "x")\n    SimOffice.Template.AddModule "Big", s\nEnd Sub\n'
+    source = 'Sub AutoOpen()\n    s = String(70000, "x")\n    SimOffice.Template.AddModule "Big", s\nEnd Sub\n'
     assert run_macro(source).stop_reason == "output_limit"
 
 
@@ -145,3 +145,17 @@ def test_a_syntax_error_in_the_sample_is_a_fault() -> None:
 def test_real_office_objects_do_not_exist() -> None:
     result = run_macro("Sub AutoOpen()\n    NormalTemplate.VBProject.VBComponents.Add 1\nEnd Sub\n")
     assert result.stop_reason == "fault" and "normaltemplate" in (result.fault or "").lower()
+
+
+def test_save_loops_over_big_modules_end_quickly() -> None:
+    import time
+
+    source = 'Sub AutoOpen()\n    s = String(60000, "x")\n    SimOffice.Template.AddModule "Big", s\n    Do\n        SimOffice.Template.Save\n    Loop\nEnd Sub\n'
+    began = time.perf_counter()
+    assert run_macro(source, 200000).stop_reason == "step_limit"
+    assert time.perf_counter() - began < 10
+
+
+def test_growing_numbers_overflow_instead_of_eating_memory() -> None:
+    result = run_macro("Sub AutoOpen()\n    x = 3\n    Do\n        x = x * x\n    Loop\nEnd Sub\n")
+    assert result.stop_reason == "fault" and "overflow" in (result.fault or "")
