@@ -4,6 +4,7 @@ or work on single samples for debugging."""
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import signal
 import sys
@@ -14,6 +15,7 @@ from types import FrameType
 import click
 
 from dis_core.cli import Context, pass_context
+from dis_core.config import Config
 
 
 @click.group("backoffice", invoke_without_command=True)
@@ -49,11 +51,12 @@ def _run(context: Context, desk_port: int | None, no_desk: bool) -> None:
     office.start()
     desk = None
     if not no_desk:
-        token = config.backoffice.desk_token or secrets.token_urlsafe(24)
+        token, where = _desk_token(config)
         port = config.backoffice.desk_port if desk_port is None else desk_port
         desk = DeskServer(create_desk_app(office.services, token), port)
         desk.start()
-        click.echo(f"expert desk: {desk.url}?token={token}")
+        # the output goes to log files: name where the token is, never the token itself
+        click.echo(f"expert desk: {desk.url} (add ?token=, the token is {where})")
     click.echo(
         f"back office running (data dir {config.general.data_dir}, {config.backoffice.workers} workers); Ctrl-C stops it"
     )
@@ -63,6 +66,20 @@ def _run(context: Context, desk_port: int | None, no_desk: bool) -> None:
         desk.stop()
     office.stop()
     click.echo("back office stopped")
+
+
+def _desk_token(config: Config) -> tuple[str, str]:
+    """The desk token and where an analyst finds it (a generated one goes to a 0600 file)."""
+    if config.backoffice.desk_token:
+        return config.backoffice.desk_token, "the configured backoffice.desk_token"
+    token = secrets.token_urlsafe(24)
+    path = config.path("backoffice/desk.token")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return token, f"in {path}"
 
 
 @backoffice.command("import")

@@ -26,7 +26,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
 from backoffice.models import Analysis
@@ -153,11 +153,21 @@ def _find(session: Any, cookie: str) -> Analysis:
     return row  # type: ignore[no-any-return]
 
 
+class _PathOnlyLog(WSGIRequestHandler):
+    """Request log lines without the query string: ``?token=`` must never reach a log."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = getattr(self, "path", "").split("?", 1)[0]
+        self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path, code, size)
+
+
 class DeskServer:
     """The desk on 127.0.0.1 in a background thread (port 0: any free port)."""
 
     def __init__(self, app: Flask, port: int) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
+        self.server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=_PathOnlyLog
+        )
         self.thread = threading.Thread(
             target=self.server.serve_forever, name="backoffice-desk", daemon=True
         )
