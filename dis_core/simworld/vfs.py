@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from typing import Any
 
 EVENT_KINDS = ("execute", "open", "save", "close", "new")
 
@@ -16,23 +17,69 @@ class VFSLimitError(Exception):
     """A write would pass the file-count or total-size bound."""
 
 
+class FileTable(dict[str, bytes]):
+    """``path -> bytes`` that keeps a lower-case index and the byte total up to date, so
+    lookups and bound checks stay O(1) even with thousands of files (it is still a dict:
+    callers may read and assign items directly)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_lower: dict[str, str] = {}
+        self.total = 0
+
+    def __setitem__(self, path: str, data: bytes) -> None:
+        old = self.by_lower.get(path.lower())
+        if old is not None and old != path:
+            self.__delitem__(old)
+        self.total += len(data) - len(self.get(path, b""))
+        super().__setitem__(path, data)
+        self.by_lower[path.lower()] = path
+
+    def __delitem__(self, path: str) -> None:
+        self.total -= len(self[path])
+        super().__delitem__(path)
+        self.by_lower.pop(path.lower(), None)
+
+    def update(self, *args: Any, **kwargs: bytes) -> None:  # type: ignore[override]
+        for path, data in dict(*args, **kwargs).items():
+            self[path] = data
+
+    def setdefault(self, path: str, default: bytes = b"") -> bytes:  # type: ignore[override]
+        if path not in self:
+            self[path] = default
+        return self[path]
+
+    def clear(self) -> None:
+        super().clear()
+        self.by_lower.clear()
+        self.total = 0
+
+    def pop(self, path: str, *default: bytes) -> bytes:  # type: ignore[override]
+        if path in self:
+            data = self[path]
+            self.__delitem__(path)
+            return data
+        if default:
+            return default[0]
+        raise KeyError(path)
+
+
 class VirtualFS:
     """A bounded dictionary of path -> bytes."""
 
     def __init__(self, max_total_bytes: int = 64 * 2**20, max_files: int = 10000) -> None:
         self.max_total_bytes = max_total_bytes
         self.max_files = max_files
-        self.files: dict[str, bytes] = {}
+        self.files: dict[str, bytes] = FileTable()
 
     def _key(self, path: str) -> str | None:
         path = path.replace("\\", "/")
         if path in self.files:  # the common case: exact spelling
             return path
-        wanted = path.lower()
-        for existing in self.files:
-            if existing.lower() == wanted:
-                return existing
-        return None
+        if isinstance(self.files, FileTable):
+            return self.files.by_lower.get(path.lower())
+        wanted = path.lower()  # someone replaced the table with a plain dict
+        return next((existing for existing in self.files if existing.lower() == wanted), None)
 
     def write(self, path: str, data: bytes) -> None:
         key = self._key(path)
@@ -72,6 +119,8 @@ class VirtualFS:
 
     @property
     def total_bytes(self) -> int:
+        if isinstance(self.files, FileTable):
+            return self.files.total
         return sum(len(data) for data in self.files.values())
 
 

@@ -199,3 +199,34 @@ loop:
     )
     assert result.stop_reason == "step_limit"
     assert time.perf_counter() - began < 10
+
+
+def test_file_table_keeps_its_index_when_used_as_a_dict() -> None:
+    vfs = VirtualFS()
+    vfs.files["C:/X.bin"] = b"123"
+    vfs.write("c:/x.bin", b"12345")
+    assert vfs.total_bytes == 5 and vfs.read("C:/x.BIN") == b"12345"
+    del vfs.files["C:/X.bin"]
+    assert not vfs.exists("c:/x.bin") and vfs.total_bytes == 0
+    vfs.files["C:/a"] = b"1"
+    vfs.files["c:/A"] = b"22"  # a second spelling replaces the first
+    assert list(vfs.files) == ["c:/A"] and vfs.total_bytes == 2
+
+
+def test_many_small_files_stop_at_the_file_bound_quickly() -> None:
+    import time
+
+    source = """
+    BSET b1, "C:/spam/f"
+    BSET b2, "x"
+loop:
+    BCAT b1, b2
+    WRITE b1, b2
+    JMP loop
+"""
+    began = time.perf_counter()
+    result = run_binary(
+        dropper(assemble(source), seed=1), VirtualFS(max_files=3000), when=WHEN, events=[]
+    )
+    assert result.stop_reason == "output_limit"
+    assert time.perf_counter() - began < 10
