@@ -24,7 +24,7 @@ from .fake_intake import FakeIntake
 HOST = b"MZ" + bytes(62) + b"a harmless host program, nothing but data " * 40
 TAIL = b"SIMTEST-APPENDED-BODY-7f3a9c" + bytes(range(64))
 INFECTED = HOST + TAIL
-ENGINE = "yara-x"
+ENGINE = "yara"
 PRODUCED = datetime(2026, 1, 1, tzinfo=UTC)
 
 FLAG_RULE = 'rule SimTestFlag { strings: $a = "SIMTEST-APPENDED" condition: $a }'
@@ -89,7 +89,9 @@ def intake(data_dir: Path) -> Iterator[FakeIntake]:
     server.stop()
 
 
-def endpoint_config(data_dir: Path, server_url: str, **endpoint: object) -> Config:
+def endpoint_config(
+    data_dir: Path, server_url: str, engine: str = ENGINE, **endpoint: object
+) -> Config:
     settings: dict[str, object] = {"server_url": server_url, "retry_interval_s": 60, "timeout_s": 5}
     settings.update(endpoint)
     return load_config(
@@ -97,7 +99,7 @@ def endpoint_config(data_dir: Path, server_url: str, **endpoint: object) -> Conf
         overrides={
             "general": {"data_dir": str(data_dir)},
             "endpoint": settings,
-            "definition_policy": {"engine": ENGINE},
+            "definition_policy": {"engine": engine},
         },
     )
 

@@ -403,3 +403,12 @@ def test_take_in_copies_scans_and_reports_each_file(
     assert forced.item is not None and forced.placed.name == "letter-1.txt"
     assert known.read_bytes() == INFECTED  # the sources stay as they are
     endpoint.stop()
+
+
+def test_the_yara_x_engine_gives_the_same_repair(data_dir, packages, intake, clock) -> None:
+    endpoint = Endpoint(endpoint_config(data_dir, intake.url, engine="yara-x"), ALICE, clock)
+    endpoint.install_definitions(packages.new)
+    path = _drop(endpoint, "x.exe", INFECTED)
+    assert endpoint.scan_once().repaired_in_place == [path]
+    assert path.read_bytes() == HOST
+    endpoint.stop()
