@@ -230,3 +230,99 @@ loop:
     )
     assert result.stop_reason == "output_limit"
     assert time.perf_counter() - began < 10
+
+
+def test_file_and_arithmetic_instructions_do_what_the_docs_say() -> None:
+    source = """
+    BSET b1, "C:/Docs/Report_Final.TXT"
+    BSET b2, "final"
+    NAMEHAS r1, b1, b2          ; 1: case-insensitive, name only
+    BSET b2, "docs"
+    NAMEHAS r2, b1, b2          ; 0: folder names do not count
+    BSET b3, "middle"
+    WRITE b1, b3
+    BSET b3, "<"
+    PREPEND b1, b3
+    BSET b3, ">"
+    APPEND b1, b3
+    FSIZE r3, b1                ; 8
+    READ b4, b1
+    MOVI r4, 0
+    BGET32 r5, b4, r4           ; "<mid" little-endian
+    MOVI r6, 10
+    MOVI r7, 3
+    SUB r8, r7, r6              ; wraps to 2**32 - 7
+    AND r9, r6, r7              ; 2
+    NOT r10, r4                 ; 1
+    MOV r11, r6
+    ADDI r11, 5                 ; 15
+    TIME r12                    ; 120000
+    LT r13, r7, r6              ; 1
+    BSET b5, "C:/Docs/*.txt"
+    MOVI r14, 0
+    MOVI r15, 7
+    FIND b5, r14, r15           ; 8 bytes > 7: nothing found
+    NEXT b6, r14
+    HALT
+"""
+    vfs = VirtualFS()
+    code = assemble(source + "\n")
+    result = run_binary(dropper(code, seed=1), vfs, when=WHEN, events=[])
+    assert result.stop_reason == "halt"
+    assert vfs.read("c:/docs/report_final.txt") == b"<middle>"
+    assert list(result.created) == ["C:/Docs/Report_Final.TXT"]
+
+
+def test_register_results() -> None:
+    """The same program, with registers dumped through BPUT32 into a file for checking."""
+    dump = "\n".join(f"    MOVI r0, {i * 4}\n    BPUT32 b9, r0, r{i}" for i in range(1, 16))
+    source = """
+    MOVI r0, 64
+    BZERO b9, r0
+    BSET b1, "C:/Docs/Report_Final.TXT"
+    BSET b2, "final"
+    NAMEHAS r1, b1, b2
+    BSET b2, "docs"
+    NAMEHAS r2, b1, b2
+    BSET b3, "<middle>"
+    WRITE b1, b3
+    FSIZE r3, b1
+    READ b4, b1
+    MOVI r4, 0
+    BGET32 r5, b4, r4
+    MOVI r6, 10
+    MOVI r7, 3
+    SUB r8, r7, r6
+    AND r9, r6, r7
+    NOT r10, r4
+    MOV r11, r6
+    ADDI r11, 5
+    TIME r12
+    LT r13, r7, r6
+    BSET b5, "C:/Docs/*.txt"
+    MOVI r14, 0
+    MOVI r15, 7
+    FIND b5, r14, r15
+    NEXT b6, r14
+"""
+    source += dump + '\n    BSET b8, "C:/regs.bin"\n    WRITE b8, b9\n    HALT\n'
+    vfs = VirtualFS()
+    run_binary(dropper(assemble(source), seed=1), vfs, when=WHEN, events=[])
+    regs = [int.from_bytes(vfs.read("C:/regs.bin")[i * 4 : i * 4 + 4], "little") for i in range(16)]
+    assert regs[1:] == [
+        1,
+        0,
+        8,
+        0,
+        int.from_bytes(b"<mid", "little"),
+        10,
+        3,
+        2**32 - 7,
+        2,
+        1,
+        15,
+        120000,
+        1,
+        0,
+        7,
+    ]
