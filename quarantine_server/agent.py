@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -77,7 +78,9 @@ def take_lock(data_dir: Path) -> AgentLock:
         handle.seek(0)
         holder = handle.read().strip() or "unknown"
         handle.close()
-        raise AgentAlreadyRunning(f"another Quarantine Agent is running ({holder}); lock {path}") from None
+        raise AgentAlreadyRunning(
+            f"another Quarantine Agent is running ({holder}); lock {path}"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}\n")
@@ -100,7 +103,7 @@ class Agent:
         with self.services.work() as session:
             return self.services.config(session)
 
-    def now(self):  # noqa: ANN201 - a datetime from the clock
+    def now(self) -> datetime:
         return self.services.clock.now()
 
     def definitions(self, config: Config) -> InstalledDefinitions | None:
@@ -135,7 +138,9 @@ class Agent:
     def _unreachable(self, config: Config, problem: Exception) -> None:
         with self.services.work() as session:
             now = self.now()
-            raise_event(session, config, now, AlertEvent.GATEWAY_UNREACHABLE, str(problem), quiet_for_s=3600)
+            raise_event(
+                session, config, now, AlertEvent.GATEWAY_UNREACHABLE, str(problem), quiet_for_s=3600
+            )
             general_error(session, now, "gateway", str(problem))
 
     def submit_pass(self) -> int:
@@ -195,7 +200,10 @@ class Agent:
         """Fetch what needed samples wait for, then rescan them; return how many moved on."""
         config = self.config()
         with self.services.work() as session:
-            needed = [s.definitions_needed or 0 for s in session.scalars(select(Sample).where(Sample.status == S.NEEDED))]
+            needed = [
+                s.definitions_needed or 0
+                for s in session.scalars(select(Sample).where(Sample.status == S.NEEDED))
+            ]
         if not needed:
             return 0
         installed = self.definitions(config)
@@ -206,7 +214,9 @@ class Agent:
         return self._rescan_needed(config, installed)
 
     def _fetch_needed(self, config: Config, installed: InstalledDefinitions, target: int) -> None:
-        refs: list[int | str] = [target, "newest"] if config.definition_policy.use_newest else ["certified"]
+        refs: list[int | str] = (
+            [target, "newest"] if config.definition_policy.use_newest else ["certified"]
+        )
         client = self._gateway_factory(config)
         try:
             for ref in refs:
@@ -219,14 +229,23 @@ class Agent:
         if installed.active_sequence < target:
             self._waiting(config, installed.active_sequence)
 
-    def _install(self, config: Config, client: GatewayClient, installed: InstalledDefinitions, ref: int | str, target: int) -> bool:
+    def _install(
+        self,
+        config: Config,
+        client: GatewayClient,
+        installed: InstalledDefinitions,
+        ref: int | str,
+        target: int,
+    ) -> bool:
         """One attempt; True when the needed sequence is now active or trying more is pointless."""
         try:
             done = fetch_and_install(client, installed, ref)
         except FetchFailed as failure:
             return self._fetch_failed(config, failure, target, installed.active_sequence)
+        active = installed.active()
         with self.services.work() as session:
-            record_install(session, config, self.now(), done, len(installed.active().signatures) if installed.active() else 0)
+            signatures = len(active.signatures) if active else 0
+            record_install(session, config, self.now(), done, signatures)
         return done.sequence >= target
 
     def _fetch_failed(self, config: Config, failure: FetchFailed, target: int, active: int) -> bool:
@@ -235,17 +254,41 @@ class Agent:
             return False  # wait for it, or try the next reference
         with self.services.work() as session:
             now = self.now()
-            event = AlertEvent.SAMPLE_INSTALL_FAILED if failure.install_failed else AlertEvent.SAMPLE_PROCESSING_ERROR
-            for sample in session.scalars(select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)):
+            event = (
+                AlertEvent.SAMPLE_INSTALL_FAILED
+                if failure.install_failed
+                else AlertEvent.SAMPLE_PROCESSING_ERROR
+            )
+            for sample in session.scalars(
+                select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)
+            ):
                 sample.add_error(now, failure.error, failure.detail, "definitions")
                 move(sample, S.ERROR, now, f"needed definitions failed: {failure.error.value}")
-                raise_event(session, config, now, event, f"sample {sample.id}: {failure.detail}", sample=sample, key=f"defs@{now.isoformat()}")
+                raise_event(
+                    session,
+                    config,
+                    now,
+                    event,
+                    f"sample {sample.id}: {failure.detail}",
+                    sample=sample,
+                    key=f"defs@{now.isoformat()}",
+                )
         return True
 
     def _waiting(self, config: Config, active: int) -> None:
         with self.services.work() as session:
-            for sample in session.scalars(select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)):
-                raise_event(session, config, self.now(), AlertEvent.WAITING_FOR_DEFINITIONS, f"sample {sample.id} waits for set {sample.definitions_needed} (active {active})", sample=sample, key=f"seq-{sample.definitions_needed}")
+            for sample in session.scalars(
+                select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)
+            ):
+                raise_event(
+                    session,
+                    config,
+                    self.now(),
+                    AlertEvent.WAITING_FOR_DEFINITIONS,
+                    f"sample {sample.id} waits for set {sample.definitions_needed} (active {active})",
+                    sample=sample,
+                    key=f"seq-{sample.definitions_needed}",
+                )
 
     def _rescan_needed(self, config: Config, installed: InstalledDefinitions) -> int:
         active = installed.active_sequence
@@ -253,12 +296,20 @@ class Agent:
             return 0
         scanner = installed.scanner()
         with self.services.work() as session:
-            ids = list(session.scalars(select(Sample.id).where(Sample.status == S.NEEDED, Sample.definitions_needed <= active)))
+            ids = list(
+                session.scalars(
+                    select(Sample.id).where(
+                        Sample.status == S.NEEDED, Sample.definitions_needed <= active
+                    )
+                )
+            )
         for sample_id in ids:
             with self.services.work() as session:
                 sample = session.get(Sample, sample_id)
                 if sample is not None and sample.status == S.NEEDED:
-                    rescan_after_install(self.services, session, config, sample, scanner, active, self.now())
+                    rescan_after_install(
+                        self.services, session, config, sample, scanner, active, self.now()
+                    )
         return len(ids)
 
     def certified_pass(self) -> int:
@@ -300,9 +351,21 @@ class Agent:
             client.close()
         return sum(len(ids) for ids in groups.values())
 
-    def _deliver(self, config: Config, client: DefcastClient, target: tuple[str, int] | None, ids: list[int], package: bytes, active: int) -> None:
+    def _deliver(
+        self,
+        config: Config,
+        client: DefcastClient,
+        target: tuple[str, int] | None,
+        ids: list[int],
+        package: bytes,
+        active: int,
+    ) -> None:
         with self.services.work() as session:
-            samples = [s for s in (session.get(Sample, i) for i in ids) if s is not None and s.status == S.DISTRIBUTE]
+            samples = [
+                s
+                for s in (session.get(Sample, i) for i in ids)
+                if s is not None and s.status == S.DISTRIBUTE
+            ]
             if not samples:
                 return
             if target is None:
@@ -322,6 +385,13 @@ class Agent:
 
     def run_once(self) -> None:
         """Every job once, in the order a sample travels (used by tests and `--once`)."""
-        for job in (self.monitor_pass, self.scan_pass, self.submit_pass, self.poll_pass,
-                    self.definitions_pass, self.scan_pass, self.defcast_pass):
+        for job in (
+            self.monitor_pass,
+            self.scan_pass,
+            self.submit_pass,
+            self.poll_pass,
+            self.definitions_pass,
+            self.scan_pass,
+            self.defcast_pass,
+        ):
             job()

@@ -29,9 +29,14 @@ log = logging.getLogger(__name__)
 FACILITY_LOCAL0 = 16
 SEVERITY = {"error": 3, "warning": 4, "notice": 5}
 _ERRORS = {
-    AlertEvent.GATEWAY_UNREACHABLE, AlertEvent.DEFCAST_ERROR, AlertEvent.TARGET_INSTALL_FAILED,
-    AlertEvent.DEFINITION_DIR_UNAVAILABLE, AlertEvent.SCANNER_UNREACHABLE, AlertEvent.AGENT_STOPPED,
-    AlertEvent.SAMPLE_INSTALL_FAILED, AlertEvent.SAMPLE_PROCESSING_ERROR,
+    AlertEvent.GATEWAY_UNREACHABLE,
+    AlertEvent.DEFCAST_ERROR,
+    AlertEvent.TARGET_INSTALL_FAILED,
+    AlertEvent.DEFINITION_DIR_UNAVAILABLE,
+    AlertEvent.SCANNER_UNREACHABLE,
+    AlertEvent.AGENT_STOPPED,
+    AlertEvent.SAMPLE_INSTALL_FAILED,
+    AlertEvent.SAMPLE_PROCESSING_ERROR,
 }
 _NOTICES = {AlertEvent.CERTIFIED_DEFS_ARRIVED, AlertEvent.UNCERTIFIED_DEFS_ARRIVED}
 
@@ -115,10 +120,17 @@ def general_error(session: Session, at: datetime, source: str, message: str) -> 
 def deliver(config: Config, payload: dict[str, object]) -> None:
     """Send one event to every configured destination; a failing one does not stop the others."""
     alerting = config.alerting
-    ca_file = Path(config.web_communication.ca_file) if config.web_communication.ca_file else config.certs_dir / "ca.pem"
+    ca_file = (
+        Path(config.web_communication.ca_file)
+        if config.web_communication.ca_file
+        else config.certs_dir / "ca.pem"
+    )
     targets = [
         (alerting.syslog_address, lambda: send_syslog(alerting.syslog_address, config, payload)),
-        (alerting.smtp_address, lambda: send_mail(alerting.smtp_address, alerting.mail_to, payload)),
+        (
+            alerting.smtp_address,
+            lambda: send_mail(alerting.smtp_address, alerting.mail_to, payload),
+        ),
         (alerting.webhook_url, lambda: send_webhook(alerting.webhook_url, payload, ca_file)),
     ]
     for address, send in targets:
@@ -142,7 +154,9 @@ def syslog_line(config: Config, payload: dict[str, object]) -> bytes:
     structured = f'[dis@32473 event="{payload["event"]}" sample="{sample}"]'
     host = config.general.server_name.replace(" ", "_") or "-"
     text = f"{payload['title']}: {payload['message']}"
-    line = f"<{pri}>1 {payload['at']} {host} dis-quarantine - {payload['event']} {structured} {text}"
+    line = (
+        f"<{pri}>1 {payload['at']} {host} dis-quarantine - {payload['event']} {structured} {text}"
+    )
     return line.encode("utf-8")
 
 

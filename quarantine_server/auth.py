@@ -38,7 +38,12 @@ def create_user(session: Session, username: str, password: str, role: str, at: d
         raise UserError(f"role: one of {', '.join(ROLES)}")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise UserError(f"user {username} already exists")
-    user = User(username=username, password_hash=generate_password_hash(password, method="scrypt"), role=role, created_at=at)
+    user = User(
+        username=username,
+        password_hash=generate_password_hash(password, method="scrypt"),
+        role=role,
+        created_at=at,
+    )
     session.add(user)
     session.flush()
     return user
@@ -66,7 +71,9 @@ def _digest(token: str) -> str:
 def create_token(session: Session, user: User, name: str, at: datetime) -> str:
     """A new bearer token for ``user``; only its hash is stored, so show it once."""
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_sha256=_digest(token), name=name[:80], created_at=at))
+    session.add(
+        ApiToken(user_id=user.id, token_sha256=_digest(token), name=name[:80], created_at=at)
+    )
     session.flush()
     return token
 

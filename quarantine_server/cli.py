@@ -36,7 +36,9 @@ def _gunicorn_app(config: Config, options: dict[str, Any]) -> Any:
 @group.command("web")
 @click.option("--host", help="Listen address (default general.listen_host).")
 @click.option("--port", type=int, help="Listen port (default general.listen_port).")
-@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes.")
+@click.option(
+    "--workers", type=int, default=2, show_default=True, help="gunicorn worker processes."
+)
 @pass_context
 def web(context: Context, host: str | None, port: int | None, workers: int) -> None:
     """Serve intake and the API with gunicorn (TLS with the local CA's server certificate)."""
@@ -44,7 +46,9 @@ def web(context: Context, host: str | None, port: int | None, workers: int) -> N
     from quarantine_server.services import build_services, sweep_quarantine
 
     config = context.config
-    removed = sweep_quarantine(build_services(config))  # no worker runs yet: every orphan is safe to drop
+    removed = sweep_quarantine(
+        build_services(config)
+    )  # no worker runs yet: every orphan is safe to drop
     if removed:
         click.echo(f"removed {len(removed)} unacknowledged quarantine file(s)", err=True)
     options: dict[str, Any] = {
@@ -91,7 +95,9 @@ def agent(context: Context, once: bool) -> None:
 @group.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer", show_default=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="DIS_QS_PASSWORD")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="DIS_QS_PASSWORD"
+)
 @pass_context
 def create_user_command(context: Context, username: str, role: str, password: str) -> None:
     """Add a console/API user."""

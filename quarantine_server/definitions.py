@@ -36,11 +36,15 @@ def open_definitions(services: Services, config: Config) -> InstalledDefinitions
         verify_key = VerifyKey.load(key_path)
         return InstalledDefinitions(root, verify_key, engine=config.definition_policy.engine)
     except (OSError, ValueError, DefinitionError) as exc:
-        raise DefinitionsUnavailable(f"cannot open definitions at {root} (key {key_path}): {exc}") from None
+        raise DefinitionsUnavailable(
+            f"cannot open definitions at {root} (key {key_path}): {exc}"
+        ) from None
 
 
 def report_unavailable(session: Session, config: Config, at: datetime, problem: Exception) -> None:
-    raise_event(session, config, at, AlertEvent.DEFINITION_DIR_UNAVAILABLE, str(problem), quiet_for_s=3600)
+    raise_event(
+        session, config, at, AlertEvent.DEFINITION_DIR_UNAVAILABLE, str(problem), quiet_for_s=3600
+    )
     general_error(session, at, "definitions", str(problem))
 
 
@@ -61,7 +65,9 @@ class FetchFailed(Exception):
         self.install_failed = install_failed
 
 
-def fetch_and_install(client: GatewayClient, installed: InstalledDefinitions, ref: int | str) -> Installed:
+def fetch_and_install(
+    client: GatewayClient, installed: InstalledDefinitions, ref: int | str
+) -> Installed:
     """Bring the set ``ref`` (a sequence, 'newest' or 'certified') in: increment first, then full.
 
     Raises GatewayUnreachable, or FetchFailed with the gateway's or the installer's reason.
@@ -85,7 +91,9 @@ def _resolve(client: GatewayClient, ref: int | str) -> int:
     return int(reply.headers.get("X-Signatures-Sequence", "0") or 0)
 
 
-def _try_incremental(client: GatewayClient, installed: InstalledDefinitions, base: int, target: int) -> Installed | None:
+def _try_incremental(
+    client: GatewayClient, installed: InstalledDefinitions, base: int, target: int
+) -> Installed | None:
     try:
         reply = client.incremental(base, target)
         result = installed.install_incremental(reply.body)
@@ -102,15 +110,38 @@ def _install_full(client: GatewayClient, installed: InstalledDefinitions, target
     try:
         result = installed.install(reply.body)
     except InstallError as exc:
-        raise FetchFailed(SampleError.UNPACKAGE, f"set {target} does not install: {exc.reason}", install_failed=True) from None
+        raise FetchFailed(
+            SampleError.UNPACKAGE,
+            f"set {target} does not install: {exc.reason}",
+            install_failed=True,
+        ) from None
     except DefinitionError as exc:
         raise FetchFailed(exc.error, f"set {target}: {exc.detail}", install_failed=True) from None
     return Installed(result.sequence, result.certified, "full")
 
 
-def record_install(session: Session, config: Config, at: datetime, done: Installed, signatures: int) -> None:
+def record_install(
+    session: Session, config: Config, at: datetime, done: Installed, signatures: int
+) -> None:
     """Log the install and raise the matching 'definitions arrived' event."""
-    session.add(InstalledSet(sequence=done.sequence, certified=done.certified, installed_at=at, how=done.how, signatures=signatures))
-    event = AlertEvent.CERTIFIED_DEFS_ARRIVED if done.certified else AlertEvent.UNCERTIFIED_DEFS_ARRIVED
+    session.add(
+        InstalledSet(
+            sequence=done.sequence,
+            certified=done.certified,
+            installed_at=at,
+            how=done.how,
+            signatures=signatures,
+        )
+    )
+    event = (
+        AlertEvent.CERTIFIED_DEFS_ARRIVED if done.certified else AlertEvent.UNCERTIFIED_DEFS_ARRIVED
+    )
     kind = "certified" if done.certified else "non-certified"
-    raise_event(session, config, at, event, f"{kind} definitions {done.sequence} installed ({done.how})", key=f"seq-{done.sequence}")
+    raise_event(
+        session,
+        config,
+        at,
+        event,
+        f"{kind} definitions {done.sequence} installed ({done.how})",
+        key=f"seq-{done.sequence}",
+    )

@@ -48,21 +48,33 @@ class DefcastClient:
 
     def sequence(self, address: str, port: int) -> int:
         try:
-            response = self.session.get(self._url(address, port, "/defcast/v1/sequence"), timeout=self.timeout)
+            response = self.session.get(
+                self._url(address, port, "/defcast/v1/sequence"), timeout=self.timeout
+            )
             response.raise_for_status()
             return int(response.json()["sequence"])
         except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
-            raise DefcastFailed(f"{address}:{port}: sequence query failed: {exc}", refused=False) from None
+            raise DefcastFailed(
+                f"{address}:{port}: sequence query failed: {exc}", refused=False
+            ) from None
 
     def push(self, address: str, port: int, package: bytes) -> int:
         url = self._url(address, port, "/defcast/v1/definitions")
         try:
-            response = self.session.post(url, data=package, timeout=self.timeout, headers={"Content-Type": "application/octet-stream"})
+            response = self.session.post(
+                url,
+                data=package,
+                timeout=self.timeout,
+                headers={"Content-Type": "application/octet-stream"},
+            )
         except requests.RequestException as exc:
             raise DefcastFailed(f"{address}:{port}: push failed: {exc}", refused=False) from None
         body = _json(response)
         if response.status_code >= 400 or not body.get("installed"):
-            raise DefcastFailed(f"{address}:{port} refused the set: {body.get('error')}: {body.get('message')}", refused=True)
+            raise DefcastFailed(
+                f"{address}:{port} refused the set: {body.get('error')}: {body.get('message')}",
+                refused=True,
+            )
         return int(body.get("sequence", 0))
 
 
@@ -77,13 +89,28 @@ def _json(response: requests.Response) -> dict[str, Any]:
 def waiting_delivery(session: Session) -> dict[tuple[str, int] | None, list[Sample]]:
     """Samples in distribute grouped by Defcast listener (None: the sender has none)."""
     groups: dict[tuple[str, int] | None, list[Sample]] = defaultdict(list)
-    for sample in session.scalars(select(Sample).where(Sample.status == S.DISTRIBUTE).order_by(Sample.id)):
-        target = (sample.platform_address, sample.platform_port) if sample.platform_address and sample.platform_port else None
+    for sample in session.scalars(
+        select(Sample).where(Sample.status == S.DISTRIBUTE).order_by(Sample.id)
+    ):
+        target = (
+            (sample.platform_address, sample.platform_port)
+            if sample.platform_address and sample.platform_port
+            else None
+        )
         groups[target].append(sample)  # type: ignore[index]
     return groups
 
 
-def defcast_group(session: Session, config: Config, client: DefcastClient, target: tuple[str, int], samples: list[Sample], package: bytes, active: int, at: datetime) -> None:
+def defcast_group(
+    session: Session,
+    config: Config,
+    client: DefcastClient,
+    target: tuple[str, int],
+    samples: list[Sample],
+    package: bytes,
+    active: int,
+    at: datetime,
+) -> None:
     """Deliver the active set to one endpoint for all of its waiting samples."""
     address, port = target
     try:
@@ -99,23 +126,39 @@ def defcast_group(session: Session, config: Config, client: DefcastClient, targe
             sample.endpoint_sequence = max(sample.endpoint_sequence, have)
 
 
-def _defcast_failed(session: Session, config: Config, samples: list[Sample], failure: DefcastFailed, at: datetime) -> None:
+def _defcast_failed(
+    session: Session, config: Config, samples: list[Sample], failure: DefcastFailed, at: datetime
+) -> None:
     general_error(session, at, "defcast", failure.detail)
     if failure.refused:
         for sample in samples:
             move(sample, S.NOT_INSTALLED, at, failure.detail)
-            raise_event(session, config, at, AlertEvent.TARGET_INSTALL_FAILED, failure.detail, sample=sample, key=f"refused@{at.isoformat()}")
+            raise_event(
+                session,
+                config,
+                at,
+                AlertEvent.TARGET_INSTALL_FAILED,
+                failure.detail,
+                sample=sample,
+                key=f"refused@{at.isoformat()}",
+            )
     else:
         raise_event(session, config, at, AlertEvent.DEFCAST_ERROR, failure.detail, quiet_for_s=3600)
 
 
-def announce_unmanaged(session: Session, config: Config, samples: list[Sample], at: datetime) -> None:
+def announce_unmanaged(
+    session: Session, config: Config, samples: list[Sample], at: datetime
+) -> None:
     """Senders without a Defcast listener must fetch the set themselves: say so once each."""
     for sample in samples:
         raise_event(
-            session, config, at, AlertEvent.TARGET_INSTALL_FAILED,
+            session,
+            config,
+            at,
+            AlertEvent.TARGET_INSTALL_FAILED,
             f"sample {sample.id}: {sample.computer} has no Defcast listener; set {sample.definitions_needed} is available for it to fetch",
-            sample=sample, key="unmanaged",
+            sample=sample,
+            key="unmanaged",
         )
 
 
@@ -131,7 +174,11 @@ def parse_confirmation(payload: Any) -> tuple[str, int, list[tuple[int, str]]]:
     """Check a confirmation body; raise ConfirmationProblem with what is wrong."""
     if not isinstance(payload, dict):
         raise ConfirmationProblem("body must be a JSON object")
-    computer, sequence, results = payload.get("computer"), payload.get("sequence"), payload.get("results")
+    computer, sequence, results = (
+        payload.get("computer"),
+        payload.get("sequence"),
+        payload.get("results"),
+    )
     if not isinstance(computer, str) or not computer:
         raise ConfirmationProblem("computer: a non-empty string is required")
     if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
@@ -140,8 +187,14 @@ def parse_confirmation(payload: Any) -> tuple[str, int, list[tuple[int, str]]]:
         raise ConfirmationProblem("results: a list is required")
     parsed = []
     for item in results:
-        if not isinstance(item, dict) or not isinstance(item.get("sample_id"), int | str) or item.get("outcome") not in OUTCOMES:
-            raise ConfirmationProblem(f"results: each needs sample_id and an outcome of {sorted(OUTCOMES)}")
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("sample_id"), int | str)
+            or item.get("outcome") not in OUTCOMES
+        ):
+            raise ConfirmationProblem(
+                f"results: each needs sample_id and an outcome of {sorted(OUTCOMES)}"
+            )
         parsed.append((_server_id(item["sample_id"]), str(item["outcome"])))
     return computer, sequence, parsed
 
@@ -153,32 +206,69 @@ def _server_id(value: int | str) -> int:
         raise ConfirmationProblem(f"sample_id {value!r} is not a server sample id") from None
 
 
-def confirm(session: Session, config: Config, computer: str, sequence: int, results: list[tuple[int, str]], at: datetime) -> list[dict[str, Any]]:
+def confirm(
+    session: Session,
+    config: Config,
+    computer: str,
+    sequence: int,
+    results: list[tuple[int, str]],
+    at: datetime,
+) -> list[dict[str, Any]]:
     """Apply an endpoint's install results; each sample must belong to that computer."""
     answers = []
     for sample_id, outcome in results:
         sample = session.get(Sample, sample_id)
         if sample is None or sample.computer != computer:
-            answers.append({"sample_id": sample_id, "applied": False, "reason": "no such sample from this computer"})
+            answers.append(
+                {
+                    "sample_id": sample_id,
+                    "applied": False,
+                    "reason": "no such sample from this computer",
+                }
+            )
             continue
         answers.append(_apply_outcome(session, config, sample, sequence, outcome, at))
     return answers
 
 
-def _apply_outcome(session: Session, config: Config, sample: Sample, sequence: int, outcome: str, at: datetime) -> dict[str, Any]:
+def _apply_outcome(
+    session: Session, config: Config, sample: Sample, sequence: int, outcome: str, at: datetime
+) -> dict[str, Any]:
     if sample.status not in {S.DISTRIBUTE, S.DISTRIBUTED, S.AVAILABLE, S.NOT_INSTALLED}:
-        return {"sample_id": sample.id, "applied": False, "reason": f"status {sample.status} takes no confirmation"}
+        return {
+            "sample_id": sample.id,
+            "applied": False,
+            "reason": f"status {sample.status} takes no confirmation",
+        }
     sample.endpoint_sequence = max(sample.endpoint_sequence, sequence)
     reason = f"{sample.computer} confirmed sequence {sequence}: {outcome}"
     if outcome == "install_failed":
         delivered = sample.status in {S.DISTRIBUTE, S.DISTRIBUTED}
-        _walk(sample, [S.NOT_INSTALLED] if delivered else [S.DISTRIBUTE, S.NOT_INSTALLED], at, reason)
-        raise_event(session, config, at, AlertEvent.TARGET_INSTALL_FAILED, reason, sample=sample, key=f"confirm@{at.isoformat()}")
+        _walk(
+            sample, [S.NOT_INSTALLED] if delivered else [S.DISTRIBUTE, S.NOT_INSTALLED], at, reason
+        )
+        raise_event(
+            session,
+            config,
+            at,
+            AlertEvent.TARGET_INSTALL_FAILED,
+            reason,
+            sample=sample,
+            key=f"confirm@{at.isoformat()}",
+        )
     else:
         _walk(sample, [S.DISTRIBUTE, S.DISTRIBUTED, S.INSTALLED], at, reason)
         sample.repaired = outcome in {"repaired", "restored"}
         if outcome == "not_repaired":
-            raise_event(session, config, at, AlertEvent.SAMPLE_NOT_REPAIRED, reason, sample=sample, key="not-repaired")
+            raise_event(
+                session,
+                config,
+                at,
+                AlertEvent.SAMPLE_NOT_REPAIRED,
+                reason,
+                sample=sample,
+                key="not-repaired",
+            )
     return {"sample_id": sample.id, "applied": True, "status": sample.status}
 
 

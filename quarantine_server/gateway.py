@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -56,7 +57,11 @@ class GatewayClient:
 
     def __init__(self, config: Config, ca_file: Path) -> None:
         web, firewall = config.web_communication, config.firewall
-        proxy = proxy_url(firewall.name, firewall.port, firewall.user, firewall.password) if firewall.name else None
+        proxy = (
+            proxy_url(firewall.name, firewall.port, firewall.user, firewall.password)
+            if firewall.name
+            else None
+        )
         cert = Path(web.client_cert_file) if web.client_cert_file else None
         key = Path(web.client_key_file) if web.client_key_file else None
         self.base = web.gateway_url.rstrip("/")
@@ -68,7 +73,9 @@ class GatewayClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Reply:
         try:
-            response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
+            response = self.session.request(
+                method, self.base + path, timeout=self.timeout, **kwargs
+            )
         except requests.RequestException as exc:
             raise GatewayUnreachable(f"{method} {self.base}{path}: {exc}") from None
         if response.status_code >= 400:
@@ -79,7 +86,7 @@ class GatewayClient:
         return self._call("POST", "/gateway/v1/samples", headers=headers, data=body)
 
     def status(self, cookie: str) -> Reply:
-        return self._call("GET", f"/gateway/v1/samples/{requests.utils.quote(cookie, safe='')}")
+        return self._call("GET", f"/gateway/v1/samples/{quote(cookie, safe='')}")
 
     def status_by_checksum(self, checksum: str) -> Reply:
         return self._call("GET", "/gateway/v1/samples", params={"checksum": checksum})

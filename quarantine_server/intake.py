@@ -65,7 +65,14 @@ def receive(services: Services, headers: Mapping[str, str], body: bytes) -> Inta
         _check_quota(services, config, len(message.content))
     except QuotaExceeded as full:
         with services.work() as session:
-            raise_event(session, config, services.clock.now(), AlertEvent.QUOTA_LOW, f"sample refused: {full.detail}", quiet_for_s=600)
+            raise_event(
+                session,
+                config,
+                services.clock.now(),
+                AlertEvent.QUOTA_LOW,
+                f"sample refused: {full.detail}",
+                quiet_for_s=600,
+            )
         raise
     stored_name, stored_bytes = services.vault.store(message.content)
     try:
@@ -114,7 +121,13 @@ def _record(
     with services.work() as session:
         sample = new_sample(config, message, stored_name, stored_bytes, now)
         session.add(sample)
-        transition(sample, at=now, actor=Part.QUARANTINE_SERVER, reason="forwarded by endpoint", status=SampleStatus.QUARANTINED)
+        transition(
+            sample,
+            at=now,
+            actor=Part.QUARANTINE_SERVER,
+            reason="forwarded by endpoint",
+            status=SampleStatus.QUARANTINED,
+        )
         session.flush()
         check_space(session, services, config, now)
         return IntakeResult(sample.id, str(sample.status), True)
@@ -130,9 +143,13 @@ def stored_attributes(message: SampleMessage) -> dict[str, str]:
     return kept
 
 
-def new_sample(config: Config, message: SampleMessage, stored_name: str, stored_bytes: int, now: datetime) -> Sample:
+def new_sample(
+    config: Config, message: SampleMessage, stored_name: str, stored_bytes: int, now: datetime
+) -> Sample:
     attrs = message.attributes
-    priority = config.sample_policy.default_priority if config.sample_policy.automatic_submission else 0
+    priority = (
+        config.sample_policy.default_priority if config.sample_policy.automatic_submission else 0
+    )
     sample = Sample(
         sample_checksum=message.sample_checksum,
         endpoint_sample_id=str(attrs["X-Sample-Id"]),
@@ -166,14 +183,20 @@ def check_space(session: Session, services: Services, config: Config, now: datet
     used = services.vault.used_bytes()
     if used * 100 >= limit * config.general.quota_low_percent:
         raise_event(
-            session, config, now, AlertEvent.QUOTA_LOW,
+            session,
+            config,
+            now,
+            AlertEvent.QUOTA_LOW,
             f"quarantine folder holds {used} of {limit} bytes ({used * 100 // limit}%)",
             quiet_for_s=3600,
         )
     free = services.vault.free_disk_bytes()
     if free < limit:
         raise_event(
-            session, config, now, AlertEvent.FREE_SPACE_BELOW_MAX,
+            session,
+            config,
+            now,
+            AlertEvent.FREE_SPACE_BELOW_MAX,
             f"{free} bytes free on the disk, quarantine may grow to {limit}",
             quiet_for_s=3600,
         )

@@ -43,7 +43,9 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def _choices(column: str, values: list[str]) -> CheckConstraint:
     quoted = ", ".join(f"'{v}'" for v in values)
-    return CheckConstraint(f"{column} IS NULL OR {column} IN ({quoted})", name=f"ck_{column}_values")
+    return CheckConstraint(
+        f"{column} IS NULL OR {column} IN ({quoted})", name=f"ck_{column}_values"
+    )
 
 
 class Base(DeclarativeBase):
@@ -55,7 +57,9 @@ class Sample(Base):
 
     __tablename__ = "samples"
     __table_args__ = (
-        UniqueConstraint("sample_checksum", "endpoint_sample_id", "computer", name="uq_sample_origin"),
+        UniqueConstraint(
+            "sample_checksum", "endpoint_sample_id", "computer", name="uq_sample_origin"
+        ),
         _choices("status", [s.value for s in SampleStatus]),
         _choices("state", [s.value for s in SampleState]),
         CheckConstraint("priority >= 0 AND priority <= 1000", name="ck_priority_range"),
@@ -125,7 +129,9 @@ class Sample(Base):
         )
 
     def add_error(self, at: datetime, error: SampleError, detail: str, source: str) -> None:
-        self.errors.append(SampleProblem(at=at, error=error.value, detail=detail[:2000], source=source))
+        self.errors.append(
+            SampleProblem(at=at, error=error.value, detail=detail[:2000], source=source)
+        )
 
 
 class SampleHistory(Base):

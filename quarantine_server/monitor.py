@@ -24,7 +24,10 @@ TOO_LONG: dict[SampleStatus, tuple[str, AlertEvent]] = {
     S.DISTRIBUTE: ("too_long_distribute_s", AlertEvent.SAMPLE_TOO_LONG_DISTRIBUTE),
     S.DISTRIBUTED: ("too_long_distributed_s", AlertEvent.SAMPLE_TOO_LONG_DISTRIBUTED),
 }
-STOPPED: dict[str, AlertEvent] = {AGENT: AlertEvent.AGENT_STOPPED, SCANNER: AlertEvent.SCANNER_UNREACHABLE}
+STOPPED: dict[str, AlertEvent] = {
+    AGENT: AlertEvent.AGENT_STOPPED,
+    SCANNER: AlertEvent.SCANNER_UNREACHABLE,
+}
 
 
 def holder_name() -> str:
@@ -40,7 +43,9 @@ def beat(session: Session, service: str, at: datetime, detail: str = "") -> None
     row.beat_at, row.holder, row.detail = at, holder_name(), detail
 
 
-def check_heartbeats(session: Session, config: Config, at: datetime, services: tuple[str, ...] = (AGENT, SCANNER)) -> list[str]:
+def check_heartbeats(
+    session: Session, config: Config, at: datetime, services: tuple[str, ...] = (AGENT, SCANNER)
+) -> list[str]:
     """Raise the 'stopped' event for each service whose last beat is too old; return them."""
     limit = timedelta(seconds=config.alerting.heartbeat_timeout_s)
     stale = []
@@ -50,7 +55,14 @@ def check_heartbeats(session: Session, config: Config, at: datetime, services: t
             stale.append(service)
             last = row.beat_at.isoformat() if row else "never"
             key = f"since-{row.beat_at.isoformat()}" if row else "never"
-            raise_event(session, config, at, STOPPED[service], f"no {service} heartbeat since {last}", key=key)
+            raise_event(
+                session,
+                config,
+                at,
+                STOPPED[service],
+                f"no {service} heartbeat since {last}",
+                key=key,
+            )
     return stale
 
 
@@ -63,6 +75,8 @@ def check_too_long(session: Session, config: Config, at: datetime) -> int:
         for sample in session.scalars(query):
             since = sample.status_changed_at.isoformat()
             text = f"sample {sample.id} ({sample.file_name}) has been {status.value} since {since}"
-            if raise_event(session, config, at, event, text, sample=sample, key=f"{status.value}@{since}"):
+            if raise_event(
+                session, config, at, event, text, sample=sample, key=f"{status.value}@{since}"
+            ):
                 raised += 1
     return raised

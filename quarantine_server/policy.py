@@ -25,11 +25,21 @@ def held_by_policy(config: Config, sample: Sample) -> bool:
     return sample.priority == 0 or not config.sample_policy.automatic_submission
 
 
-def release_or_hold(session: Session, config: Config, sample: Sample, at: datetime, why: str) -> None:
+def release_or_hold(
+    session: Session, config: Config, sample: Sample, at: datetime, why: str
+) -> None:
     """After a scan that did not settle the sample: queue it, or hold it (and say so)."""
     if held_by_policy(config, sample):
         move(sample, S.HELD, at, f"{why}; held for manual submission")
-        raise_event(session, config, at, AlertEvent.SAMPLE_HELD, f"sample {sample.id} ({sample.file_name}) is held", sample=sample, key="held")
+        raise_event(
+            session,
+            config,
+            at,
+            AlertEvent.SAMPLE_HELD,
+            f"sample {sample.id} ({sample.file_name}) is held",
+            sample=sample,
+            key="held",
+        )
     else:
         move(sample, S.RELEASED, at, f"{why}; queued for analysis")
 
@@ -43,7 +53,9 @@ class Eligibility:
 def manual_eligibility(sample: Sample) -> Eligibility:
     """The seed's three conditions for manual submission, plus a status the move allows."""
     if sample.priority != 0:
-        return Eligibility(False, "priority is not 0: the sample is already eligible for automatic submission")
+        return Eligibility(
+            False, "priority is not 0: the sample is already eligible for automatic submission"
+        )
     if sample.date_submitted is not None:
         return Eligibility(False, "the sample was already submitted")
     if sample.date_finished is not None:
@@ -74,7 +86,9 @@ def change_priority(config: Config, sample: Sample, priority: int, at: datetime)
 
 
 def pending_at_gateway(session: Session) -> int:
-    count = session.scalar(select(func.count()).select_from(Sample).where(Sample.status == S.SUBMITTED))
+    count = session.scalar(
+        select(func.count()).select_from(Sample).where(Sample.status == S.SUBMITTED)
+    )
     return int(count or 0)
 
 

@@ -26,10 +26,17 @@ from quarantine_server.services import Services, after_commit
 
 S = SampleStatus
 SORT_KEYS = {
-    "id": Sample.id, "file_name": Sample.file_name, "user": Sample.user, "computer": Sample.computer,
-    "age": Sample.received_at, "analyzed": Sample.date_analyzed, "sample_state": Sample.state,
-    "definitions_needed": Sample.definitions_needed, "status": Sample.status,
-    "virus": Sample.virus_name, "priority": Sample.priority,
+    "id": Sample.id,
+    "file_name": Sample.file_name,
+    "user": Sample.user,
+    "computer": Sample.computer,
+    "age": Sample.received_at,
+    "analyzed": Sample.date_analyzed,
+    "sample_state": Sample.state,
+    "definitions_needed": Sample.definitions_needed,
+    "status": Sample.status,
+    "virus": Sample.virus_name,
+    "priority": Sample.priority,
 }
 MAX_PER_PAGE = 500
 
@@ -62,17 +69,24 @@ class SampleQuery:
     per_page: int = 50
 
 
-def _filtered(query: SampleQuery) -> Select[tuple[Sample]]:
+def _filtered(query: SampleQuery) -> Select[Any]:
     statement = select(Sample)
     if query.status:
         statement = statement.where(Sample.status.in_(query.status))
     if query.state:
         statement = statement.where(Sample.state.in_(query.state))
-    for column, text in ((Sample.computer, query.computer), (Sample.user, query.user), (Sample.file_name, query.file_name), (Sample.virus_name, query.virus)):
+    for column, text in (
+        (Sample.computer, query.computer),
+        (Sample.user, query.user),
+        (Sample.file_name, query.file_name),
+        (Sample.virus_name, query.virus),
+    ):
         if text:
             statement = statement.where(column.contains(text, autoescape=True))
     if query.analyzed is not None:
-        statement = statement.where(Sample.date_analyzed.is_not(None) if query.analyzed else Sample.date_analyzed.is_(None))
+        statement = statement.where(
+            Sample.date_analyzed.is_not(None) if query.analyzed else Sample.date_analyzed.is_(None)
+        )
     if query.has_errors is not None:
         has = select(SampleProblem.id).where(SampleProblem.sample_id == Sample.id).exists()
         statement = statement.where(has if query.has_errors else ~has)
@@ -85,7 +99,9 @@ def list_samples(session: Session, query: SampleQuery, now: datetime) -> dict[st
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     column = SORT_KEYS[query.sort]
     ordering = column.asc() if query.order == "asc" else column.desc()
-    page = statement.order_by(ordering, Sample.id.asc() if query.order == "asc" else Sample.id.desc())
+    page = statement.order_by(
+        ordering, Sample.id.asc() if query.order == "asc" else Sample.id.desc()
+    )
     page = page.offset((query.page - 1) * query.per_page).limit(query.per_page)
     items = [columns(s, now) for s in session.scalars(page)]
     return {"items": items, "total": int(total), "page": query.page, "per_page": query.per_page}
@@ -154,26 +170,47 @@ def attribute_rows(sample: Sample) -> list[dict[str, Any]]:
     rows = []
     for name, value in sorted(sample.attributes.items()):
         attribute = lookup(name)
-        rows.append({
-            "name": name,
-            "value": value,
-            "meaning": attribute.meaning if attribute else "",
-            "owner": attribute.owner.value if attribute else "",
-        })
+        rows.append(
+            {
+                "name": name,
+                "value": value,
+                "meaning": attribute.meaning if attribute else "",
+                "owner": attribute.owner.value if attribute else "",
+            }
+        )
     return rows
 
 
 def _history_row(entry: SampleHistory) -> dict[str, Any]:
-    return {"at": entry.at.isoformat(), "field": entry.field, "before": entry.before, "after": entry.after, "actor": entry.actor, "reason": entry.reason}
+    return {
+        "at": entry.at.isoformat(),
+        "field": entry.field,
+        "before": entry.before,
+        "after": entry.after,
+        "actor": entry.actor,
+        "reason": entry.reason,
+    }
 
 
 def _error_row(entry: SampleProblem) -> dict[str, Any]:
-    return {"at": entry.at.isoformat(), "error": entry.error, "meaning": SampleError(entry.error).meaning, "detail": entry.detail, "source": entry.source}
+    return {
+        "at": entry.at.isoformat(),
+        "error": entry.error,
+        "meaning": SampleError(entry.error).meaning,
+        "detail": entry.detail,
+        "source": entry.source,
+    }
 
 
-def note_action(sample: Sample, at: datetime, action: str, reason: str, actor: Part = Part.ADMINISTRATOR) -> None:
+def note_action(
+    sample: Sample, at: datetime, action: str, reason: str, actor: Part = Part.ADMINISTRATOR
+) -> None:
     """An action that changes no status still belongs in the sample's history."""
-    sample.history.append(SampleHistory(at=at, field="action", before=None, after=action, actor=actor.value, reason=reason))
+    sample.history.append(
+        SampleHistory(
+            at=at, field="action", before=None, after=action, actor=actor.value, reason=reason
+        )
+    )
 
 
 def delete_sample(services: Services, session: Session, sample_id: int) -> None:
@@ -199,7 +236,9 @@ def restore_target(config: Config, folder: str, file_name: str) -> Path:
     return target_dir / name
 
 
-def restore_sample(services: Services, session: Session, config: Config, sample_id: int, folder: str, at: datetime) -> str:
+def restore_sample(
+    services: Services, session: Session, config: Config, sample_id: int, folder: str, at: datetime
+) -> str:
     """Write the sample's original bytes (not repaired) into an allowed folder; return the path."""
     sample = get_sample(session, sample_id)
     target = restore_target(config, folder, sample.file_name)
@@ -218,13 +257,17 @@ def restore_sample(services: Services, session: Session, config: Config, sample_
     return str(target)
 
 
-def set_sample_priority(session: Session, config: Config, sample_id: int, priority: int, at: datetime) -> None:
+def set_sample_priority(
+    session: Session, config: Config, sample_id: int, priority: int, at: datetime
+) -> None:
     sample = get_sample(session, sample_id)
     change_priority(config, sample, priority, at)
     note_action(sample, at, "priority", f"priority set to {priority}")
 
 
-def queue_samples(session: Session, config: Config, ids: list[int], priority: int | None, at: datetime) -> list[dict[str, Any]]:
+def queue_samples(
+    session: Session, config: Config, ids: list[int], priority: int | None, at: datetime
+) -> list[dict[str, Any]]:
     """Queue several samples for automatic analysis; each gets its own verdict."""
     chosen = priority or config.sample_policy.default_priority or 500
     results = []
@@ -234,8 +277,20 @@ def queue_samples(session: Session, config: Config, ids: list[int], priority: in
             results.append({"id": sample_id, "queued": False, "reason": "no such sample"})
             continue
         verdict = queue_manually(sample, chosen, at)
-        results.append({"id": sample_id, "queued": verdict.eligible, "reason": verdict.reason, "status": sample.status})
+        results.append(
+            {
+                "id": sample_id,
+                "queued": verdict.eligible,
+                "reason": verdict.reason,
+                "status": sample.status,
+            }
+        )
     return results
+
+
+def _endpoint_owned(name: str) -> bool:
+    attribute = lookup(name)
+    return attribute is None or attribute.owner is Part.ENDPOINT
 
 
 def restart_sample(session: Session, sample_id: int, at: datetime) -> None:
@@ -249,7 +304,7 @@ def restart_sample(session: Session, sample_id: int, at: datetime) -> None:
         sample.state = None
     sample.cookie = sample.date_submitted = sample.date_analyzed = sample.date_finished = None
     sample.definitions_needed = None
-    attrs = {k: v for k, v in sample.attributes.items() if lookup(k) is None or lookup(k).owner in {Part.ENDPOINT}}  # type: ignore[union-attr]
+    attrs = {k: v for k, v in sample.attributes.items() if _endpoint_owned(k)}
     attrs["X-Sample-Priority"] = str(sample.priority)
     sample.set_attributes(attrs)
     move(sample, S.QUARANTINED, at, "processing starts again", Part.ADMINISTRATOR)

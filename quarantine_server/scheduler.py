@@ -78,14 +78,24 @@ class AgentScheduler:
             if name in self.current:
                 self.scheduler.reschedule_job(name, trigger=trigger)
             else:
-                self.scheduler.add_job(_guarded(name, functions[name]), trigger, id=name, max_instances=1, coalesce=True)
+                self.scheduler.add_job(
+                    _guarded(name, functions[name]),
+                    trigger,
+                    id=name,
+                    max_instances=1,
+                    coalesce=True,
+                )
             self.current[name] = seconds
 
     def run(self) -> None:
         sweep_quarantine(self.services, older_than=_ten_minutes_ago())
         self.agent.monitor_pass()
         self.apply_intervals()
-        self.scheduler.add_job(_guarded("reschedule", self.apply_intervals), IntervalTrigger(seconds=RESCHEDULE_CHECK_S), id="reschedule")
+        self.scheduler.add_job(
+            _guarded("reschedule", self.apply_intervals),
+            IntervalTrigger(seconds=RESCHEDULE_CHECK_S),
+            id="reschedule",
+        )
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, self._stop)
         log.info("Quarantine Agent running: %s", self.current)

@@ -22,8 +22,14 @@ from quarantine_server.strip import strip_user_data
 S, T = SampleStatus, SampleState
 # Attributes that describe one transfer; pack_sample sets them afresh for the submission.
 TRANSFER = {
-    "X-Sample-Checksum", "X-Checksum-Method", "X-Content-Checksum", "X-Content-Length",
-    "X-Sample-Size", "X-Content-Compression", "X-Content-Scrambling", "X-Content-Scrambling-Key",
+    "X-Sample-Checksum",
+    "X-Checksum-Method",
+    "X-Content-Checksum",
+    "X-Content-Length",
+    "X-Sample-Size",
+    "X-Content-Compression",
+    "X-Content-Scrambling",
+    "X-Content-Scrambling-Key",
     "X-Content-Strip",
 }
 NEEDS_DEFINITIONS = {T.INFECTED, T.NOREPAIR, T.UNSUBMITTABLE, T.DELETE, T.RESTORE, T.MISFIRED}
@@ -42,27 +48,38 @@ def submission_headers(config: Config, sample: Sample, at: datetime, strip: bool
             continue
         values[attribute.name] = raw
     customer = config.customer
-    values.update({
-        "X-Date-Submitted": format_value(at),
-        "X-Sample-Priority": str(sample.priority),
-        "X-Quarantine-Server": config.general.server_name,
-        "X-Customer-Name": customer.company_name,
-        "X-Customer-Account": customer.account_number,
-        "X-Customer-Contact-Name": customer.contact_name,
-        "X-Customer-Contact-Telephone": customer.contact_telephone,
-        "X-Customer-Contact-Email": customer.contact_email,
-    })
+    values.update(
+        {
+            "X-Date-Submitted": format_value(at),
+            "X-Sample-Priority": str(sample.priority),
+            "X-Quarantine-Server": config.general.server_name,
+            "X-Customer-Name": customer.company_name,
+            "X-Customer-Account": customer.account_number,
+            "X-Customer-Contact-Name": customer.contact_name,
+            "X-Customer-Contact-Telephone": customer.contact_telephone,
+            "X-Customer-Contact-Email": customer.contact_email,
+        }
+    )
     return values
 
 
-def pack_for_gateway(config: Config, sample: Sample, content: bytes, at: datetime) -> tuple[dict[str, str], bytes]:
+def pack_for_gateway(
+    config: Config, sample: Sample, content: bytes, at: datetime
+) -> tuple[dict[str, str], bytes]:
     strip = config.sample_policy.strip_user_data
     stripped = strip_user_data(content) if strip else None
     values = submission_headers(config, sample, at, strip)
     return pack_sample(content, values, stripped=stripped)
 
 
-def submit_one(session: Session, config: Config, client: GatewayClient, sample: Sample, content: bytes, at: datetime) -> None:
+def submit_one(
+    session: Session,
+    config: Config,
+    client: GatewayClient,
+    sample: Sample,
+    content: bytes,
+    at: datetime,
+) -> None:
     """Send one sample; GatewayUnreachable propagates (the sample stays released)."""
     headers, body = pack_for_gateway(config, sample, content, at)
     try:
@@ -79,16 +96,39 @@ def submit_one(session: Session, config: Config, client: GatewayClient, sample: 
     apply_status(session, config, sample, reply, at)
 
 
-def refuse(session: Session, config: Config, sample: Sample, refused: GatewayRefused, at: datetime, what: str) -> None:
+def refuse(
+    session: Session,
+    config: Config,
+    sample: Sample,
+    refused: GatewayRefused,
+    at: datetime,
+    what: str,
+) -> None:
     """The gateway said no: record the error; declined needs a person, the rest is an error."""
     sample.add_error(at, refused.error, f"{what}: {refused.detail}", "gateway")
     sample.set_attribute("X-Error", refused.error.value)
     if refused.error is SampleError.DECLINED:
         move(sample, S.ATTENTION, at, f"{what} declined by the gateway")
-        raise_event(session, config, at, AlertEvent.SAMPLE_NEEDS_ATTENTION, f"sample {sample.id}: {refused.detail}", sample=sample, key=f"attention@{at.isoformat()}")
+        raise_event(
+            session,
+            config,
+            at,
+            AlertEvent.SAMPLE_NEEDS_ATTENTION,
+            f"sample {sample.id}: {refused.detail}",
+            sample=sample,
+            key=f"attention@{at.isoformat()}",
+        )
     else:
         move(sample, S.ERROR, at, f"{what} failed: {refused.error.value}")
-        raise_event(session, config, at, AlertEvent.SAMPLE_PROCESSING_ERROR, f"sample {sample.id}: {refused.error.value}: {refused.detail}", sample=sample, key=f"error@{at.isoformat()}")
+        raise_event(
+            session,
+            config,
+            at,
+            AlertEvent.SAMPLE_PROCESSING_ERROR,
+            f"sample {sample.id}: {refused.error.value}: {refused.detail}",
+            sample=sample,
+            key=f"error@{at.isoformat()}",
+        )
 
 
 def _keep_reply_attributes(sample: Sample, reply: Reply) -> None:
@@ -98,27 +138,54 @@ def _keep_reply_attributes(sample: Sample, reply: Reply) -> None:
             sample.set_attribute(attribute.name, raw)
 
 
-def apply_status(session: Session, config: Config, sample: Sample, reply: Reply, at: datetime) -> None:
+def apply_status(
+    session: Session, config: Config, sample: Sample, reply: Reply, at: datetime
+) -> None:
     """Mirror the gateway's state; a final state decides the next status."""
     attrs = reply.attributes(Message.STATUS)
     _keep_reply_attributes(sample, reply)
     state = SampleState(attrs["X-Analysis-State"])
-    transition(sample, at=at, actor=Part.GATEWAY, reason="reported by the gateway", state=state, reported=True)
+    transition(
+        sample,
+        at=at,
+        actor=Part.GATEWAY,
+        reason="reported by the gateway",
+        state=state,
+        reported=True,
+    )
     if not state.is_final:
         return
     sample.date_analyzed = attrs.get("X-Date-Analyzed") or at
     sample.virus_name = attrs.get("X-Analysis-Virus-Name") or sample.virus_name
     if "X-Analysis-Repairable" in attrs:
         sample.repairable = bool(attrs["X-Analysis-Repairable"])
-    settle_final(session, config, sample, state, int(attrs.get("X-Signatures-Sequence") or 0), attrs, at)
+    settle_final(
+        session, config, sample, state, int(attrs.get("X-Signatures-Sequence") or 0), attrs, at
+    )
 
 
-def settle_final(session: Session, config: Config, sample: Sample, state: SampleState, sequence: int, attrs: dict[str, Any], at: datetime) -> None:
+def settle_final(
+    session: Session,
+    config: Config,
+    sample: Sample,
+    state: SampleState,
+    sequence: int,
+    attrs: dict[str, Any],
+    at: datetime,
+) -> None:
     why = f"analysis ended {state.value}"
     if state in NEEDS_DEFINITIONS and sequence > 0:
         sample.definitions_needed = sequence
         if state in NO_REPAIR:
-            raise_event(session, config, at, AlertEvent.SAMPLE_NOT_REPAIRED, f"sample {sample.id}: {state.meaning}", sample=sample, key="not-repaired")
+            raise_event(
+                session,
+                config,
+                at,
+                AlertEvent.SAMPLE_NOT_REPAIRED,
+                f"sample {sample.id}: {state.meaning}",
+                sample=sample,
+                key="not-repaired",
+            )
         if sample.endpoint_sequence >= sequence:
             move(sample, S.UNNEEDED, at, f"{why}; the sender already has sequence {sequence}")
         else:
@@ -126,19 +193,48 @@ def settle_final(session: Session, config: Config, sample: Sample, state: Sample
     elif state in NOTHING_NEEDED:
         move(sample, S.UNNEEDED, at, why)
     elif state in FOR_A_PERSON or state in NEEDS_DEFINITIONS:
-        move(sample, S.ATTENTION, at, why if sequence or state in FOR_A_PERSON else f"{why} without a definition sequence")
-        raise_event(session, config, at, AlertEvent.SAMPLE_NEEDS_ATTENTION, f"sample {sample.id}: {why}", sample=sample, key=f"attention@{at.isoformat()}")
+        move(
+            sample,
+            S.ATTENTION,
+            at,
+            why if sequence or state in FOR_A_PERSON else f"{why} without a definition sequence",
+        )
+        raise_event(
+            session,
+            config,
+            at,
+            AlertEvent.SAMPLE_NEEDS_ATTENTION,
+            f"sample {sample.id}: {why}",
+            sample=sample,
+            key=f"attention@{at.isoformat()}",
+        )
     else:
         error = attrs.get("X-Error") or SampleError.INTERNAL
-        sample.add_error(at, SampleError(error), f"{why}: {attrs.get('X-Error-Detail', '')}", "gateway")
+        sample.add_error(
+            at, SampleError(error), f"{why}: {attrs.get('X-Error-Detail', '')}", "gateway"
+        )
         move(sample, S.ERROR, at, why)
-        raise_event(session, config, at, AlertEvent.SAMPLE_PROCESSING_ERROR, f"sample {sample.id}: {why}", sample=sample, key=f"error@{at.isoformat()}")
+        raise_event(
+            session,
+            config,
+            at,
+            AlertEvent.SAMPLE_PROCESSING_ERROR,
+            f"sample {sample.id}: {why}",
+            sample=sample,
+            key=f"error@{at.isoformat()}",
+        )
 
 
-def poll_one(session: Session, config: Config, client: GatewayClient, sample: Sample, at: datetime) -> None:
+def poll_one(
+    session: Session, config: Config, client: GatewayClient, sample: Sample, at: datetime
+) -> None:
     """Ask for a submitted sample's state (by cookie, else by checksum)."""
     try:
-        reply = client.status(sample.cookie) if sample.cookie else client.status_by_checksum(sample.sample_checksum)
+        reply = (
+            client.status(sample.cookie)
+            if sample.cookie
+            else client.status_by_checksum(sample.sample_checksum)
+        )
     except GatewayRefused as refused:
         refuse(session, config, sample, refused, at, "status query")
         return

@@ -45,7 +45,12 @@ def _authenticate() -> User | None:
         if header.lower().startswith("bearer "):
             return user_for_token(session, header[7:].strip())
         auth = request.authorization
-        if auth is not None and auth.type == "basic" and auth.username and auth.password is not None:
+        if (
+            auth is not None
+            and auth.type == "basic"
+            and auth.username
+            and auth.password is not None
+        ):
             return verify_password(session, auth.username, auth.password)
     return None
 
@@ -54,7 +59,12 @@ def _authenticate() -> User | None:
 def require_user() -> Response | None:
     user = _authenticate()
     if user is None:
-        return json_error(401, "unauthorized", "log in with HTTP Basic or a bearer token", {"WWW-Authenticate": 'Basic realm="dis-quarantine"'})
+        return json_error(
+            401,
+            "unauthorized",
+            "log in with HTTP Basic or a bearer token",
+            {"WWW-Authenticate": 'Basic realm="dis-quarantine"'},
+        )
     g.user = user
     _watch_agent()
     return None
@@ -94,7 +104,9 @@ def _not_found(exc: LookupError) -> Response:
 
 @blueprint.errorhandler(sample_service.ActionRefused)
 def _refused(exc: sample_service.ActionRefused) -> Response:
-    return json_error(409 if exc.conflict else 403, "conflict" if exc.conflict else "forbidden", str(exc))
+    return json_error(
+        409 if exc.conflict else 403, "conflict" if exc.conflict else "forbidden", str(exc)
+    )
 
 
 @blueprint.errorhandler(props.PropertyError)
@@ -220,7 +232,9 @@ def restore_sample(sample_id: int) -> Response:
     try:
         with found.work() as session:
             config = found.config(session)
-            path = sample_service.restore_sample(found, session, config, sample_id, folder, found.clock.now())
+            path = sample_service.restore_sample(
+                found, session, config, sample_id, folder, found.clock.now()
+            )
     except VaultError as exc:
         return json_error(500, "internal", str(exc))
     return jsonify({"id": sample_id, "restored_to": path})
@@ -233,8 +247,12 @@ def set_priority(sample_id: int) -> Response:
     found = services()
     with found.work() as session:
         config = found.config(session)
-        sample_service.set_sample_priority(session, config, sample_id, priority or 0, found.clock.now())
-        return jsonify(sample_service.columns(sample_service.get_sample(session, sample_id), found.clock.now()))
+        sample_service.set_sample_priority(
+            session, config, sample_id, priority or 0, found.clock.now()
+        )
+        return jsonify(
+            sample_service.columns(sample_service.get_sample(session, sample_id), found.clock.now())
+        )
 
 
 @blueprint.post("/samples/<int:sample_id>/restart")
@@ -243,7 +261,9 @@ def restart_sample(sample_id: int) -> Response:
     found = services()
     with found.work() as session:
         sample_service.restart_sample(session, sample_id, found.clock.now())
-        return jsonify(sample_service.columns(sample_service.get_sample(session, sample_id), found.clock.now()))
+        return jsonify(
+            sample_service.columns(sample_service.get_sample(session, sample_id), found.clock.now())
+        )
 
 
 @blueprint.post("/samples/queue")
@@ -260,7 +280,9 @@ def queue_samples() -> Response:
     found = services()
     with found.work() as session:
         config = found.config(session)
-        results = sample_service.queue_samples(session, config, [i for i in ids if i is not None], priority, found.clock.now())
+        results = sample_service.queue_samples(
+            session, config, [i for i in ids if i is not None], priority, found.clock.now()
+        )
     return jsonify({"results": results})
 
 
@@ -285,7 +307,9 @@ def one_tab(tab: str) -> Response:
 @admin_only
 def change_tab(tab: str) -> Response:
     if tab not in props.TABS:
-        return json_error(404 if tab != "general_errors" else 405, "not_found", f"no writable property tab {tab}")
+        return json_error(
+            404 if tab != "general_errors" else 405, "not_found", f"no writable property tab {tab}"
+        )
     changes = _json_body()
     found = services()
     with found.work() as session:
@@ -309,14 +333,24 @@ def events() -> Response:
     found = services()
     with found.work() as session:
         total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = session.scalars(statement.order_by(EventRecord.id.desc()).offset((page - 1) * per_page).limit(per_page))
+        rows = session.scalars(
+            statement.order_by(EventRecord.id.desc()).offset((page - 1) * per_page).limit(per_page)
+        )
         items = [_event_row(r) for r in rows]
     return jsonify({"items": items, "total": int(total), "page": page, "per_page": per_page})
 
 
 def _event_row(row: EventRecord) -> dict[str, Any]:
     event = AlertEvent(row.event)
-    return {"id": row.id, "at": row.at.isoformat(), "event": row.event, "title": event.title, "meaning": event.meaning, "sample_id": row.sample_id, "message": row.message}
+    return {
+        "id": row.id,
+        "at": row.at.isoformat(),
+        "event": row.event,
+        "title": event.title,
+        "meaning": event.meaning,
+        "sample_id": row.sample_id,
+        "message": row.message,
+    }
 
 
 @blueprint.get("/event-types")
@@ -324,7 +358,19 @@ def event_types() -> Response:
     found = services()
     with found.work() as session:
         config = found.config(session)
-    return jsonify({"items": [{"event": e.value, "title": e.title, "meaning": e.meaning, "enabled": enabled(config, e)} for e in AlertEvent]})
+    return jsonify(
+        {
+            "items": [
+                {
+                    "event": e.value,
+                    "title": e.title,
+                    "meaning": e.meaning,
+                    "enabled": enabled(config, e),
+                }
+                for e in AlertEvent
+            ]
+        }
+    )
 
 
 @blueprint.get("/general-errors")
@@ -340,25 +386,58 @@ def definitions() -> Response:
     with found.work() as session:
         config = found.config(session)
         history = [
-            {"sequence": r.sequence, "certified": r.certified, "installed_at": r.installed_at.isoformat(), "how": r.how, "signatures": r.signatures}
-            for r in session.scalars(select(InstalledSet).order_by(InstalledSet.id.desc()).limit(100))
+            {
+                "sequence": r.sequence,
+                "certified": r.certified,
+                "installed_at": r.installed_at.isoformat(),
+                "how": r.how,
+                "signatures": r.signatures,
+            }
+            for r in session.scalars(
+                select(InstalledSet).order_by(InstalledSet.id.desc()).limit(100)
+            )
         ]
     try:
         installed = open_definitions(found, config)
         active = installed.active()
-        current = {"sequence": installed.active_sequence, "certified": bool(active and active.certified), "signatures": len(active.signatures) if active else 0, "available": True}
+        current: dict[str, Any] = {
+            "sequence": installed.active_sequence,
+            "certified": bool(active and active.certified),
+            "signatures": len(active.signatures) if active else 0,
+            "available": True,
+        }
     except DefinitionsUnavailable as problem:
-        current = {"sequence": 0, "certified": False, "signatures": 0, "available": False, "problem": str(problem)}
-    return jsonify({"active": current, "installed": history, "policy": {"use_newest": config.definition_policy.use_newest, "hold_delivery": config.definition_policy.hold_delivery}})
+        current = {
+            "sequence": 0,
+            "certified": False,
+            "signatures": 0,
+            "available": False,
+            "problem": str(problem),
+        }
+    return jsonify(
+        {
+            "active": current,
+            "installed": history,
+            "policy": {
+                "use_newest": config.definition_policy.use_newest,
+                "hold_delivery": config.definition_policy.hold_delivery,
+            },
+        }
+    )
 
 
 @blueprint.get("/vocabulary")
 def vocabulary() -> Response:
-    return jsonify({
-        "statuses": [{"value": s.value, "meaning": s.meaning} for s in SampleStatus],
-        "states": [{"value": s.value, "group": s.group.value, "meaning": s.meaning} for s in SampleState],
-        "errors": [{"value": e.value, "meaning": e.meaning} for e in SampleError],
-    })
+    return jsonify(
+        {
+            "statuses": [{"value": s.value, "meaning": s.meaning} for s in SampleStatus],
+            "states": [
+                {"value": s.value, "group": s.group.value, "meaning": s.meaning}
+                for s in SampleState
+            ],
+            "errors": [{"value": e.value, "meaning": e.meaning} for e in SampleError],
+        }
+    )
 
 
 @blueprint.get("/health")
@@ -366,9 +445,21 @@ def health() -> Response:
     found = services()
     with found.work() as session:
         config = found.config(session)
-        beats = {h.service: {"at": h.beat_at.isoformat(), "holder": h.holder, "detail": h.detail} for h in session.scalars(select(Heartbeat))}
+        beats = {
+            h.service: {"at": h.beat_at.isoformat(), "holder": h.holder, "detail": h.detail}
+            for h in session.scalars(select(Heartbeat))
+        }
     limit = config.general.quarantine_max_mb * 1024 * 1024
-    return jsonify({"heartbeats": beats, "quarantine": {"used_bytes": found.vault.used_bytes(), "max_bytes": limit, "free_disk_bytes": found.vault.free_disk_bytes()}})
+    return jsonify(
+        {
+            "heartbeats": beats,
+            "quarantine": {
+                "used_bytes": found.vault.used_bytes(),
+                "max_bytes": limit,
+                "free_disk_bytes": found.vault.free_disk_bytes(),
+            },
+        }
+    )
 
 
 @blueprint.post("/tokens")

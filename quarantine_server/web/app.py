@@ -12,7 +12,9 @@ from quarantine_server.services import Services, build_services
 from quarantine_server.web import api, errors, intake
 
 
-def create_app(config: Config | None = None, services: Services | None = None, clock: Clock | None = None) -> Flask:
+def create_app(
+    config: Config | None = None, services: Services | None = None, clock: Clock | None = None
+) -> Flask:
     """The web app: endpoint intake under /intake/v1, the REST API under /api/v1."""
     if services is None:
         config = config or load_config(os.environ.get("DIS_CONFIG"))

@@ -6,7 +6,9 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 
-def json_error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def json_error(
+    status: int, error: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
     response = jsonify({"error": error, "message": message})
     response.status_code = status
     for name, value in (headers or {}).items():

@@ -24,17 +24,23 @@ def services() -> Services:
 
 
 def _protocol_error(problem: ProtocolError) -> Response:
-    return json_error(problem.http_status, problem.error.value, problem.detail, problem.as_headers())
+    return json_error(
+        problem.http_status, problem.error.value, problem.detail, problem.as_headers()
+    )
 
 
 def _read_body(limit: int) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
-        raise ProtocolError(SampleError.DECLINED, f"body of {declared} bytes exceeds the {limit} byte limit")
+        raise ProtocolError(
+            SampleError.DECLINED, f"body of {declared} bytes exceeds the {limit} byte limit"
+        )
     try:
         body = request.stream.read(min(limit, declared if declared is not None else limit) + 1)
     except ClientDisconnected:
-        raise ProtocolError(SampleError.LOST, "the connection broke before the body was complete") from None
+        raise ProtocolError(
+            SampleError.LOST, "the connection broke before the body was complete"
+        ) from None
     if declared is not None and len(body) < declared:
         raise ProtocolError(SampleError.LOST, f"{len(body)} of {declared} body bytes arrived")
     if len(body) > limit:
@@ -53,7 +59,12 @@ def forward() -> Response:
     except ProtocolError as problem:
         return _protocol_error(problem)
     except QuotaExceeded as full:
-        return json_error(full.http_status, full.as_json()["error"], full.detail, {"X-Error": "declined", "X-Error-Detail": full.detail[:200]})
+        return json_error(
+            full.http_status,
+            full.as_json()["error"],
+            full.detail,
+            {"X-Error": "declined", "X-Error-Detail": full.detail[:200]},
+        )
     response = jsonify({"id": result.id, "status": result.status})
     response.status_code = 201 if result.created else 200
     return response
@@ -74,14 +85,24 @@ def definitions(ref: str) -> Response:
         return json_error(503, SampleError.UNAVAILABLE.value, str(problem))
     active, package = installed.active_sequence, installed.active_package()
     if package is None:
-        return json_error(404, SampleError.UNAVAILABLE.value, "no definitions are installed on this server")
+        return json_error(
+            404, SampleError.UNAVAILABLE.value, "no definitions are installed on this server"
+        )
     if ref != "active":
         if not ref.isdigit():
-            return json_error(400, SampleError.MALFORMED.value, "sequence must be a number or 'active'")
+            return json_error(
+                400, SampleError.MALFORMED.value, "sequence must be a number or 'active'"
+            )
         if int(ref) > active:
-            return json_error(404, SampleError.UNAVAILABLE.value, f"sequence {ref} is not on this server (active {active})")
+            return json_error(
+                404,
+                SampleError.UNAVAILABLE.value,
+                f"sequence {ref} is not on this server (active {active})",
+            )
         if int(ref) < active:
-            return json_error(410, SampleError.SUPERSEDED.value, f"sequence {ref} was replaced by {active}")
+            return json_error(
+                410, SampleError.SUPERSEDED.value, f"sequence {ref} was replaced by {active}"
+            )
     current = installed.active()
     response = Response(package, mimetype="application/octet-stream")
     response.headers["X-Signatures-Sequence"] = str(active)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from qs_helpers import FakeGateway, Running, Vendor, serve
 
 from dis_core.certs import CertPaths, generate
 from dis_core.clock import ManualClock
@@ -20,7 +21,6 @@ from quarantine_server.agent import Agent
 from quarantine_server.auth import create_token, create_user
 from quarantine_server.services import Services, build_services
 from quarantine_server.web.app import create_app
-from qs_helpers import FakeGateway, Running, Vendor, serve
 
 ADMIN = ("admin", "admin-password")
 VIEWER = ("viewer", "viewer-password")
@@ -49,12 +49,22 @@ class Server:
     def agent(self) -> Agent:
         return Agent(self.services)
 
-    def api(self, method: str, path: str, auth: tuple[str, str] | None = None, *, role: str = "admin", **kwargs: Any) -> requests.Response:
+    def api(
+        self,
+        method: str,
+        path: str,
+        auth: tuple[str, str] | None = None,
+        *,
+        role: str = "admin",
+        **kwargs: Any,
+    ) -> requests.Response:
         """Call the API; bearer token of ``role`` unless Basic ``auth`` is given."""
         headers = dict(kwargs.pop("headers", {}))
         if auth is None:
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
-        return self.http.request(method, f"{self.url}/api/v1{path}", auth=auth, headers=headers, timeout=30, **kwargs)
+        return self.http.request(
+            method, f"{self.url}/api/v1{path}", auth=auth, headers=headers, timeout=30, **kwargs
+        )
 
     def set_properties(self, tab: str, **values: Any) -> None:
         reply = self.api("PATCH", f"/properties/{tab}", json=values)
@@ -71,7 +81,9 @@ class Server:
 
 
 def make_config(data: Path, **sections: dict[str, Any]) -> Config:
-    overrides: dict[str, dict[str, Any]] = {"general": {"data_dir": str(data), "quarantine_max_mb": 50}}
+    overrides: dict[str, dict[str, Any]] = {
+        "general": {"data_dir": str(data), "quarantine_max_mb": 50}
+    }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
     return load_config(None, environ={}, overrides=overrides)
@@ -95,10 +107,15 @@ def server(tmp_path: Path) -> Iterator[Server]:
     with services.work() as session:
         admin = create_user(session, *ADMIN, "admin", clock.now())
         viewer = create_user(session, *VIEWER, "viewer", clock.now())
-        tokens = {"admin": create_token(session, admin, "t", clock.now()), "viewer": create_token(session, viewer, "t", clock.now())}
+        tokens = {
+            "admin": create_token(session, admin, "t", clock.now()),
+            "viewer": create_token(session, viewer, "t", clock.now()),
+        }
     web = serve(create_app(services=services), certs)
     http = http_session(certs.ca_cert)
-    yield Server(data, certs, config, clock, services, vendor, gateway, gateway_server, web, http, tokens)
+    yield Server(
+        data, certs, config, clock, services, vendor, gateway, gateway_server, web, http, tokens
+    )
     http.close()
     web.stop()
     gateway_server.stop()

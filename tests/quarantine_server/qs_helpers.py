@@ -41,8 +41,14 @@ def marker_signature(marker: str, sequence: int, *, repairable: bool = True) -> 
     rule = f'rule sim_{marker.lower()}\n{{\n  strings:\n    $a = "SIMMARK-{marker}"\n  condition:\n    $a\n}}\n'
     recipe = {"version": 1, "anchor": "$a", "ops": [{"op": "truncate", "length": {"match": 0}}]}
     return Signature(
-        id=f"T{sequence:03d}{marker[:8]}", virus_name=f"Sim.Test.{marker}", kind="binary", rule=rule,
-        repair=recipe if repairable else None, added_in=sequence, family="test", category="virus",
+        id=f"T{sequence:03d}{marker[:8]}",
+        virus_name=f"Sim.Test.{marker}",
+        kind="binary",
+        rule=rule,
+        repair=recipe if repairable else None,
+        added_in=sequence,
+        family="test",
+        category="virus",
     )
 
 
@@ -62,8 +68,15 @@ class Vendor:
     def publish(self, *markers: str, certified: bool = False, repairable: bool = True) -> int:
         sequence = self.repo.next_sequence()
         self.signatures += [marker_signature(m, sequence, repairable=repairable) for m in markers]
-        package = build_full(sequence, list(self.signatures), certified=certified, produced=WHEN, key=self.key,
-                             published=WHEN, certified_at=WHEN if certified else None)
+        package = build_full(
+            sequence,
+            list(self.signatures),
+            certified=certified,
+            produced=WHEN,
+            key=self.key,
+            published=WHEN,
+            certified_at=WHEN if certified else None,
+        )
         self.repo.publish(package)
         return sequence
 
@@ -94,7 +107,9 @@ class Running:
 def serve(app: Flask, certs: CertPaths | None) -> Running:
     context = server_context(certs.server_cert, certs.server_key) if certs else None
     server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     return Running(server, thread)
 
@@ -135,8 +150,14 @@ class FakeGateway:
         app = Flask("fake_gateway")
         app.add_url_rule("/gateway/v1/samples", view_func=self.submit, methods=["POST"])
         app.add_url_rule("/gateway/v1/samples/<cookie>", view_func=self.status, methods=["GET"])
-        app.add_url_rule("/gateway/v1/definitions/<ref>", view_func=self.definitions, methods=["GET", "HEAD"])
-        app.add_url_rule("/gateway/v1/definitions/<int:base>/to/<int:target>", view_func=self.incremental, methods=["GET"])
+        app.add_url_rule(
+            "/gateway/v1/definitions/<ref>", view_func=self.definitions, methods=["GET", "HEAD"]
+        )
+        app.add_url_rule(
+            "/gateway/v1/definitions/<int:base>/to/<int:target>",
+            view_func=self.incremental,
+            methods=["GET"],
+        )
         return app
 
     def _error(self, status: int, error: str) -> Response:
@@ -150,7 +171,9 @@ class FakeGateway:
         self.requests_seen.append("submit")
         if self.refuse_submit:
             return self._error(*self.refuse_submit)
-        message = unpack_sample(dict(request.headers), request.get_data(), Message.SUBMIT, max_size=2**24)
+        message = unpack_sample(
+            dict(request.headers), request.get_data(), Message.SUBMIT, max_size=2**24
+        )
         self.submissions.append((dict(request.headers), message.content))
         checksum = message.sample_checksum
         cookie = f"c{len(self.submissions):04d}"
@@ -161,7 +184,9 @@ class FakeGateway:
         return response
 
     def _state_reply(self, cookie: str, checksum: str) -> Response:
-        script = self.scripts.get(checksum, Script(["accepted", "importing", "imported", "uninfected"]))
+        script = self.scripts.get(
+            checksum, Script(["accepted", "importing", "imported", "uninfected"])
+        )
         index = min(self.position.get(checksum, 0), len(script.states) - 1)
         self.position[checksum] = index + 1
         state = script.states[index]
@@ -191,10 +216,14 @@ class FakeGateway:
             sequence = self.vendor.repo.resolve(key)
             package = self.vendor.repo.get(sequence)
         except DefinitionError as exc:
-            return self._error(410 if exc.error.value in {"superseded", "abandoned"} else 404, exc.error.value)
+            return self._error(
+                410 if exc.error.value in {"superseded", "abandoned"} else 404, exc.error.value
+            )
         loaded = read_package(package, self.vendor.key.verify_key())
         package = _flipped(package) if sequence in self.corrupt else package
-        response = Response(b"" if request.method == "HEAD" else package, mimetype="application/octet-stream")
+        response = Response(
+            b"" if request.method == "HEAD" else package, mimetype="application/octet-stream"
+        )
         response.headers["X-Signatures-Sequence"] = str(sequence)
         response.headers["X-Signatures-Kind"] = "full"
         response.headers["X-Signatures-Certified"] = "yes" if loaded.certified else "no"
@@ -216,8 +245,23 @@ def _flipped(package: bytes) -> bytes:
     return bytes(damaged)
 
 
-FINAL = {"abort", "attention", "broken", "declined", "error", "infected", "misfired", "nodetect", "norepair",
-         "uninfectable", "uninfected", "unsubmittable", "encrypted", "delete", "restore"}
+FINAL = {
+    "abort",
+    "attention",
+    "broken",
+    "declined",
+    "error",
+    "infected",
+    "misfired",
+    "nodetect",
+    "norepair",
+    "uninfectable",
+    "uninfected",
+    "unsubmittable",
+    "encrypted",
+    "delete",
+    "restore",
+}
 
 
 # --- a fake endpoint's Defcast listener --------------------------------------------------------
@@ -241,7 +285,9 @@ class DefcastEndpoint:
     def push(self) -> Response:
         self.pushes += 1
         if self.refuse:
-            response = jsonify({"installed": False, "error": "install_failed", "message": "disk full"})
+            response = jsonify(
+                {"installed": False, "error": "install_failed", "message": "disk full"}
+            )
             response.status_code = 507
             return response
         self.sequence = read_package(request.get_data(), self.verify_key).sequence
@@ -249,13 +295,27 @@ class DefcastEndpoint:
 
 
 # --- forwarding like an endpoint ---------------------------------------------------------------
-def forward_headers(content: bytes, *, sample_id: str = "q-1", computer: str = "PC-1", user: str = "alice",
-                    file_name: str = "report.exe", sequence: int = 0, address: str | None = None,
-                    port: int | None = None, **extra: Any) -> tuple[dict[str, str], bytes]:
+def forward_headers(
+    content: bytes,
+    *,
+    sample_id: str = "q-1",
+    computer: str = "PC-1",
+    user: str = "alice",
+    file_name: str = "report.exe",
+    sequence: int = 0,
+    address: str | None = None,
+    port: int | None = None,
+    **extra: Any,
+) -> tuple[dict[str, str], bytes]:
     attrs: dict[str, Any] = {
-        "X-Sample-Type": "file", "X-Sample-File": file_name, "X-Sample-Id": sample_id,
-        "X-Platform-User": user, "X-Platform-Computer": computer, "X-Scan-Result": "suspicious",
-        "X-Scan-Signatures-Sequence": sequence, "X-Date-Quarantined": WHEN,
+        "X-Sample-Type": "file",
+        "X-Sample-File": file_name,
+        "X-Sample-Id": sample_id,
+        "X-Platform-User": user,
+        "X-Platform-Computer": computer,
+        "X-Scan-Result": "suspicious",
+        "X-Scan-Signatures-Sequence": sequence,
+        "X-Date-Quarantined": WHEN,
     }
     if address and port:
         attrs.update({"X-Platform-Address": address, "X-Platform-Port": port})
@@ -263,7 +323,9 @@ def forward_headers(content: bytes, *, sample_id: str = "q-1", computer: str = "
     return pack_sample(content, attrs)
 
 
-def forward(session: requests.Session, base: str, content: bytes, **kwargs: Any) -> requests.Response:
+def forward(
+    session: requests.Session, base: str, content: bytes, **kwargs: Any
+) -> requests.Response:
     headers, body = forward_headers(content, **kwargs)
     return session.post(f"{base}/intake/v1/samples", headers=headers, data=body, timeout=30)
 
@@ -293,7 +355,7 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         request_line = self.rfile.readline(8192).decode("latin-1").strip()
         headers = {}
-        while (line := self.rfile.readline(8192).decode("latin-1").strip()):
+        while line := self.rfile.readline(8192).decode("latin-1").strip():
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         method, target, _ = (request_line.split(" ") + ["", "", ""])[:3]
@@ -302,7 +364,9 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
             return
         if headers.get("proxy-authorization") != self.server.expected:
             self.server.refused += 1
-            self.wfile.write(b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n')
+            self.wfile.write(
+                b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n'
+            )
             return
         host, _, port = target.rpartition(":")
         if host not in {"127.0.0.1", "localhost"}:

@@ -29,28 +29,47 @@ def smtp() -> Iterator[SmtpSink]:
     sink.stop()
 
 
-RFC5424 = re.compile(r"^<(\d+)>1 (\S+) (\S+) dis-quarantine - (\S+) \[dis@32473 event=\"(\w+)\" sample=\"(\S+)\"\] (.+)$")
+RFC5424 = re.compile(
+    r"^<(\d+)>1 (\S+) (\S+) dis-quarantine - (\S+) \[dis@32473 event=\"(\w+)\" sample=\"(\S+)\"\] (.+)$"
+)
 
 
-def test_event_goes_to_log_syslog_mail_and_webhook(server: Server, syslog: SyslogReceiver, smtp: SmtpSink) -> None:
+def test_event_goes_to_log_syslog_mail_and_webhook(
+    server: Server, syslog: SyslogReceiver, smtp: SmtpSink
+) -> None:
     hooked: list[dict[str, object]] = []
     hook = Flask("hook")
-    hook.add_url_rule("/hook", view_func=lambda: (hooked.append(request.get_json()), "")[1], methods=["POST"])
+    hook.add_url_rule(
+        "/hook", view_func=lambda: (hooked.append(request.get_json()), "")[1], methods=["POST"]
+    )
     running = serve(hook, server.certs)
     try:
-        server.set_properties("alerting", syslog_address=syslog.address, smtp_address=smtp.address,
-                              mail_to="admin@example.invalid", webhook_url=f"{running.url}/hook")
+        server.set_properties(
+            "alerting",
+            syslog_address=syslog.address,
+            smtp_address=smtp.address,
+            mail_to="admin@example.invalid",
+            webhook_url=f"{running.url}/hook",
+        )
         server.set_properties("sample_policy", automatic_submission=False)
         sample_id = forward(server.http, server.url, infected("ALERT")).json()["id"]
         server.agent().scan_pass()
         line = syslog.receive()
         match = RFC5424.match(line)
         assert match, line
-        assert int(match.group(1)) == 16 * 8 + 4 and match.group(5) == "sample_held" and match.group(6) == str(sample_id)
+        assert (
+            int(match.group(1)) == 16 * 8 + 4
+            and match.group(5) == "sample_held"
+            and match.group(6) == str(sample_id)
+        )
         assert smtp.arrived.wait(5)
         recipients, data = smtp.messages[0]
-        assert "admin@example.invalid" in recipients and "Sample: held for manual submission" in data
-        assert hooked and hooked[0]["event"] == "sample_held" and hooked[0]["sample_id"] == sample_id
+        assert (
+            "admin@example.invalid" in recipients and "Sample: held for manual submission" in data
+        )
+        assert (
+            hooked and hooked[0]["event"] == "sample_held" and hooked[0]["sample_id"] == sample_id
+        )
     finally:
         running.stop()
 
@@ -62,7 +81,11 @@ def test_disabled_event_is_not_raised(server: Server) -> None:
     server.agent().scan_pass()
     assert server.events("sample_held") == []
     kinds = {e["event"]: e["enabled"] for e in server.api("GET", "/event-types").json()["items"]}
-    assert kinds["quota_low"] is True and kinds["sample_held"] is False and len(kinds) == len(AlertEvent)
+    assert (
+        kinds["quota_low"] is True
+        and kinds["sample_held"] is False
+        and len(kinds) == len(AlertEvent)
+    )
 
 
 def test_unknown_event_name_is_refused(server: Server) -> None:
@@ -83,24 +106,42 @@ def test_unknown_event_name_is_refused(server: Server) -> None:
 )
 def test_too_long_in_a_status(server: Server, status_setup: str, setting: str, event: str) -> None:
     from qs_helpers import DefcastEndpoint, Script
+
     from dis_core.definitions import VerifyKey
     from dis_core.protocol.packing import sha256_hex
 
     agent = server.agent()
-    listener = DefcastEndpoint("PC-1", VerifyKey.load(server.data / "backoffice" / "keys" / "signing.pub"))
+    listener = DefcastEndpoint(
+        "PC-1", VerifyKey.load(server.data / "backoffice" / "keys" / "signing.pub")
+    )
     running = serve(listener.app(), server.certs)
     try:
         server.set_properties("alerting", **{setting: 600})
         content = infected("SLOW")
-        sample_id = forward(server.http, server.url, content, address="127.0.0.1", port=running.port).json()["id"]
+        sample_id = forward(
+            server.http, server.url, content, address="127.0.0.1", port=running.port
+        ).json()["id"]
         server.gateway.scripts[sha256_hex(content)] = Script(["accepted", "infected"], sequence=1)
         steps = {
             "quarantined": [],
             "released": [agent.scan_pass],
             "submitted": [agent.scan_pass, agent.submit_pass],
             "needed": [agent.scan_pass, agent.submit_pass, agent.poll_pass],
-            "distribute": [lambda: server.vendor.publish("SLOW", certified=True), agent.scan_pass, agent.submit_pass, agent.poll_pass, agent.definitions_pass],
-            "distributed": [lambda: server.vendor.publish("SLOW", certified=True), agent.scan_pass, agent.submit_pass, agent.poll_pass, agent.definitions_pass, agent.defcast_pass],
+            "distribute": [
+                lambda: server.vendor.publish("SLOW", certified=True),
+                agent.scan_pass,
+                agent.submit_pass,
+                agent.poll_pass,
+                agent.definitions_pass,
+            ],
+            "distributed": [
+                lambda: server.vendor.publish("SLOW", certified=True),
+                agent.scan_pass,
+                agent.submit_pass,
+                agent.poll_pass,
+                agent.definitions_pass,
+                agent.defcast_pass,
+            ],
         }[status_setup]
         for step in steps:
             step()
@@ -147,14 +188,22 @@ def test_gateway_unreachable(server: Server) -> None:
     agent.submit_pass()
     assert server.sample(sample_id)["status"] == "released"
     assert len(server.events("gateway_unreachable")) == 1
-    assert any(e["source"] == "gateway" for e in server.api("GET", "/general-errors").json()["items"])
+    assert any(
+        e["source"] == "gateway" for e in server.api("GET", "/general-errors").json()["items"]
+    )
 
 
 def test_submission_through_connect_proxy_with_credentials(server: Server) -> None:
     proxy = ConnectProxy("proxyuser", "p@ss:word")
     proxy.start()
     try:
-        server.set_properties("firewall", name="127.0.0.1", port=proxy.server_address[1], user="proxyuser", password="p@ss:word")
+        server.set_properties(
+            "firewall",
+            name="127.0.0.1",
+            port=proxy.server_address[1],
+            user="proxyuser",
+            password="p@ss:word",
+        )
         tab = server.api("GET", "/properties/firewall").json()["properties"]
         assert tab["password"]["value"] == "********"
         forward(server.http, server.url, infected("PROXY"))
@@ -174,8 +223,20 @@ def test_submission_through_connect_proxy_with_credentials(server: Server) -> No
 
 
 def test_syslog_line_format_has_structured_data() -> None:
-    from quarantine_server.alerts import syslog_line
     from dis_core.config import Config
+    from quarantine_server.alerts import syslog_line
 
-    line = syslog_line(Config(), {"severity": "error", "sample_id": None, "event": "agent_stopped", "title": "T", "message": "m", "at": "2026-01-01T00:00:00+00:00"}).decode()
-    assert json.dumps(line) and line.startswith("<131>1 2026-01-01T00:00:00+00:00 qserver-1 dis-quarantine - agent_stopped ")
+    line = syslog_line(
+        Config(),
+        {
+            "severity": "error",
+            "sample_id": None,
+            "event": "agent_stopped",
+            "title": "T",
+            "message": "m",
+            "at": "2026-01-01T00:00:00+00:00",
+        },
+    ).decode()
+    assert json.dumps(line) and line.startswith(
+        "<131>1 2026-01-01T00:00:00+00:00 qserver-1 dis-quarantine - agent_stopped "
+    )

@@ -10,12 +10,27 @@ from qs_helpers import forward, infected
 
 
 def test_every_route_needs_a_user(server: Server) -> None:
-    for path in ("/samples", "/samples/1", "/properties", "/events", "/definitions", "/openapi.json", "/health"):
+    for path in (
+        "/samples",
+        "/samples/1",
+        "/properties",
+        "/events",
+        "/definitions",
+        "/openapi.json",
+        "/health",
+    ):
         reply = server.http.get(f"{server.url}/api/v1{path}", timeout=10)
         assert reply.status_code == 401, path
-        assert reply.json()["error"] == "unauthorized" and "Basic" in reply.headers["WWW-Authenticate"]
+        assert (
+            reply.json()["error"] == "unauthorized" and "Basic" in reply.headers["WWW-Authenticate"]
+        )
     assert server.api("GET", "/samples", auth=("admin", "wrong-password")).status_code == 401
-    assert server.api("GET", "/samples", headers={"Authorization": "Bearer nope"}, auth=("x", "y")).status_code == 401
+    assert (
+        server.api(
+            "GET", "/samples", headers={"Authorization": "Bearer nope"}, auth=("x", "y")
+        ).status_code
+        == 401
+    )
 
 
 def test_basic_auth_and_tokens(server: Server) -> None:
@@ -23,7 +38,9 @@ def test_basic_auth_and_tokens(server: Server) -> None:
     created = server.api("POST", "/tokens", auth=VIEWER, json={"name": "script"})
     assert created.status_code == 201
     token = created.json()["token"]
-    reply = server.http.get(f"{server.url}/api/v1/samples", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    reply = server.http.get(
+        f"{server.url}/api/v1/samples", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     assert reply.status_code == 200
 
 
@@ -45,7 +62,17 @@ def _seed(server: Server) -> list[int]:
     rows = [("a.exe", "alice", "PC-1"), ("b.doc", "bob", "PC-2"), ("c.exe", "carol", "PC-1")]
     ids = []
     for i, (name, user, computer) in enumerate(rows):
-        ids.append(forward(server.http, server.url, infected(f"L{i}"), sample_id=str(i), file_name=name, user=user, computer=computer).json()["id"])
+        ids.append(
+            forward(
+                server.http,
+                server.url,
+                infected(f"L{i}"),
+                sample_id=str(i),
+                file_name=name,
+                user=user,
+                computer=computer,
+            ).json()["id"]
+        )
         server.clock.advance(60)
     return ids
 
@@ -55,9 +82,23 @@ def test_list_columns_filters_sorting_paging(server: Server) -> None:
     page = server.api("GET", "/samples").json()
     assert page["total"] == 3 and [r["id"] for r in page["items"]] == ids[::-1]  # newest first
     row = page["items"][-1]
-    assert {"file_name", "user", "computer", "analyzed", "age", "sample_state", "definitions_needed", "status", "virus", "errors"} <= set(row)
+    assert {
+        "file_name",
+        "user",
+        "computer",
+        "analyzed",
+        "age",
+        "sample_state",
+        "definitions_needed",
+        "status",
+        "virus",
+        "errors",
+    } <= set(row)
     assert row["age_seconds"] == 180 and row["analyzed"] is False and row["status"] == "quarantined"
-    assert [r["user"] for r in server.api("GET", "/samples?computer=PC-1&sort=user&order=asc").json()["items"]] == ["alice", "carol"]
+    assert [
+        r["user"]
+        for r in server.api("GET", "/samples?computer=PC-1&sort=user&order=asc").json()["items"]
+    ] == ["alice", "carol"]
     assert server.api("GET", "/samples?file_name=.doc").json()["total"] == 1
     assert server.api("GET", "/samples?status=quarantined,held").json()["total"] == 3
     assert server.api("GET", "/samples?status=held").json()["total"] == 0
@@ -66,7 +107,18 @@ def test_list_columns_filters_sorting_paging(server: Server) -> None:
     assert [r["id"] for r in second["items"]] == [ids[2]] and second["total"] == 3
 
 
-@pytest.mark.parametrize("query", ["status=bogus", "sort=password", "order=up", "page=0", "per_page=501", "analyzed=maybe", "page=x"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=bogus",
+        "sort=password",
+        "order=up",
+        "page=0",
+        "per_page=501",
+        "analyzed=maybe",
+        "page=x",
+    ],
+)
 def test_bad_list_queries_are_400(server: Server, query: str) -> None:
     reply = server.api("GET", f"/samples?{query}")
     assert reply.status_code == 400 and reply.json()["error"] == "bad_request"
@@ -105,18 +157,34 @@ def test_restore_only_into_configured_folders(server: Server, tmp_path: Path) ->
         reply = server.api("POST", f"/samples/{sample_id}/restore", json={"folder": folder})
         assert reply.status_code == 403 and "not inside" in reply.json()["message"], folder
     (allowed / "link").symlink_to(tmp_path / "elsewhere")
-    assert server.api("POST", f"/samples/{sample_id}/restore", json={"folder": str(allowed / "link")}).status_code == 403
+    assert (
+        server.api(
+            "POST", f"/samples/{sample_id}/restore", json={"folder": str(allowed / "link")}
+        ).status_code
+        == 403
+    )
     reply = server.api("POST", f"/samples/{sample_id}/restore", json={"folder": str(allowed)})
     assert reply.status_code == 200
     restored = Path(reply.json()["restored_to"])
     assert restored == allowed / "evil.exe" and restored.read_bytes() == content
-    assert server.api("POST", f"/samples/{sample_id}/restore", json={"folder": str(allowed)}).status_code == 409
+    assert (
+        server.api(
+            "POST", f"/samples/{sample_id}/restore", json={"folder": str(allowed)}
+        ).status_code
+        == 409
+    )
     assert server.sample(sample_id)["history"][-1]["after"] == "restored"
 
 
 def test_priority_validation(server: Server) -> None:
     sample_id = forward(server.http, server.url, infected("PRIO")).json()["id"]
-    for body in ({"priority": 1001}, {"priority": -1}, {"priority": "high"}, {}, {"priority": True}):
+    for body in (
+        {"priority": 1001},
+        {"priority": -1},
+        {"priority": "high"},
+        {},
+        {"priority": True},
+    ):
         assert server.api("PUT", f"/samples/{sample_id}/priority", json=body).status_code == 400
     assert server.api("PUT", f"/samples/{sample_id}/priority", data="not json").status_code == 400
     reply = server.api("PUT", f"/samples/{sample_id}/priority", json={"priority": 42})
@@ -138,7 +206,16 @@ def test_restart_of_a_new_sample_is_a_conflict(server: Server) -> None:
 
 def test_properties_every_tab_readable_and_writable(server: Server) -> None:
     everything = server.api("GET", "/properties").json()
-    assert set(everything) == {"general", "web_communication", "firewall", "sample_policy", "definition_policy", "customer", "alerting", "general_errors"}
+    assert set(everything) == {
+        "general",
+        "web_communication",
+        "firewall",
+        "sample_policy",
+        "definition_policy",
+        "customer",
+        "alerting",
+        "general_errors",
+    }
     assert everything["definition_policy"]["properties"]["active_sequence"]["value"] == 0
     changes = {
         "general": {"console_refresh_s": 10},
@@ -154,7 +231,9 @@ def test_properties_every_tab_readable_and_writable(server: Server) -> None:
         assert reply.status_code == 200, reply.text
         for key, value in values.items():
             assert reply.json()["properties"][key]["value"] == value
-    assert server.api("PATCH", "/properties/general", json={"listen_port": 9000}).json()["needs_restart"] == ["listen_port"]
+    assert server.api("PATCH", "/properties/general", json={"listen_port": 9000}).json()[
+        "needs_restart"
+    ] == ["listen_port"]
 
 
 @pytest.mark.parametrize(
@@ -172,7 +251,9 @@ def test_properties_every_tab_readable_and_writable(server: Server) -> None:
         ("general_errors", {"a": 1}, 405),
     ],
 )
-def test_invalid_properties_are_refused(server: Server, tab: str, values: dict[str, object], status: int) -> None:
+def test_invalid_properties_are_refused(
+    server: Server, tab: str, values: dict[str, object], status: int
+) -> None:
     reply = server.api("PATCH", f"/properties/{tab}", json=values)
     assert reply.status_code == status, reply.text
     assert reply.json()["message"]
@@ -181,7 +262,14 @@ def test_invalid_properties_are_refused(server: Server, tab: str, values: dict[s
 def test_openapi_document_lists_the_routes(server: Server) -> None:
     document = server.api("GET", "/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert {"/samples", "/samples/{sample_id}", "/samples/queue", "/properties/{tab}", "/events", "/definitions"} <= set(document["paths"])
+    assert {
+        "/samples",
+        "/samples/{sample_id}",
+        "/samples/queue",
+        "/properties/{tab}",
+        "/events",
+        "/definitions",
+    } <= set(document["paths"])
 
 
 def test_unknown_route_and_method_are_json_errors(server: Server) -> None:

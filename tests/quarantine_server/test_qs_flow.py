@@ -18,22 +18,30 @@ def statuses(server: Server, sample_id: int) -> list[str]:
 
 @pytest.fixture
 def endpoint(server: Server) -> Iterator[tuple[DefcastEndpoint, Running]]:
-    listener = DefcastEndpoint("PC-1", VerifyKey.load(server.data / "backoffice" / "keys" / "signing.pub"))
+    listener = DefcastEndpoint(
+        "PC-1", VerifyKey.load(server.data / "backoffice" / "keys" / "signing.pub")
+    )
     running = serve(listener.app(), server.certs)
     yield listener, running
     running.stop()
 
 
-def test_novel_virus_travels_to_installed(server: Server, endpoint: tuple[DefcastEndpoint, Running]) -> None:
+def test_novel_virus_travels_to_installed(
+    server: Server, endpoint: tuple[DefcastEndpoint, Running]
+) -> None:
     listener, running = endpoint
     server.vendor.publish("BASE", certified=True)  # set 1: the server does not know NOVEL yet
     content = infected("NOVEL")
-    sample_id = forward(server.http, server.url, content, address="127.0.0.1", port=running.port).json()["id"]
+    sample_id = forward(
+        server.http, server.url, content, address="127.0.0.1", port=running.port
+    ).json()["id"]
     agent = server.agent()
     assert agent.certified_pass() == 1
     assert agent.scan_pass() == 1
     assert server.sample(sample_id)["status"] == "released"
-    server.gateway.scripts[sha256_hex(content)] = Script(["accepted", "importing", "classifying", "infected"], sequence=2, virus="Sim.Test.NOVEL")
+    server.gateway.scripts[sha256_hex(content)] = Script(
+        ["accepted", "importing", "classifying", "infected"], sequence=2, virus="Sim.Test.NOVEL"
+    )
     assert agent.submit_pass() == 1
     detail = server.sample(sample_id)
     assert detail["status"] == "submitted" and detail["sample_state"] == "accepted"
@@ -43,17 +51,37 @@ def test_novel_virus_travels_to_installed(server: Server, endpoint: tuple[Defcas
     server.vendor.publish("NOVEL")  # set 2, not certified
     agent.poll_pass()
     detail = server.sample(sample_id)
-    assert (detail["status"], detail["sample_state"], detail["definitions_needed"], detail["analyzed"]) == ("needed", "infected", 2, True)
+    assert (
+        detail["status"],
+        detail["sample_state"],
+        detail["definitions_needed"],
+        detail["analyzed"],
+    ) == ("needed", "infected", 2, True)
     assert agent.definitions_pass() == 1
     assert "increment 1->2" in server.gateway.requests_seen  # increments first
     detail = server.sample(sample_id)
     assert detail["status"] == "distribute" and detail["repaired"] is True
     assert agent.defcast_pass() == 1
     assert listener.sequence == 2 and server.sample(sample_id)["status"] == "distributed"
-    confirm = server.http.post(f"{server.url}/intake/v1/confirmations", timeout=10, json={
-        "computer": "PC-1", "sequence": 2, "results": [{"sample_id": sample_id, "outcome": "repaired"}]})
+    confirm = server.http.post(
+        f"{server.url}/intake/v1/confirmations",
+        timeout=10,
+        json={
+            "computer": "PC-1",
+            "sequence": 2,
+            "results": [{"sample_id": sample_id, "outcome": "repaired"}],
+        },
+    )
     assert confirm.status_code == 200 and confirm.json()["results"][0]["status"] == "installed"
-    assert statuses(server, sample_id) == ["quarantined", "released", "submitted", "needed", "distribute", "distributed", "installed"]
+    assert statuses(server, sample_id) == [
+        "quarantined",
+        "released",
+        "submitted",
+        "needed",
+        "distribute",
+        "distributed",
+        "installed",
+    ]
     kinds = {e["event"] for e in server.events()}
     assert {"certified_defs_arrived", "uncertified_defs_arrived"} <= kinds
     assert server.sample(sample_id)["date_finished"] is not None
@@ -65,8 +93,12 @@ def test_known_virus_is_settled_by_the_server_and_never_submitted(server: Server
     server.vendor.publish("KNOWN", certified=True)
     agent = server.agent()
     agent.certified_pass()
-    behind = forward(server.http, server.url, infected("KNOWN"), sample_id="a", sequence=0).json()["id"]
-    current = forward(server.http, server.url, infected("KNOWN"), sample_id="b", sequence=1).json()["id"]
+    behind = forward(server.http, server.url, infected("KNOWN"), sample_id="a", sequence=0).json()[
+        "id"
+    ]
+    current = forward(server.http, server.url, infected("KNOWN"), sample_id="b", sequence=1).json()[
+        "id"
+    ]
     agent.scan_pass()
     agent.submit_pass()
     assert server.gateway.submissions == []
@@ -83,46 +115,85 @@ def test_endpoint_without_defcast_listener_confirms_after_pulling(server: Server
     agent.scan_pass()
     agent.defcast_pass()
     assert server.sample(sample_id)["status"] == "distribute"
-    assert len(server.events("target_install_failed")) == 1  # definitions wait for an unmanaged client
-    reply = server.http.post(f"{server.url}/intake/v1/confirmations", timeout=10, json={
-        "computer": "PC-1", "sequence": 1, "results": [{"sample_id": sample_id, "outcome": "not_repaired"}]})
+    assert (
+        len(server.events("target_install_failed")) == 1
+    )  # definitions wait for an unmanaged client
+    reply = server.http.post(
+        f"{server.url}/intake/v1/confirmations",
+        timeout=10,
+        json={
+            "computer": "PC-1",
+            "sequence": 1,
+            "results": [{"sample_id": sample_id, "outcome": "not_repaired"}],
+        },
+    )
     assert reply.json()["results"][0]["status"] == "installed"
     assert statuses(server, sample_id)[-3:] == ["distribute", "distributed", "installed"]
     assert server.events("sample_not_repaired")
 
 
-def test_held_delivery_makes_available_then_refused_push_is_not_installed(server: Server, endpoint: tuple[DefcastEndpoint, Running]) -> None:
+def test_held_delivery_makes_available_then_refused_push_is_not_installed(
+    server: Server, endpoint: tuple[DefcastEndpoint, Running]
+) -> None:
     listener, running = endpoint
     listener.refuse = True
     server.vendor.publish("HOLD", certified=True)
     server.set_properties("definition_policy", hold_delivery=True)
     agent = server.agent()
     agent.certified_pass()
-    sample_id = forward(server.http, server.url, infected("HOLD"), address="127.0.0.1", port=running.port).json()["id"]
+    sample_id = forward(
+        server.http, server.url, infected("HOLD"), address="127.0.0.1", port=running.port
+    ).json()["id"]
     agent.scan_pass()
     assert server.sample(sample_id)["status"] == "available"
     assert server.events("sample_defs_held")
-    confirm = server.http.post(f"{server.url}/intake/v1/confirmations", timeout=10, json={
-        "computer": "PC-1", "sequence": 1, "results": [{"sample_id": sample_id, "outcome": "install_failed"}]})
+    confirm = server.http.post(
+        f"{server.url}/intake/v1/confirmations",
+        timeout=10,
+        json={
+            "computer": "PC-1",
+            "sequence": 1,
+            "results": [{"sample_id": sample_id, "outcome": "install_failed"}],
+        },
+    )
     assert confirm.json()["results"][0]["status"] == "not installed"
     assert statuses(server, sample_id)[-3:] == ["available", "distribute", "not installed"]
 
 
-def test_defcast_refusal_is_not_installed_and_unreachable_is_defcast_error(server: Server, endpoint: tuple[DefcastEndpoint, Running]) -> None:
+def test_defcast_refusal_is_not_installed_and_unreachable_is_defcast_error(
+    server: Server, endpoint: tuple[DefcastEndpoint, Running]
+) -> None:
     listener, running = endpoint
     listener.refuse = True
     server.vendor.publish("PUSH", certified=True)
     agent = server.agent()
     agent.certified_pass()
-    refused = forward(server.http, server.url, infected("PUSH"), sample_id="a", address="127.0.0.1", port=running.port).json()["id"]
-    gone = forward(server.http, server.url, infected("PUSH"), sample_id="b", computer="PC-9", address="127.0.0.1", port=1).json()["id"]
+    refused = forward(
+        server.http,
+        server.url,
+        infected("PUSH"),
+        sample_id="a",
+        address="127.0.0.1",
+        port=running.port,
+    ).json()["id"]
+    gone = forward(
+        server.http,
+        server.url,
+        infected("PUSH"),
+        sample_id="b",
+        computer="PC-9",
+        address="127.0.0.1",
+        port=1,
+    ).json()["id"]
     agent.scan_pass()
     agent.defcast_pass()
     assert server.sample(refused)["status"] == "not installed"
     assert server.events("target_install_failed")
     assert server.sample(gone)["status"] == "distribute"
     assert server.events("defcast_error")
-    assert any(e["source"] == "defcast" for e in server.api("GET", "/general-errors").json()["items"])
+    assert any(
+        e["source"] == "defcast" for e in server.api("GET", "/general-errors").json()["items"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,10 +208,16 @@ def test_defcast_refusal_is_not_installed_and_unreachable_is_defcast_error(serve
         ("norepair", "needed", "sample_not_repaired"),
     ],
 )
-def test_final_states_map_to_statuses(server: Server, final: str, status: str, event: str | None) -> None:
+def test_final_states_map_to_statuses(
+    server: Server, final: str, status: str, event: str | None
+) -> None:
     content = infected(f"FIN{final.upper()}")
     sample_id = forward(server.http, server.url, content).json()["id"]
-    server.gateway.scripts[sha256_hex(content)] = Script([final], sequence=5 if final == "norepair" else 0, error="internal" if final in {"error", "broken"} else "")
+    server.gateway.scripts[sha256_hex(content)] = Script(
+        [final],
+        sequence=5 if final == "norepair" else 0,
+        error="internal" if final in {"error", "broken"} else "",
+    )
     agent = server.agent()
     agent.scan_pass()
     agent.submit_pass()  # the reply to the submission is already final
@@ -183,7 +260,10 @@ def test_restart_sends_a_sample_round_again(server: Server) -> None:
     server.gateway.scripts[sha256_hex(content)] = Script(["uninfected"])
     agent.scan_pass()
     agent.submit_pass()
-    assert statuses(server, sample_id)[-4:] == ["restart", "quarantined", "released", "submitted"] or server.sample(sample_id)["status"] == "unneeded"
+    assert (
+        statuses(server, sample_id)[-4:] == ["restart", "quarantined", "released", "submitted"]
+        or server.sample(sample_id)["status"] == "unneeded"
+    )
     assert "restart" in statuses(server, sample_id)
     assert server.sample(sample_id)["status"] == "unneeded"
 
@@ -194,7 +274,9 @@ def test_needed_definitions_that_are_not_published_wait_then_arrive(server: Serv
     agent.certified_pass()
     content = infected("WAIT")
     sample_id = forward(server.http, server.url, content).json()["id"]
-    server.gateway.scripts[sha256_hex(content)] = Script(["infected"], sequence=2, virus="Sim.Test.WAIT")
+    server.gateway.scripts[sha256_hex(content)] = Script(
+        ["infected"], sequence=2, virus="Sim.Test.WAIT"
+    )
     agent.scan_pass()
     agent.submit_pass()
     assert server.sample(sample_id)["status"] == "needed"
@@ -218,7 +300,9 @@ def test_certified_only_policy_waits_for_certified_set(server: Server) -> None:
     agent.submit_pass()
     server.vendor.publish("CERT")  # 2: not certified, so not taken
     agent.definitions_pass()
-    assert server.sample(sample_id)["status"] == "needed" and server.events("waiting_for_definitions")
+    assert server.sample(sample_id)["status"] == "needed" and server.events(
+        "waiting_for_definitions"
+    )
     server.vendor.publish(certified=True)  # 3: certified, carries CERT too
     agent.definitions_pass()
     detail = server.sample(sample_id)

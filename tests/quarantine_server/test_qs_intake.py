@@ -46,7 +46,9 @@ def test_resend_is_recognised_not_duplicated(server: Server) -> None:
 
 
 def _send(server: Server, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
-    reply = server.http.post(f"{server.url}/intake/v1/samples", headers=headers, data=body, timeout=30)
+    reply = server.http.post(
+        f"{server.url}/intake/v1/samples", headers=headers, data=body, timeout=30
+    )
     payload = reply.json()
     assert payload["error"] == reply.headers["X-Error"]
     assert payload["message"]
@@ -95,14 +97,16 @@ def test_every_intake_check_answers_with_its_error(server: Server, case: str) ->
 def test_broken_connection_stores_nothing(server: Server) -> None:
     headers, body = forward_headers(infected("DELTA"))
     context = ssl.create_default_context(cafile=str(server.certs.ca_cert))
-    with socket.create_connection(("127.0.0.1", server.web.port)) as raw:
-        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            tls.sendall(
-                f"POST /intake/v1/samples HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode()
-                + body[: len(body) // 2]
-            )
-    server.http.get(f"{server.url}/intake/v1/definitions/active", timeout=10)  # the server still works
+    raw = socket.create_connection(("127.0.0.1", server.web.port))
+    with raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        tls.sendall(
+            f"POST /intake/v1/samples HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode()
+            + body[: len(body) // 2]
+        )
+    server.http.get(
+        f"{server.url}/intake/v1/definitions/active", timeout=10
+    )  # the server still works
     assert _count(server) == 0 and server.services.vault.stored_files() == []
 
 
@@ -143,5 +147,7 @@ def test_definitions_pull_without_definitions_is_unavailable(server: Server) -> 
 
 
 def test_confirmation_body_is_validated(server: Server) -> None:
-    reply = server.http.post(f"{server.url}/intake/v1/confirmations", json={"computer": "PC-1"}, timeout=10)
+    reply = server.http.post(
+        f"{server.url}/intake/v1/confirmations", json={"computer": "PC-1"}, timeout=10
+    )
     assert reply.status_code == 400 and reply.json()["error"] == "malformed"

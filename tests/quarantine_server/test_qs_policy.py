@@ -56,16 +56,28 @@ def test_finished_sample_is_not_eligible(server: Server) -> None:
     assert verdict["queued"] is False and "finished" in verdict["reason"]
 
 
-def test_priority_zero_holds_and_higher_priority_goes_first_within_the_limit(server: Server) -> None:
+def test_priority_zero_holds_and_higher_priority_goes_first_within_the_limit(
+    server: Server,
+) -> None:
     server.set_properties("sample_policy", max_pending_at_gateway=2)
     agent = server.agent()
-    ids = [forward(server.http, server.url, infected(f"P{i}"), sample_id=f"p{i}").json()["id"] for i in range(4)]
+    ids = [
+        forward(server.http, server.url, infected(f"P{i}"), sample_id=f"p{i}").json()["id"]
+        for i in range(4)
+    ]
     agent.scan_pass()
     for sample_id, priority in zip(ids, (100, 900, 500, 0), strict=True):
-        assert server.api("PUT", f"/samples/{sample_id}/priority", json={"priority": priority}).status_code == 200
+        assert (
+            server.api(
+                "PUT", f"/samples/{sample_id}/priority", json={"priority": priority}
+            ).status_code
+            == 200
+        )
     assert server.sample(ids[3])["status"] == "held"
     for sample_id in ids[:3]:
-        server.gateway.scripts[sha256_hex(infected(f"P{ids.index(sample_id)}"))] = Script(["accepted", "uninfected"])
+        server.gateway.scripts[sha256_hex(infected(f"P{ids.index(sample_id)}"))] = Script(
+            ["accepted", "uninfected"]
+        )
     assert agent.submit_pass() == 2
     sent = [h["X-Sample-Priority"] for h, _ in server.gateway.submissions]
     assert sent == ["900", "500"]
@@ -97,10 +109,15 @@ def _docx(core: bytes) -> bytes:
 
 
 def test_strip_user_data_removes_document_properties_only(server: Server) -> None:
-    document = _docx(b"<cp:coreProperties><dc:creator>Alice Secret</dc:creator></cp:coreProperties>")
+    document = _docx(
+        b"<cp:coreProperties><dc:creator>Alice Secret</dc:creator></cp:coreProperties>"
+    )
     stripped = strip_user_data(document)
     assert stripped is not None and b"Alice Secret" not in stripped
-    assert zipfile.ZipFile(io.BytesIO(stripped)).read("word/document.xml") == b"<document>body SIMMARK-DOC</document>"
+    assert (
+        zipfile.ZipFile(io.BytesIO(stripped)).read("word/document.xml")
+        == b"<document>body SIMMARK-DOC</document>"
+    )
     assert strip_user_data(b"MZ not a document") is None
     server.set_properties("sample_policy", strip_user_data=True)
     agent = server.agent()
@@ -108,18 +125,36 @@ def test_strip_user_data_removes_document_properties_only(server: Server) -> Non
     agent.scan_pass()
     agent.submit_pass()
     headers, content = server.gateway.submissions[0]
-    assert headers["X-Content-Strip"] == "yes" and headers["X-Sample-Checksum"] == sha256_hex(document)
+    assert headers["X-Content-Strip"] == "yes" and headers["X-Sample-Checksum"] == sha256_hex(
+        document
+    )
     assert b"Alice Secret" not in content
-    assert "X-Sample-File" not in headers and "X-Platform-User" not in headers and "X-Platform-Computer" not in headers
+    assert (
+        "X-Sample-File" not in headers
+        and "X-Platform-User" not in headers
+        and "X-Platform-Computer" not in headers
+    )
     assert headers["X-Customer-Name"] == "Example Corp"
 
 
 def test_ole_summary_strings_are_blanked() -> None:
-    from quarantine_server.strip import blank_property_strings
     import struct
 
-    section = struct.pack("<II", 0, 1) + struct.pack("<II", 2, 16) + struct.pack("<HHI", 0x1E, 0, 6) + b"Alice\x00"
-    header = b"\xfe\xff\x00\x00" + b"\x00" * 20 + struct.pack("<I", 1) + b"\x00" * 16 + struct.pack("<I", 48)
+    from quarantine_server.strip import blank_property_strings
+
+    section = (
+        struct.pack("<II", 0, 1)
+        + struct.pack("<II", 2, 16)
+        + struct.pack("<HHI", 0x1E, 0, 6)
+        + b"Alice\x00"
+    )
+    header = (
+        b"\xfe\xff\x00\x00"
+        + b"\x00" * 20
+        + struct.pack("<I", 1)
+        + b"\x00" * 16
+        + struct.pack("<I", 48)
+    )
     stream = header + section
     blanked = blank_property_strings(stream)
     assert b"Alice" not in blanked and len(blanked) == len(stream)

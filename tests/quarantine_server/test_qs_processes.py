@@ -3,6 +3,7 @@ agent` (APScheduler), a crash of the web process mid-intake, and the single-agen
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -45,7 +46,10 @@ def start_web(data: Path, port: int, env: dict[str, str]) -> subprocess.Popen[by
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [*DIS, "quarantine-server", "web", "--port", str(port), "--workers", "2"],
-            env=env, stdout=sink, stderr=sink, start_new_session=True,
+            env=env,
+            stdout=sink,
+            stderr=sink,
+            start_new_session=True,
         )
     http = http_session(data / "certs" / "ca.pem")
     deadline = time.monotonic() + 30
@@ -60,10 +64,8 @@ def start_web(data: Path, port: int, env: dict[str, str]) -> subprocess.Popen[by
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(10)
 
 
@@ -89,7 +91,9 @@ def test_kill_9_during_intake_loses_no_acknowledged_sample(data: Path) -> None:
             number += 1
             content = os.urandom(300_000) + f"{worker}-{number}".encode()
             try:
-                reply = forward(http, f"https://127.0.0.1:{port}", content, sample_id=f"{worker}-{number}")
+                reply = forward(
+                    http, f"https://127.0.0.1:{port}", content, sample_id=f"{worker}-{number}"
+                )
             except requests.RequestException:
                 return
             if reply.status_code in (200, 201):
@@ -123,7 +127,9 @@ def test_kill_9_during_intake_loses_no_acknowledged_sample(data: Path) -> None:
 
 
 def test_web_and_agent_processes_against_a_tls_gateway(data: Path, tmp_path: Path) -> None:
-    vendor = Vendor(tmp_path / "published", load_or_create_signing_key(data / "backoffice" / "keys"))
+    vendor = Vendor(
+        tmp_path / "published", load_or_create_signing_key(data / "backoffice" / "keys")
+    )
     gateway = FakeGateway(vendor)
     gateway_server = serve(gateway.app(), CertPaths(data / "certs"))
     port = free_port()
@@ -134,13 +140,31 @@ def test_web_and_agent_processes_against_a_tls_gateway(data: Path, tmp_path: Pat
         DIS_SAMPLE_POLICY__STATUS_QUERY_INTERVAL_S="1",
         DIS_QS_PASSWORD="process-password",
     )
-    created = subprocess.run([*DIS, "quarantine-server", "create-user", "boss", "--role", "admin"], env=env, capture_output=True, text=True, timeout=60)
+    created = subprocess.run(
+        [*DIS, "quarantine-server", "create-user", "boss", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert created.returncode == 0, created.stderr
     web = start_web(data, port, env)
-    agent = subprocess.Popen([*DIS, "quarantine-server", "agent"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    agent = subprocess.Popen(
+        [*DIS, "quarantine-server", "agent"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         time.sleep(1.0)
-        second = subprocess.run([*DIS, "quarantine-server", "agent"], env=env, capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [*DIS, "quarantine-server", "agent"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 1 and "another Quarantine Agent is running" in second.stderr
         http = http_session(data / "certs" / "ca.pem")
         sample_id = forward(http, f"https://127.0.0.1:{port}", infected("PROC")).json()["id"]
@@ -148,9 +172,15 @@ def test_web_and_agent_processes_against_a_tls_gateway(data: Path, tmp_path: Pat
         status = None
         while time.monotonic() < deadline and status != "unneeded":
             time.sleep(0.5)
-            status = http.get(f"https://127.0.0.1:{port}/api/v1/samples/{sample_id}", auth=("boss", "process-password"), timeout=10).json()["status"]
+            status = http.get(
+                f"https://127.0.0.1:{port}/api/v1/samples/{sample_id}",
+                auth=("boss", "process-password"),
+                timeout=10,
+            ).json()["status"]
         assert status == "unneeded"  # the fake gateway's default script ends uninfected
-        beats = http.get(f"https://127.0.0.1:{port}/api/v1/health", auth=("boss", "process-password"), timeout=10).json()["heartbeats"]
+        beats = http.get(
+            f"https://127.0.0.1:{port}/api/v1/health", auth=("boss", "process-password"), timeout=10
+        ).json()["heartbeats"]
         assert {"agent", "scanner"} <= set(beats)
     finally:
         kill_group(agent)
