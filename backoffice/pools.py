@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.models import EngineSlot, Lock
@@ -23,8 +24,8 @@ class EnginePools:
         self.sizes = sizes
 
     def acquire(self, kind: str, cookie: str, now: datetime) -> bool:
+        self._ensure_slots(kind)
         with unit_of_work(self.sessions) as session:
-            self._ensure_slots(session, kind)
             held = session.scalars(select(EngineSlot).where(EngineSlot.holder == cookie)).first()
             if held is not None:
                 return True  # a repeated step keeps the slot it already has
@@ -64,14 +65,27 @@ class EnginePools:
                 ).all()
             )
 
-    def _ensure_slots(self, session: Session, kind: str) -> None:
-        have = {
-            n for n in session.scalars(select(EngineSlot.number).where(EngineSlot.kind == kind))
-        }
+    def _ensure_slots(self, kind: str) -> None:
+        """Create missing slot rows; two workers racing to do so is harmless."""
         for number in range(self.sizes[kind]):
-            if number not in have:
-                session.add(EngineSlot(kind=kind, number=number))
-        session.flush()
+            _insert_once(self.sessions, EngineSlot(kind=kind, number=number))
+
+
+def _insert_once(sessions: sessionmaker[Session], row: EngineSlot | Lock) -> None:
+    with unit_of_work(sessions) as session:
+        if isinstance(row, EngineSlot):
+            exists = select(EngineSlot.id).where(
+                EngineSlot.kind == row.kind, EngineSlot.number == row.number
+            )
+        else:
+            exists = select(Lock.id).where(Lock.name == row.name)
+        if session.scalars(exists).first() is not None:
+            return
+    try:
+        with unit_of_work(sessions) as session:
+            session.add(row)
+    except IntegrityError:
+        pass  # another worker created it first
 
 
 class BuilderLock:
@@ -81,10 +95,8 @@ class BuilderLock:
         self.sessions = sessions
 
     def acquire(self, holder: str, now: datetime) -> bool:
+        _insert_once(self.sessions, Lock(name=BUILDER_LOCK))
         with unit_of_work(self.sessions) as session:
-            if session.scalars(select(Lock).where(Lock.name == BUILDER_LOCK)).first() is None:
-                session.add(Lock(name=BUILDER_LOCK))
-                session.flush()
             taken = session.execute(
                 update(Lock)
                 .where(Lock.name == BUILDER_LOCK)

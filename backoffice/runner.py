@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from backoffice.errors import PermanentError, RetryableError
@@ -35,6 +36,8 @@ from dis_core.vocabulary.parts import Part
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_S = 2.0
+# states in which a sample holds its replication engine
+ENGINE_STATES = frozenset(SampleState(k + s) for k in ("binary", "macro") for s in ("Wait", "Controlling", "Replicating"))
 
 
 class StageRunner:
@@ -59,7 +62,7 @@ class StageRunner:
         try:
             self._enter_working_state(stage, job)
             outcome = stage.run(job)
-        except RetryableError as exc:
+        except (RetryableError, OperationalError) as exc:  # a busy database passes too
             self._finish_failed(stage, job, retry=str(exc))
         except PermanentError as exc:
             self._finish_failed(stage, job, error=(exc.error, exc.detail, None))
@@ -162,6 +165,9 @@ class StageRunner:
                 raise RetryableError(f"lost the claim on {job.cookie}")
             for move in outcome.moves:
                 self._move(row, move.state, move.reason)
+            if outcome.moves and outcome.moves[-1].state not in ENGINE_STATES:
+                # the engine goes back in the same transaction as the move out of replication
+                session.execute(update(EngineSlot).where(EngineSlot.holder == row.cookie).values(holder=None, taken_at=None))
             for name, value in outcome.updates.items():
                 setattr(row, name, value)
             if outcome.findings:

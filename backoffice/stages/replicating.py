@@ -8,7 +8,6 @@ from typing import Any
 
 from backoffice.replication import Replication, replicate
 from backoffice.stages.base import Job, Outcome, Stage
-from backoffice.stages.waiting import pools_of
 from dis_core.definitions import Detection
 from dis_core.vocabulary import SampleState
 
@@ -26,14 +25,15 @@ class Replicator(Stage):
         rounds = list(job.findings.get("rounds", [])) + [dict(result.summary(), plan=plan["label"])]
         if result.infections:
             _keep_infections(job, result)
-            pools_of(job).release(job.cookie)
             outcome = Outcome.go(
                 job.kind_state("Scoring"),
                 f"{len(result.infections)} goats infected ({plan['label']})",
             )
             outcome.findings.update(rounds=rounds, mode="infection")
             return outcome
-        hopeless = not result.carried_program or (result.stop_reason == "fault" and result.steps == 0)
+        hopeless = not result.carried_program or (
+            result.stop_reason == "fault" and result.steps == 0
+        )
         if not hopeless and job.control_round + 1 < len(job.findings.get("plans", [])):
             outcome = Outcome.go(
                 job.kind_state("Controlling"),
@@ -42,13 +42,9 @@ class Replicator(Stage):
             outcome.updates["control_round"] = job.control_round + 1
             outcome.findings["rounds"] = rounds
             return outcome
-        pools_of(job).release(job.cookie)
         outcome = _verdict(job, rounds)
         outcome.findings["rounds"] = rounds
         return outcome
-
-    def cleanup(self, job: Job) -> None:
-        pools_of(job).release(job.cookie)
 
 
 def _keep_infections(job: Job, result: Replication) -> None:
