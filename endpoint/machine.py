@@ -70,6 +70,7 @@ class Endpoint:
         folders: EndpointFolders | None = None,
         client: IntakeClient | None = None,
     ) -> None:
+        self.client = client or IntakeClient.from_config(config)  # refuses a bad URL first
         self.config = config
         self.identity = identity
         self.clock = clock
@@ -82,7 +83,6 @@ class Endpoint:
         self.outbox = ConfirmationOutbox(self.folders.outbox)
         self.journal = Journal(self.folders.root / "journal.jsonl")
         self.trusted = TrustedFiles(self.folders.trusted)
-        self.client = client or IntakeClient.from_config(config)
         self.scanner = FolderScanner(
             self.vault,
             self.trusted,
