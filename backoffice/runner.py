@@ -37,7 +37,9 @@ from dis_core.vocabulary.parts import Part
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_S = 2.0
 # states in which a sample holds its replication engine
-ENGINE_STATES = frozenset(SampleState(k + s) for k in ("binary", "macro") for s in ("Wait", "Controlling", "Replicating"))
+ENGINE_STATES = frozenset(
+    SampleState(k + s) for k in ("binary", "macro") for s in ("Wait", "Controlling", "Replicating")
+)
 
 
 class StageRunner:
@@ -167,7 +169,11 @@ class StageRunner:
                 self._move(row, move.state, move.reason)
             if outcome.moves and outcome.moves[-1].state not in ENGINE_STATES:
                 # the engine goes back in the same transaction as the move out of replication
-                session.execute(update(EngineSlot).where(EngineSlot.holder == row.cookie).values(holder=None, taken_at=None))
+                session.execute(
+                    update(EngineSlot)
+                    .where(EngineSlot.holder == row.cookie)
+                    .values(holder=None, taken_at=None)
+                )
             for name, value in outcome.updates.items():
                 setattr(row, name, value)
             if outcome.findings:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
 
+from backoffice.errors import RetryableError
 from backoffice.models import SampleKind
 from backoffice.services import Services
 from backoffice.workspace import Workspace
@@ -61,7 +62,10 @@ class Job:
 
     @cached_property
     def content(self) -> bytes:
-        return self.services.store.samples.get(self.content_file, self.content_key)
+        try:
+            return self.services.store.samples.get(self.content_file, self.content_key)
+        except FileNotFoundError:  # restored from backup or on a slow share: try again later
+            raise RetryableError(f"sample file {self.content_file} is missing") from None
 
     @property
     def workspace(self) -> Workspace:

@@ -36,7 +36,9 @@ def goodware(tmp_path_factory: pytest.TempPathFactory) -> Goodware:
 def make_config(data_dir: Path, **backoffice: object) -> Config:
     settings: dict[str, object] = {"workers": 2, "poll_interval_s": 0.05}
     settings.update(backoffice)
-    return load_config(environ={}, overrides={"general": {"data_dir": str(data_dir)}, "backoffice": settings})
+    return load_config(
+        environ={}, overrides={"general": {"data_dir": str(data_dir)}, "backoffice": settings}
+    )
 
 
 @pytest.fixture
@@ -45,7 +47,9 @@ def office_factory(goodware: Goodware) -> Iterator[object]:
     made: list[BackOffice] = []
 
     def make(data_dir: Path, **backoffice: object) -> BackOffice:
-        office = BackOffice(make_config(data_dir, **backoffice), ScaledClock(start=MONDAY), goodware=goodware)
+        office = BackOffice(
+            make_config(data_dir, **backoffice), ScaledClock(start=MONDAY), goodware=goodware
+        )
         office.services.ensure_baseline()
         made.append(office)
         return office

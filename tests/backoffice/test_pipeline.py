@@ -27,6 +27,7 @@ from dis_core.clock import ScaledClock
 from dis_core.definitions import Scanner
 from dis_core.simworld import binaries, goats
 from dis_core.simworld.generator import FAMILIES, Sample, generate_samples, manifest
+
 from .conftest import MONDAY, make_config, shared_corpus, submit
 
 SEED = 7
@@ -58,7 +59,10 @@ def run(goodware: Goodware, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     config = make_config(data_dir)
     office = BackOffice(config, ScaledClock(start=MONDAY), goodware=goodware)
     samples = {s.family: s for s in generate_samples(SEED)}
-    expected = {entry["family"]: entry["expected"] for entry in manifest(SEED, list(samples.values()))["samples"]}
+    expected = {
+        entry["family"]: entry["expected"]
+        for entry in manifest(SEED, list(samples.values()))["samples"]
+    }
     link = BackOfficeLink(config, office.services.clock)
     office.start()
     try:
@@ -128,7 +132,11 @@ def _newest_scanner(run: Run) -> Scanner:
 
 
 def _own(scanner: Scanner, data: bytes) -> list[str]:
-    return [d.signature_id for d in scanner.scan_bytes(data) if d.signature_id.startswith(BACKOFFICE_PREFIX)]
+    return [
+        d.signature_id
+        for d in scanner.scan_bytes(data)
+        if d.signature_id.startswith(BACKOFFICE_PREFIX)
+    ]
 
 
 def test_infected_samples_get_a_new_sequence_and_signature(run: Run) -> None:
@@ -177,13 +185,17 @@ def test_repairs_give_back_the_original_goats_and_hosts(run: Run) -> None:
         if row["state"] != "infected" or not row["signature_id"].startswith(BACKOFFICE_PREFIX):
             continue
         for original, infected in stored_pairs(archive / family):
-            hit = next(d for d in scanner.scan_bytes(infected) if d.signature_id == row["signature_id"])
+            hit = next(
+                d for d in scanner.scan_bytes(infected) if d.signature_id == row["signature_id"]
+            )
             assert scanner.repair(infected, hit) == original, family
             repaired += 1
     assert repaired >= 20
 
 
-@pytest.mark.parametrize("family", ["appender_ep", "section_adder", "cavity", "polymorphic", "resident", "prepender"])
+@pytest.mark.parametrize(
+    "family", ["appender_ep", "section_adder", "cavity", "polymorphic", "resident", "prepender"]
+)
 def test_repair_of_the_sample_gives_back_its_first_host(run: Run, family: str) -> None:
     """The generator infected a known host; the produced repair must give it back exactly."""
     scanner = _newest_scanner(run)
@@ -191,7 +203,9 @@ def test_repair_of_the_sample_gives_back_its_first_host(run: Run, family: str) -
     plan = binaries.PLANS.get(family, binaries.InfectionPlan())
     host = goats.host_program(seed * 1000, plan.host_layouts[0])
     sample = run.samples[family].data
-    hit = next(d for d in scanner.scan_bytes(sample) if d.signature_id == run.rows[family]["signature_id"])
+    hit = next(
+        d for d in scanner.scan_bytes(sample) if d.signature_id == run.rows[family]["signature_id"]
+    )
     assert scanner.repair(sample, hit) == host
 
 
@@ -210,7 +224,9 @@ def test_engine_pools_bound_parallel_replication(run: Run) -> None:
             continue
         last = len(states) - 1 - states[::-1].index("binaryReplicating")
         # the engine is held from the first controlling step until replication is left
-        spans.append((row["times"][states.index("binaryControlling")][1], row["times"][last + 1][1]))
+        spans.append(
+            (row["times"][states.index("binaryControlling")][1], row["times"][last + 1][1])
+        )
     events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
     level = peak = 0
     for _, change in events:

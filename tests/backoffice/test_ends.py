@@ -1,0 +1,189 @@
+"""The other ends, each from a real condition: broken, deferred (expert desk, rescan),
+error, abort, attention; and certified full builds on their schedule."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from sqlalchemy import select
+
+from backoffice.desk import DeskServer, create_desk_app
+from backoffice.link import BackOfficeLink
+from backoffice.models import Analysis
+from backoffice.runner import StageRunner
+from backoffice.service import BackOffice
+from backoffice.services import Goodware
+from backoffice.workspace import Workspace
+from dis_core.clock import ManualClock
+from dis_core.simworld import binaries
+
+from .conftest import make_config, submit
+
+Factory = Callable[..., BackOffice]
+
+
+def _row(office: BackOffice, cookie: str) -> Analysis:
+    with office.services.store.sessions() as session:
+        row = session.scalars(select(Analysis).where(Analysis.cookie == cookie)).one()
+        _ = row.history
+        return row
+
+
+def _import(office: BackOffice, cookie: str, data: bytes) -> None:
+    submit(BackOfficeLink(office.config, office.services.clock), cookie, data)
+
+
+def test_failed_unit_test_abandons_the_sequence_and_leaves_the_sample_broken(
+    tmp_path: Path, office_factory: Factory
+) -> None:
+    office = office_factory(tmp_path)
+    _import(office, "first", binaries.infected_host("appender_ep", 11))
+    assert office.run_inline("first") == "infected"
+    # damage the stored unit test of the first signature: its "infected goat" is now clean
+    tests = Workspace(office.services.archive("first"))
+    tests.put("goats/00.infected", tests.get("goats/00.original"))
+    _import(office, "second", binaries.infected_host("section_adder", 12))
+    assert office.run_inline("second") == "broken"
+    row = _row(office, "second")
+    assert row.state_path()[-5:] == [
+        "locking",
+        "incrBuilding",
+        "incrUnitTesting",
+        "unlocking",
+        "broken",
+    ]
+    assert row.error == "abandoned" and "infected goat is not detected" in (row.error_detail or "")
+    abandoned = office.services.repository.next_sequence() - 1
+    assert office.services.repository.status(abandoned)["status"] == "abandoned"  # type: ignore[index]
+    assert office.services.repository.newest_sequence() == 2  # the first sample's set stays newest
+
+
+def test_deferred_sample_is_settled_on_the_desk_or_by_a_newer_set(
+    tmp_path: Path, office_factory: Factory
+) -> None:
+    office = office_factory(tmp_path, max_fp_log10=-10000.0)  # no candidate can pass: defer
+    _import(office, "hard-1", binaries.infected_host("cavity", 21))
+    _import(office, "hard-2", binaries.infected_host("appender_ep", 22))
+    assert office.run_inline("hard-1") == "deferred"
+    assert office.run_inline("hard-2") == "deferred"
+    assert _row(office, "hard-1").state_path()[-4:] == [
+        "binaryScoring",
+        "defer",
+        "deferring",
+        "deferred",
+    ]
+    desk = DeskServer(create_desk_app(office.services, "s3cret"), 0)
+    desk.start()
+    try:
+        assert requests.get(desk.url, timeout=5).status_code == 403
+        page = requests.get(desk.url, params={"token": "s3cret"}, timeout=5)
+        assert page.status_code == 200 and "hard-1" in page.text and "hard-2" in page.text
+        bad = requests.post(
+            desk.url + "samples/hard-1/resolve",
+            json={"state": "classifying"},
+            headers={"X-Desk-Token": "s3cret"},
+            timeout=5,
+        )
+        assert bad.status_code == 400 and bad.json()["error"] == "bad_request"
+        done = requests.post(
+            desk.url + "samples/hard-1/resolve",
+            data={"state": "norepair", "note": "checked by hand"},
+            headers={"X-Desk-Token": "s3cret"},
+            timeout=5,
+        )
+        assert done.status_code == 200
+    finally:
+        desk.stop()
+    settled = _row(office, "hard-1")
+    assert settled.state == "norepair" and settled.history[-1].actor == "analyst"
+    # a newer set for the same family settles the other deferred sample: rescan
+    office.services.config.backoffice.max_fp_log10 = -18.0
+    _import(office, "easy", binaries.infected_host("appender_ep", 23))
+    assert office.run_inline("easy") == "infected"
+    rescanned = _row(office, "hard-2")
+    assert rescanned.state_path()[-3:] == ["deferred", "rescan", "infected"]
+    assert rescanned.sequence == _row(office, "easy").sequence
+
+
+def test_content_that_no_longer_matches_its_checksum_ends_in_error(
+    tmp_path: Path, office_factory: Factory
+) -> None:
+    office = office_factory(tmp_path)
+    _import(office, "damaged", binaries.infected_host("appender_ep", 31))
+    stored = office.services.store.samples.root / _row(office, "damaged").content_file
+    stored.write_bytes(bytes(b ^ 0xFF for b in stored.read_bytes()[:64]) + stored.read_bytes()[64:])
+    assert office.run_inline("damaged") == "error"
+    row = _row(office, "damaged")
+    assert row.error == "sample" and row.traceback is None
+
+
+def test_lost_work_files_abort_with_the_traceback_kept(
+    tmp_path: Path, office_factory: Factory
+) -> None:
+    office = office_factory(tmp_path)
+    _import(office, "lost", binaries.infected_host("prepender", 41))
+    runner = StageRunner(office.services)
+    for stage in ("intake", "classifier", "waiter", "controller", "replicator"):
+        runner.run(stage, "lost")
+    assert _row(office, "lost").state == "binaryScoring"
+    office.services.workspace("lost").remove()  # the infected goats vanished
+    assert office.run_inline("lost") == "abort"
+    row = _row(office, "lost")
+    assert row.error == "internal" and row.traceback and "FileNotFoundError" in row.traceback
+
+
+def test_a_sample_file_that_stays_missing_goes_to_attention(
+    tmp_path: Path, office_factory: Factory
+) -> None:
+    office = office_factory(tmp_path, max_retries=2)
+    _import(office, "gone", b"MZ" + bytes(200))
+    (office.services.store.samples.root / _row(office, "gone").content_file).unlink()
+    assert office.run_inline("gone") == "attention"
+    row = _row(office, "gone")
+    assert row.retries == 2 and "missing" in (row.error_detail or "")
+
+
+def test_certified_full_builds_follow_the_schedule(tmp_path: Path, goodware: Goodware) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    office = BackOffice(
+        make_config(tmp_path, certified_build_interval_s=3600), clock, goodware=goodware
+    )
+    try:
+        office.services.ensure_baseline()
+        assert office.certified_build_if_due() is None  # the baseline is certified and fresh
+        _import(office, "early", binaries.infected_host("appender_ep", 51))
+        assert office.run_inline("early") == "infected"
+        assert "incrBuilding" in _row(office, "early").state_path()
+        clock.advance(3601)
+        _import(office, "late", binaries.infected_host("section_adder", 52))
+        assert office.run_inline("late") == "infected"
+        late = _row(office, "late")
+        assert [s for s in late.state_path() if s.startswith("full")] == [
+            "fullBuilding",
+            "fullUnitTesting",
+        ]
+        assert office.services.repository.load(late.sequence or 0).certified
+        clock.advance(3601)
+        sequence = office.certified_build_if_due()
+        assert sequence is not None and office.services.repository.certified_sequence() == sequence
+        assert {s.id for s in office.services.repository.load(sequence).signatures} >= {
+            _row(office, "early").signature_id,
+            late.signature_id,
+        }
+    finally:
+        office.stop()
+
+
+def test_import_checks_nothing_but_keeps_every_byte(
+    tmp_path: Path, office_factory: Factory
+) -> None:
+    office = office_factory(tmp_path)
+    data = binaries.infected_host("cavity", 61)
+    _import(office, "bytes", data)
+    row = _row(office, "bytes")
+    assert office.services.store.samples.get(row.content_file, row.content_key) == data
+    assert row.sample_checksum == hashlib.sha256(data).hexdigest()
