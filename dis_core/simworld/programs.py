@@ -4,13 +4,19 @@ Conventions shared by the infecting families:
 - the first instruction loads the family's text mark into b15 (``BSET b15, "Sim.X.A"``);
 - b14 holds the key that encodes the saved header (a 16-byte family constant, or the per-copy
   key of the polymorphic family);
-- a host is skipped when it is not a PE or already carries any SimVM program (b4 = magic,
-  assembled at run time so the code never contains the magic itself);
+- a host is skipped when it is not a PE or already carries any SimVM program (the magic is
+  assembled at run time from two halves so the code never contains it whole);
+- the register and buffer numbers written here are renamed per family (see ``renamed``).
 - the infection record right after the virus body is ``[original length u32][original entry
   point u32][first 1024 bytes of the original file XOR b14]``.
 """
 
 from __future__ import annotations
+
+import functools
+import hashlib
+import random
+import re
 
 from dis_core.simworld.bytecode import assemble
 
@@ -363,7 +369,40 @@ done:
 """
 
 
-PROGRAMS: dict[str, str] = {
+def _varied(source: str, family: str) -> str:
+    """Per-family spelling of the shared pieces: the letter case of the host pattern (FIND
+    ignores case) and where the magic is split in two (it is joined again at run time)."""
+    digest = hashlib.sha256(family.encode()).digest()
+    pattern = "".join(
+        c.upper() if c.isalpha() and digest[i] & 1 else c for i, c in enumerate(EXE_PATTERN)
+    )
+    split = 1 + digest[-1] % 7
+    magic = b"SimVM\x1a\x01\x00"
+    halves = f"BSET b4, hex:{magic[:split].hex()}\n    BSET b6, hex:{magic[split:].hex()}"
+    source = source.replace(f'"{EXE_PATTERN}"', f'"{pattern}"')
+    return source.replace('BSET b4, "SimV"\n    BSET b6, hex:4d1a0100', halves)
+
+
+def renamed(source: str, family: str) -> str:
+    """The same program with registers r1..r15 and buffers b1..b13 renamed by a fixed,
+    family-specific permutation (r0, b0, b14 and b15 keep their roles). Families built from the
+    same pieces thus share no long byte runs, as different real viruses would not."""
+    rng = random.Random(f"registers:{family}")
+    registers = list(range(1, 16))
+    buffers = list(range(1, 14))
+    rng.shuffle(registers)
+    rng.shuffle(buffers)
+    mapping = {f"r{i}": f"r{n}" for i, n in zip(range(1, 16), registers, strict=True)}
+    mapping |= {f"b{i}": f"b{n}" for i, n in zip(range(1, 14), buffers, strict=True)}
+    parts = source.split('"')
+    for index in range(0, len(parts), 2):  # outside string literals only
+        parts[index] = re.sub(
+            r"\b[rb]\d+\b", lambda m: mapping.get(m.group(0), m.group(0)), parts[index]
+        )
+    return '"'.join(parts)
+
+
+_VIRAL: dict[str, str] = {
     "appender_ep": appender("Sim.Appender.A", "AppenderKey.0001"),
     "prepender": prepender("Sim.Prepender.A"),
     "section_adder": section_adder("Sim.SectAdd.A", "SectAddKey.00002", ".svmx"),
@@ -371,17 +410,22 @@ PROGRAMS: dict[str, str] = {
     "polymorphic": polymorphic("Sim.Poly.A"),
     "overwriter": overwriter("Sim.Overwrite.A"),
     "date_trigger": section_adder("Sim.Friday13.A", "Friday13Key.0003", ".d13", date_day=13),
-    "size_trigger": appender("Sim.SizeTrig.A", "SizeTrigKey.0004", low=16384, high=65536),
+    "size_trigger": appender("Sim.SizeTrigger.A", "SizeTrigKey.0004", low=16384, high=65536),
     "resident": resident("Sim.Resident.A", "ResidentKey.0005"),
     "worm": worm("Sim.Worm.A"),
     "trojan": trojan("Sim.Trojan.A"),
-    "clean_simvm": clean_counter(),
-    "fp_bait": fp_bait(),
     "known_oldie": appender("Sim.Oldie.A", "OldieKey.0000001"),
     "known_jolt": prepender("Sim.Jolt.A"),
 }
 
+PROGRAMS: dict[str, str] = {
+    **{name: renamed(_varied(source, name), name) for name, source in _VIRAL.items()},
+    "clean_simvm": clean_counter(),
+    "fp_bait": fp_bait(),  # not renamed: the baseline heuristic expects its first instruction as written
+}
 
+
+@functools.cache
 def program(name: str) -> bytes:
     """The assembled bytecode of a family's program."""
     return assemble(PROGRAMS[name])
