@@ -231,10 +231,19 @@ def confirm(
     return answers
 
 
+# A confirmation settles these; in the others it is a repeat (answered as done) or too late.
+NO_LONGER_OPEN = frozenset({S.INSTALLED, S.UNNEEDED})
+REFUSES_CONFIRMATION = frozenset({S.ATTENTION, S.ERROR, S.RESTART})
+
+
 def _apply_outcome(
     session: Session, config: Config, sample: Sample, sequence: int, outcome: str, at: datetime
 ) -> dict[str, Any]:
-    if sample.status not in {S.DISTRIBUTE, S.DISTRIBUTED, S.AVAILABLE, S.NOT_INSTALLED}:
+    failed = outcome == "install_failed"
+    repeat = sample.status in NO_LONGER_OPEN or (failed and sample.status == S.NOT_INSTALLED)
+    if repeat:  # the endpoint sends again when it missed our answer: same answer, no change
+        return {"sample_id": sample.id, "applied": True, "status": sample.status}
+    if sample.status in REFUSES_CONFIRMATION:
         return {
             "sample_id": sample.id,
             "applied": False,
@@ -242,7 +251,7 @@ def _apply_outcome(
         }
     sample.endpoint_sequence = max(sample.endpoint_sequence, sequence)
     reason = f"{sample.computer} confirmed sequence {sequence}: {outcome}"
-    if outcome == "install_failed":
+    if failed:
         delivered = sample.status in {S.DISTRIBUTE, S.DISTRIBUTED}
         _walk(
             sample, [S.NOT_INSTALLED] if delivered else [S.DISTRIBUTE, S.NOT_INSTALLED], at, reason

@@ -29,7 +29,12 @@ TABS: dict[str, str] = {
     "alerting": "alerting",
 }
 READ_ONLY = {("general", "data_dir"), ("general", "database_url")}
-NEEDS_RESTART = {("general", "listen_host"), ("general", "listen_port"), ("general", "listen_tls")}
+NEEDS_RESTART = {
+    ("general", "listen_host"),
+    ("general", "listen_port"),
+    ("general", "listen_tls"),
+    ("general", "quarantine_dir"),  # the folder (and its key) is opened when a process starts
+}
 SECRETS = {("firewall", "password")}
 MASK = "********"
 

@@ -73,6 +73,32 @@ def test_novel_virus_travels_to_installed(
         },
     )
     assert confirm.status_code == 200 and confirm.json()["results"][0]["status"] == "installed"
+    history = len(server.sample(sample_id)["history"])
+    repeat = server.http.post(
+        f"{server.url}/intake/v1/confirmations",
+        timeout=10,
+        json={
+            "computer": "PC-1",
+            "sequence": 2,
+            "results": [{"sample_id": sample_id, "outcome": "repaired"}],
+        },
+    )
+    assert repeat.json()["results"][0] == {
+        "sample_id": sample_id,
+        "applied": True,
+        "status": "installed",
+    }
+    assert len(server.sample(sample_id)["history"]) == history
+    stranger = server.http.post(
+        f"{server.url}/intake/v1/confirmations",
+        timeout=10,
+        json={
+            "computer": "PC-666",
+            "sequence": 2,
+            "results": [{"sample_id": sample_id, "outcome": "repaired"}],
+        },
+    )
+    assert stranger.json()["results"][0]["applied"] is False
     assert statuses(server, sample_id) == [
         "quarantined",
         "released",
