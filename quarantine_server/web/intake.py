@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
@@ -107,6 +109,7 @@ def definitions(ref: str) -> Response:
     response = Response(package, mimetype="application/octet-stream")
     response.headers["X-Signatures-Sequence"] = str(active)
     response.headers["X-Signatures-Kind"] = "full"
+    response.headers["X-Signatures-Checksum"] = hashlib.sha256(package).hexdigest()
     response.headers["X-Signatures-Certified"] = "yes" if current and current.certified else "no"
     return response
 

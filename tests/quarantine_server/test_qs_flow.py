@@ -113,6 +113,15 @@ def test_novel_virus_travels_to_installed(
     assert server.sample(sample_id)["date_finished"] is not None
     pulled = server.http.get(f"{server.url}/intake/v1/definitions/active", timeout=10)
     assert pulled.status_code == 200 and pulled.headers["X-Signatures-Sequence"] == "2"
+    assert pulled.headers["X-Signatures-Checksum"] == sha256_hex(pulled.content)
+    assert (
+        server.http.get(f"{server.url}/intake/v1/definitions/1", timeout=10).json()["error"]
+        == "superseded"
+    )
+    assert (
+        server.http.get(f"{server.url}/intake/v1/definitions/3", timeout=10).json()["error"]
+        == "unavailable"
+    )
 
 
 def test_known_virus_is_settled_by_the_server_and_never_submitted(server: Server) -> None:
