@@ -230,3 +230,12 @@ def test_corrupted_copy_faults_and_infects_nothing(bgoats: list[Goat]) -> None:
 @pytest.mark.parametrize("name", ["worm", "trojan", "clean_simvm", "fp_bait"])
 def test_program_samples_are_inert_pe_files(name: str) -> None:
     assert_inert_entry(program_sample(name, 2))
+
+
+def test_infecting_families_share_no_twelve_byte_code_run() -> None:
+    """Signatures of 12+ bytes taken from one family's code cannot match another family."""
+    viral = [n for n in PROGRAMS if n not in ("clean_simvm", "fp_bait", "worm", "trojan")]
+    windows = {name: {program(name)[i : i + 12] for i in range(len(program(name)) - 11)} for name in viral}
+    for index, first in enumerate(viral):
+        for second in viral[index + 1 :]:
+            assert not windows[first] & windows[second], (first, second)
