@@ -123,7 +123,7 @@ def _definitions(ctx: FilterContext, ref: str, name: Filter) -> Verdict | None:
     sequence, scanner = found
     detection = repaired_detection(scanner, ctx.content)
     if detection is None:
-        return None
+        return _non_viral_verdict(scanner, ctx.content, sequence, ref, name)
     return Verdict(
         name,
         SampleState.INFECTED,
@@ -133,6 +133,33 @@ def _definitions(ctx: FilterContext, ref: str, name: Filter) -> Verdict | None:
         repairable=True,
         detail=f"detected and repaired by {ref} definitions {sequence}",
     )
+
+
+# Detections that settle a sample without any repair: the file is nothing but the threat.
+NON_VIRAL_ENDS = {
+    "test": SampleState.DELETE,  # a test file such as EICAR: delete it
+    "artifact": SampleState.DELETE,  # a file that malware made
+    "threat": SampleState.UNSUBMITTABLE,  # a worm or trojan: not a virus, delete it
+}
+
+
+def _non_viral_verdict(
+    scanner: Any, content: bytes, sequence: int, ref: str, name: Filter
+) -> Verdict | None:
+    """A known non-viral threat needs no analysis: its category decides the final state."""
+    for detection in scanner.scan_bytes(content):
+        state = NON_VIRAL_ENDS.get(detection.category)
+        if state is not None:
+            return Verdict(
+                name,
+                state,
+                virus_name=detection.virus_name,
+                signature_id=detection.signature_id,
+                sequence=sequence,
+                repairable=False,
+                detail=f"known {detection.category} in {ref} definitions {sequence}",
+            )
+    return None
 
 
 def repaired_detection(scanner: Any, content: bytes) -> Any | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from dis_core.clock import clock_for
 from dis_core.config import Config
-from launcher.journey import Journey, Observer, place
+from launcher.journey import Journey, Observer
 from launcher.manifest import Expectation
 from launcher.settings import quick_loop_settings, write_settings
 from launcher.stack import ADMIN_USER, Stack
@@ -64,30 +64,20 @@ class LoopSession:
         return Observer(self.stack, self.password)
 
     def forward(self, corpus: Path, expectations: list[Expectation]) -> list[Journey]:
-        """Put each fixture on a computer (round robin), scan there, and forward it."""
+        """Put each fixture on a computer (round robin), scan there, and forward it.
+
+        What the computer's own scan lets pass is submitted by its user (a manual submission),
+        so every fixture reaches the Quarantine Server.
+        """
         journeys = []
         endpoints = self.endpoints
         for index, expectation in enumerate(expectations):
             endpoint = endpoints[index % len(endpoints)]
-            target = place(endpoint.folders.watch, corpus / expectation.file)
-            journeys.append(Journey(expectation, endpoint.computer, target.name))
+            [taken] = endpoint.take_in([corpus / expectation.file], force=True)
+            journeys.append(Journey(expectation, endpoint.computer, taken.placed.name))
         for endpoint in endpoints:
-            self._forward_from(
-                endpoint, {j.file_name for j in journeys if j.computer == endpoint.computer}
-            )
+            endpoint.forward_pending()
         return journeys
-
-    @staticmethod
-    def _forward_from(endpoint: object, names: set[str]) -> None:
-        report = endpoint.scan_once()  # type: ignore[attr-defined]
-        flagged = {Path(item.side_effects.path).name for item in report.quarantined}
-        flagged |= {Path(p).name for p in getattr(report, "repaired_in_place", [])}
-        inbox = endpoint.folders.watch / "inbox"  # type: ignore[attr-defined]
-        for name in sorted(names - flagged):
-            # what the endpoint's own scan let pass is submitted by the user, as the seed allows
-            if (inbox / name).exists():
-                endpoint.quarantine_file(inbox / name)  # type: ignore[attr-defined]
-        endpoint.forward_pending()  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         if self.fleet is not None:
