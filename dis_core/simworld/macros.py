@@ -36,14 +36,14 @@ End Sub
 
 EXCEL = """' Sim.Laroux.A: simulated workbook infector (replicates only inside the DIS simulated Office)
 Sub Workbook_Open()
-    Dim body
-    body = SimOffice.ThisWorkbook.ModuleSource("SimLaroux")
+    Dim bookCode
+    bookCode = SimOffice.ThisWorkbook.ModuleSource("SimLaroux")
     If Not SimOffice.Startup.HasModule("SimLaroux") Then
-        SimOffice.Startup.AddModule "SimLaroux", body
+        SimOffice.Startup.AddModule "SimLaroux", bookCode
         SimOffice.Startup.Save
     End If
     If Not SimOffice.ActiveWorkbook.HasModule("SimLaroux") Then
-        SimOffice.ActiveWorkbook.AddModule "SimLaroux", body
+        SimOffice.ActiveWorkbook.AddModule "SimLaroux", bookCode
         SimOffice.ActiveWorkbook.Save
     End If
 End Sub
@@ -59,22 +59,24 @@ Sub AutoClose()
 End Sub
 
 Sub Qzvbkr()
-    Dim Wmxtpa, Lcuyis
+    Dim Wmxtpa, Lcuyis, Tgdoce
     Lcuyis = SimOffice.ThisModule
     Wmxtpa = SimOffice.ThisDocument.ModuleSource(Lcuyis)
-    If SimOffice.Template.FindModule("Sim.Mutant.A") = "" Then
-        SimOffice.Template.AddModule SimOffice.RandomName(8), Xmutate(Wmxtpa)
-        SimOffice.Template.Save
+    Set Tgdoce = SimOffice.Template
+    If Tgdoce.FindModule("Sim.Mutant.A") = "" Then
+        Tgdoce.AddModule SimOffice.RandomName(8), Xmutate(Wmxtpa)
+        Tgdoce.Save
     End If
-    If SimOffice.ActiveDocument.FindModule("Sim.Mutant.A") = "" Then
-        SimOffice.ActiveDocument.AddModule SimOffice.RandomName(8), Xmutate(Wmxtpa)
-        SimOffice.ActiveDocument.Save
+    Set Tgdoce = SimOffice.ActiveDocument
+    If Tgdoce.FindModule("Sim.Mutant.A") = "" Then
+        Tgdoce.AddModule SimOffice.RandomName(8), Xmutate(Wmxtpa)
+        Tgdoce.Save
     End If
 End Sub
 
 Function Xmutate(Ptext)
     Dim Nlist, Nitem
-    Nlist = Split("Qzvbkr Wmxtpa Lcuyis Xmutate Ptext Nlist Nitem", " ")
+    Nlist = Split("Qzvbkr Wmxtpa Lcuyis Tgdoce Xmutate Ptext Nlist Nitem", " ")
     For Each Nitem In Nlist
         Ptext = Replace(Ptext, Nitem, SimOffice.RandomName(6))
     Next
@@ -94,15 +96,15 @@ Sub AutoClose()
 End Sub
 
 Sub PaydaySpread()
-    Dim body
-    body = SimOffice.ThisDocument.ModuleSource("SimPayday")
-    If Not SimOffice.Template.HasModule("SimPayday") Then
-        SimOffice.Template.AddModule "SimPayday", body
-        SimOffice.Template.Save
+    Dim payCode
+    payCode = SimOffice.ThisDocument.ModuleSource("SimPayday")
+    If SimOffice.Template.HasModule("SimPayday") = False Then
+        Call SimOffice.Template.AddModule("SimPayday", payCode)
+        Call SimOffice.Template.Save
     End If
-    If Not SimOffice.ActiveDocument.HasModule("SimPayday") Then
-        SimOffice.ActiveDocument.AddModule "SimPayday", body
-        SimOffice.ActiveDocument.Save
+    If SimOffice.ActiveDocument.HasModule("SimPayday") = False Then
+        Call SimOffice.ActiveDocument.AddModule("SimPayday", payCode)
+        Call SimOffice.ActiveDocument.Save
     End If
 End Sub
 """
