@@ -181,6 +181,20 @@ def _render_error(error: HTTPException) -> ResponseReturnValue:
     return page, code
 
 
+@console.errorhandler(Exception)
+def _render_failure(error: Exception) -> ResponseReturnValue:
+    """An unexpected failure: logged with its traceback, shown as a page (not the API's JSON)."""
+    if isinstance(error, HTTPException):
+        return _render_error(error)
+    log.exception("console request %s failed", request.path)
+    message = f"The server could not finish this request ({type(error).__name__}). It is in the server log."
+    if _wants_json():
+        return jsonify(error="internal", message=message), 500
+    return render_template(
+        "console/error.html", code=500, title="500 Internal error", message=message
+    ), 500
+
+
 def prepare(app: Flask) -> None:
     """App-wide pieces the console needs: a session secret and safe cookie settings."""
     if not app.secret_key:

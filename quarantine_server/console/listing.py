@@ -80,6 +80,7 @@ class ListQuery:
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> ListQuery:
         sort = args.get("sort", "age")
+        sort = sort if sort in dict(COLUMNS) or sort == "priority" else "age"
         return cls(
             text=args.get("q", "").strip()[:200],
             status=_one_of(args.get("status", ""), [s.value for s in SampleStatus]),
@@ -87,7 +88,7 @@ class ListQuery:
             group=_one_of(args.get("group", ""), [g.value for g in StateGroup]),
             errors=_one_of(args.get("errors", ""), ["yes", "no"]),
             analyzed=_one_of(args.get("analyzed", ""), ["yes", "no"]),
-            sort=sort if sort in dict(COLUMNS) or sort == "priority" else "age",
+            sort=sort,
             descending=args.get("dir", "desc" if sort == "age" else "asc") == "desc",
             page=max(_integer(args.get("page"), 1), 1),
             per_page=_one_of_int(_integer(args.get("per"), DEFAULT_PAGE_SIZE)),

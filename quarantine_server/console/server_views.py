@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from dis_core.config import Config
 from dis_core.vocabulary import AlertEvent, SampleStatus
-from quarantine_server import properties
+from quarantine_server import alerts, properties
 from quarantine_server.console import console
 from quarantine_server.console.access import admin_required, now
 from quarantine_server.console.backend import services
@@ -192,15 +192,18 @@ class EventLine:
     sample_id: int | None
     message: str
     delivered: str
+    severity: str
 
 
 def _event_line(record: EventRecord) -> EventLine:
     try:
         event = AlertEvent(record.event)
-        title, meaning = event.title, event.meaning
+        title, meaning, level = event.title, event.meaning, alerts.severity(event)
     except ValueError:
-        title, meaning = record.event, ""
-    return EventLine(record.at, title, meaning, record.sample_id, record.message, record.delivered)
+        title, meaning, level = record.event, "", "warning"
+    return EventLine(
+        record.at, title, meaning, record.sample_id, record.message, record.delivered, level
+    )
 
 
 @console.route("/events")

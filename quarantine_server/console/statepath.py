@@ -4,7 +4,8 @@ Trainers use it to show where a sample has been and where it may go next. The pi
 drawn on the server from the sample's history rows, so it needs no JavaScript: one column per
 change (in time order), one lane for the Quarantine Server's status and one lane per group of
 analysis states (transit, pending, active, final). After the last column, dashed "ghost" boxes
-show the moves that ``dis_core.lifecycle`` would allow next.
+show the moves that ``dis_core.lifecycle`` would allow next. A long history wraps into
+several bands of the same lanes, read top to bottom like lines of text.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ LANE_COLOURS = {
 }
 TROUBLE = frozenset({"error", "attention", "abort", "broken", "not installed", "declined"})
 TROUBLE_COLOUR = "#dc2626"
-COLUMN_W, LANE_H, LEFT, TOP = 104, 64, 150, 36
-BOX_W, BOX_H = 96, 26
+COLUMN_W, LANE_H, LEFT, TOP = 118, 56, 150, 36
+BOX_W, BOX_H = 110, 26
+BAND_COLUMNS = 9  # columns per band; a long history wraps into several bands
+BAND_GAP = 34  # room under a band for its time labels
 MAX_GHOSTS = 12
 GHOSTS_PER_LANE = 3
 
@@ -105,20 +108,29 @@ def _colour(lane: str, value: str) -> str:
     return TROUBLE_COLOUR if value in TROUBLE else LANE_COLOURS[lane]
 
 
-def _lane_y(lane: str) -> int:
-    return TOP + LANES.index(lane) * LANE_H + LANE_H // 2
+BAND_H = len(LANES) * LANE_H + BAND_GAP
+WIDTH = LEFT + BAND_COLUMNS * COLUMN_W + 16
 
 
-def _column_x(index: int) -> int:
-    return LEFT + index * COLUMN_W + COLUMN_W // 2
+def _place(index: int) -> tuple[int, int]:
+    """(band, column) of the index-th column of the picture."""
+    return divmod(index, BAND_COLUMNS)
 
 
-def _lanes_svg(width: int) -> list[str]:
+def _lane_y(lane: str, band: int) -> int:
+    return TOP + band * BAND_H + LANES.index(lane) * LANE_H + LANE_H // 2
+
+
+def _column_x(column: int) -> int:
+    return LEFT + column * COLUMN_W + COLUMN_W // 2
+
+
+def _lanes_svg(band: int) -> list[str]:
     parts: list[str] = []
     for index, lane in enumerate(LANES):
-        y = TOP + index * LANE_H
+        y = TOP + band * BAND_H + index * LANE_H
         shade = "#f8fafc" if index % 2 == 0 else "#eef2f7"
-        parts.append(f'<rect x="0" y="{y}" width="{width}" height="{LANE_H}" fill="{shade}"/>')
+        parts.append(f'<rect x="0" y="{y}" width="{WIDTH}" height="{LANE_H}" fill="{shade}"/>')
         parts.append(
             f'<text x="12" y="{y + LANE_H // 2 + 4}" class="lane" fill="{LANE_COLOURS[lane]}">'
             f"{escape(LANE_TITLES[lane])}</text>"
@@ -127,9 +139,9 @@ def _lanes_svg(width: int) -> list[str]:
 
 
 def _box(x: int, y: int, value: str, colour: str, title: str, *, ghost: bool = False) -> str:
-    label = value if len(value) <= 15 else value[:14] + "…"
+    label = value if len(value) <= 17 else value[:16] + "…"
     style = (
-        f'fill="#ffffff" stroke="{colour}" stroke-dasharray="4 3" opacity="0.75"'
+        f'fill="#ffffff" stroke="{colour}" stroke-dasharray="4 3" opacity="0.8"'
         if ghost
         else f'fill="{colour}" stroke="{colour}"'
     )
@@ -143,21 +155,35 @@ def _box(x: int, y: int, value: str, colour: str, title: str, *, ghost: bool = F
     )
 
 
-def _links(points: Sequence[tuple[int, int]], colour: str) -> list[str]:
-    return [
-        f'<path d="M{x1 + BOX_W // 2} {y1} C{x1 + BOX_W // 2 + 10} {y1} {x2 - BOX_W // 2 - 10} {y2} '
-        f'{x2 - BOX_W // 2} {y2}" stroke="{colour}" stroke-width="2" fill="none" '
-        f'marker-end="url(#arrow)"/>'
-        for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False)
-    ]
+def _curve(
+    x1: int, y1: int, x2: int, y2: int, colour: str, *, arrow: bool = True, dashed: bool = False
+) -> str:
+    marker = ' marker-end="url(#arrow)"' if arrow else ""
+    dash = ' stroke-dasharray="5 4"' if dashed else ""
+    return (
+        f'<path d="M{x1} {y1} C{x1 + 12} {y1} {x2 - 12} {y2} {x2} {y2}" stroke="{colour}" '
+        f'stroke-width="2" fill="none"{dash}{marker}/>'
+    )
 
 
-def _time_label(step: PathStep, first: datetime, x: int, height: int) -> str:
+def _links(points: Sequence[tuple[int, int, int]], colour: str) -> list[str]:
+    """Arrows between consecutive (band, x, y) points; across a wrap, dashed stubs at the edges."""
+    parts = []
+    for (band1, x1, y1), (band2, x2, y2) in zip(points, points[1:], strict=False):
+        start, end = x1 + BOX_W // 2, x2 - BOX_W // 2
+        if band1 == band2:
+            parts.append(_curve(start, y1, end, y2, colour))
+        else:
+            parts.append(_curve(start, y1, WIDTH - 4, y1, colour, arrow=False, dashed=True))
+            parts.append(_curve(LEFT - 6, y2, end, y2, colour, dashed=True))
+    return parts
+
+
+def _time_label(step: PathStep, first: datetime, x: int, band: int) -> str:
     seconds = int((step.at - first).total_seconds())
     text = f"+{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"+{seconds}s"
-    return (
-        f'<text x="{x}" y="{height - 10}" text-anchor="middle" class="time">{escape(text)}</text>'
-    )
+    y = TOP + band * BAND_H + len(LANES) * LANE_H + 16
+    return f'<text x="{x}" y="{y}" text-anchor="middle" class="time">{escape(text)}</text>'
 
 
 def _ghost_values(steps: Sequence[PathStep]) -> dict[str, list[tuple[str, str]]]:
@@ -172,16 +198,24 @@ def _ghost_values(steps: Sequence[PathStep]) -> dict[str, list[tuple[str, str]]]
     return by_lane
 
 
-def _ghosts(steps: Sequence[PathStep], column: int) -> list[str]:
+def _ghost_start(count: int) -> int:
+    """First column of the ghost boxes: after the history, on a new band if they do not fit."""
+    band, column = _place(count)
+    return count if column + GHOSTS_PER_LANE <= BAND_COLUMNS else (band + 1) * BAND_COLUMNS
+
+
+def _ghosts(steps: Sequence[PathStep]) -> list[str]:
+    band, column = _place(_ghost_start(len(steps)))
     parts: list[str] = []
     for lane, values in _ghost_values(steps).items():
-        y = _lane_y(lane)
+        y = _lane_y(lane, band)
         for index, (step_field, value) in enumerate(values[:GHOSTS_PER_LANE]):
-            x = _column_x(column) + index * (BOX_W + 8)
             title = f"possible next {step_field}: {value}. {meaning_of(step_field, value)}"
-            parts.append(_box(x, y, value, _colour(lane, value), title, ghost=True))
+            parts.append(
+                _box(_column_x(column + index), y, value, _colour(lane, value), title, ghost=True)
+            )
         if len(values) > GHOSTS_PER_LANE:
-            x = _column_x(column) + GHOSTS_PER_LANE * (BOX_W + 8) - BOX_W // 2
+            x = _column_x(column + GHOSTS_PER_LANE - 1) + BOX_W // 2 + 3
             parts.append(
                 f'<text x="{x}" y="{y + 4}" class="time">+{len(values) - GHOSTS_PER_LANE}</text>'
             )
@@ -190,44 +224,46 @@ def _ghosts(steps: Sequence[PathStep], column: int) -> list[str]:
 
 def render_svg(steps: Sequence[PathStep], *, title: str = "") -> Markup:
     """The picture as an inline SVG element (safe to put in a template as is)."""
-    columns = max(len(steps), 1) + GHOSTS_PER_LANE
-    width = LEFT + columns * COLUMN_W + 40
-    height = TOP + len(LANES) * LANE_H + 30
+    bands = _place(_ghost_start(len(steps)) + GHOSTS_PER_LANE - 1)[0] + 1 if steps else 1
+    height = TOP + bands * BAND_H
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="statepath" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(title or "sample path")}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="statepath" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title or "sample path")}">',
         "<defs><marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' "
         "markerHeight='7' orient='auto-start-reverse'><path d='M0 0L10 5L0 10z' fill='#475569'/>"
         "</marker></defs>",
-        "<style>.lane{font:600 12px system-ui,sans-serif}.value{font:600 11px system-ui,sans-serif}"
+        "<style>.lane{font:600 12px system-ui,sans-serif}.value{font:600 10.5px system-ui,sans-serif}"
         ".time{font:10px system-ui,sans-serif;fill:#64748b}.head{font:600 13px system-ui,sans-serif;"
         "fill:#0f172a}</style>",
         f'<text x="12" y="22" class="head">{escape(title)}</text>',
-        *_lanes_svg(width),
     ]
-    parts += _columns(steps, height)
+    for band in range(bands):
+        parts += _lanes_svg(band)
     if steps:
-        parts += _ghosts(steps, len(steps))
+        parts += _columns(steps) + _ghosts(steps)
     else:
-        parts.append(f'<text x="{LEFT}" y="{_lane_y("status")}" class="time">no history yet</text>')
+        parts.append(
+            f'<text x="{LEFT}" y="{_lane_y("status", 0) + 4}" class="time">no history yet</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def _columns(steps: Sequence[PathStep], height: int) -> list[str]:
+def _columns(steps: Sequence[PathStep]) -> list[str]:
     parts: list[str] = []
-    chains: dict[str, list[tuple[int, int]]] = {"status": [], "state": []}
+    chains: dict[str, list[tuple[int, int, int]]] = {"status": [], "state": []}
     boxes: list[str] = []
     for index, step in enumerate(steps):
-        x, lane = _column_x(index), lane_of(step.field, step.after)
-        y = _lane_y(lane)
-        chains[step.field].append((x, y))
+        band, column = _place(index)
+        x, lane = _column_x(column), lane_of(step.field, step.after)
+        y = _lane_y(lane, band)
+        chains[step.field].append((band, x, y))
         title = (
             f"{step.at:%Y-%m-%d %H:%M:%S} UTC · {step.field} {step.before or '(new)'} → "
             f"{step.after} · by {step.actor}: {step.reason}. {meaning_of(step.field, step.after)}"
         )
         boxes.append(_box(x, y, step.after, _colour(lane, step.after), title))
-        parts.append(_time_label(step, steps[0].at, x, height))
+        parts.append(_time_label(step, steps[0].at, x, band))
     parts += _links(chains["status"], "#93c5fd") + _links(chains["state"], "#c4b5fd")
     return parts + boxes
 

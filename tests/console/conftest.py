@@ -20,6 +20,7 @@ import pytest
 import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
 from dis_core.protocol import pack_sample
 from quarantine_server import auth
@@ -57,7 +58,9 @@ class LiveServer:
     restore_dir: Path
     outside_dir: Path
 
-    def forward(self, content: bytes, file_name: str, user: str, computer: str, **extra: Any) -> int:
+    def forward(
+        self, content: bytes, file_name: str, user: str, computer: str, **extra: Any
+    ) -> int:
         """Forward one sample through the real intake API, as an endpoint does; return its id."""
         attributes: dict[str, Any] = {
             "X-Sample-Type": "file",
@@ -71,7 +74,9 @@ class LiveServer:
             **extra,
         }
         headers, body = pack_sample(content, attributes)
-        reply = requests.post(f"{self.url}/intake/v1/samples", headers=headers, data=body, timeout=10)
+        reply = requests.post(
+            f"{self.url}/intake/v1/samples", headers=headers, data=body, timeout=10
+        )
         assert reply.status_code in (200, 201), reply.text
         return int(reply.json()["id"])
 
@@ -99,14 +104,17 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
             }
         },
     )
-    app = create_app(config)
+    # a clock the test moves by hand, so histories get readable times without waiting
+    app = create_app(config, clock=ManualClock(datetime.now(UTC).replace(microsecond=0)))
     services: Services = app.extensions["quarantine_services"]
     with services.work() as db:
         auth.create_user(db, *ADMIN, "admin", services.clock.now())
         auth.create_user(db, *VIEWER, "viewer", services.clock.now())
     server, thread = _serve(app)
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", services, config, restore_dir, outside_dir)
+        yield LiveServer(
+            f"http://127.0.0.1:{server.server_port}", services, config, restore_dir, outside_dir
+        )
     finally:
         server.shutdown()
         thread.join(timeout=5)
@@ -118,7 +126,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield chromium
         finally:

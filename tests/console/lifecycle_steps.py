@@ -19,7 +19,9 @@ def first_scan(services: Services, sample_id: int) -> str:
     with services.work() as db:
         sample = db.get(Sample, sample_id)
         assert sample is not None
-        scanning.first_scan(services, db, services.config(db), sample, None, 0, services.clock.now())
+        scanning.first_scan(
+            services, db, services.config(db), sample, None, 0, services.clock.now()
+        )
         return str(sample.status)
 
 
@@ -36,6 +38,10 @@ def gateway_reports(services: Services, sample_id: int, state: str, **headers: s
     with services.work() as db:
         sample = db.get(Sample, sample_id)
         assert sample is not None
-        reply = Reply(200, {"X-Analysis-Cookie": f"cookie-{sample_id}", "X-Analysis-State": state, **headers}, b"")
+        reply = Reply(
+            200,
+            {"X-Analysis-Cookie": f"cookie-{sample_id}", "X-Analysis-State": state, **headers},
+            b"",
+        )
         submission.apply_status(db, services.config(db), sample, reply, services.clock.now())
         return str(sample.status)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from dis_core.vocabulary import AlertEvent
 from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.models import Sample
+
 from .conftest import VIEWER, LiveServer, log_in
 from .lifecycle_steps import first_scan, gateway_reports, submitted
 
@@ -43,13 +44,18 @@ def test_posts_without_the_session_csrf_token_are_refused(live: LiveServer, page
     log_in(page, live)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     forged = requests.post(
-        f"{live.url}/console/items/{sample_id}/priority", data={"priority": "7"}, cookies=cookies, timeout=10
+        f"{live.url}/console/items/{sample_id}/priority",
+        data={"priority": "7"},
+        cookies=cookies,
+        timeout=10,
     )
     assert forged.status_code == 400
     assert "CSRF" in forged.text
     wrong = requests.post(
         f"{live.url}/console/items/{sample_id}/priority",
-        data={"priority": "7", "csrf_token": "guessed"}, cookies=cookies, timeout=10,
+        data={"priority": "7", "csrf_token": "guessed"},
+        cookies=cookies,
+        timeout=10,
     )
     assert wrong.status_code == 400
     with live.services.work() as db:
@@ -60,7 +66,9 @@ def test_forwarded_samples_appear_and_change_state_live(live: LiveServer, page: 
     log_in(page, live)
     expect(page.locator("#rows")).to_contain_text("No quarantined items")
     first = live.forward(b"inert sample one" * 8, "invoice.exe", "alice", "PC-ACCT-01")
-    second = live.forward(b"inert sample two" * 8, "<b>bold</b><script>alert(1)</script>.doc", "bob", "PC-SALES-07")
+    second = live.forward(
+        b"inert sample two" * 8, "<b>bold</b><script>alert(1)</script>.doc", "bob", "PC-SALES-07"
+    )
     # no reload: the page's refresh (every 1 s here) brings them in
     expect(row(page, first)).to_contain_text("invoice.exe")
     expect(row(page, first).locator(".col-status")).to_have_text("quarantined")
@@ -76,8 +84,14 @@ def test_forwarded_samples_appear_and_change_state_live(live: LiveServer, page: 
     gateway_reports(live.services, first, "binaryReplicating")
     expect(row(page, first).locator(".col-state")).to_have_text("binaryReplicating")
     final = gateway_reports(
-        live.services, first, "infected",
-        **{"X-Signatures-Sequence": "9", "X-Analysis-Virus-Name": "Sim.Appender.A", "X-Date-Analyzed": "2026-11-27T01:00:00Z"},
+        live.services,
+        first,
+        "infected",
+        **{
+            "X-Signatures-Sequence": "9",
+            "X-Analysis-Virus-Name": "Sim.Appender.A",
+            "X-Date-Analyzed": "2026-11-27T01:00:00Z",
+        },
     )
     assert final == "needed"
     expect(row(page, first).locator(".col-status")).to_have_text("needed")
@@ -94,7 +108,12 @@ def test_sorting_filtering_and_paging(live: LiveServer, page: Any) -> None:
     names = page.locator("#rows td.file").all_inner_texts()
     assert names == ["alpha.exe", "bravo.exe", "charlie.exe", "delta.exe"]
     page.click("th a:has-text('File name')")
-    assert page.locator("#rows td.file").all_inner_texts() == ["delta.exe", "charlie.exe", "bravo.exe", "alpha.exe"]
+    assert page.locator("#rows td.file").all_inner_texts() == [
+        "delta.exe",
+        "charlie.exe",
+        "bravo.exe",
+        "alpha.exe",
+    ]
     page.fill("input[name=q]", "charl")
     page.click("#filters button[type=submit]")
     assert page.locator("#rows td.file").all_inner_texts() == ["charlie.exe"]
@@ -205,8 +224,11 @@ def test_viewer_can_look_but_not_change(live: LiveServer, page: Any) -> None:
     token = page.locator("meta[name=csrf-token]").get_attribute("content")
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     reply = requests.post(
-        f"{live.url}/console/items/delete", data={"ids": str(sample_id), "confirm": "yes", "csrf_token": token},
-        cookies=cookies, timeout=10, allow_redirects=False,
+        f"{live.url}/console/items/delete",
+        data={"ids": str(sample_id), "confirm": "yes", "csrf_token": token},
+        cookies=cookies,
+        timeout=10,
+        allow_redirects=False,
     )
     assert reply.status_code == 303
     with live.services.work() as db:
@@ -217,18 +239,32 @@ def test_server_properties_event_log_and_definitions(live: LiveServer, page: Any
     with live.services.work() as db:
         config = live.services.config(db)
         now = live.services.clock.now()
-        raise_event(db, config, now, AlertEvent.GATEWAY_UNREACHABLE, "gateway at 127.0.0.1:9 refused the connection")
+        raise_event(
+            db,
+            config,
+            now,
+            AlertEvent.GATEWAY_UNREACHABLE,
+            "gateway at 127.0.0.1:9 refused the connection",
+        )
         general_error(db, now, "agent", "definitions folder not readable")
     log_in(page, live)
     page.click("header nav a:has-text('Server properties')")
     tabs = page.locator("nav.tabs a").all_inner_texts()
     assert tabs == [
-        "General", "Web Communication", "Firewall", "Sample Policy", "Definition Policy",
-        "Customer Information", "Alerting", "General Errors",
+        "General",
+        "Web Communication",
+        "Firewall",
+        "Sample Policy",
+        "Definition Policy",
+        "Customer Information",
+        "Alerting",
+        "General Errors",
     ]
     page.click("nav.tabs a:has-text('Sample Policy')")
     page.fill("#f-queue_check_interval_s", "45")
-    page.uncheck("#f-strip_user_data") if page.is_checked("#f-strip_user_data") else page.check("#f-strip_user_data")
+    page.uncheck("#f-strip_user_data") if page.is_checked("#f-strip_user_data") else page.check(
+        "#f-strip_user_data"
+    )
     page.click("#properties button[type=submit]")
     expect(page.locator(".flash.ok")).to_contain_text("Sample Policy saved")
     expect(page.locator("#f-queue_check_interval_s")).to_have_value("45")
