@@ -97,7 +97,7 @@ def place(watch_folder: Path, source: Path) -> Path:
 
 def update(journeys: list[Journey], observer: Observer) -> None:
     """Refresh every journey from the server; a journey ends at a terminal status."""
-    by_key = {(r.get("computer"), r.get("file_name")): r for r in observer.rows()}
+    by_key = {(r.get("computer"), _base_name(r.get("file_name"))): r for r in observer.rows()}
     for journey in journeys:
         row = by_key.get((journey.computer, journey.file_name))
         if row is None or journey.settled:
@@ -106,6 +106,11 @@ def update(journeys: list[Journey], observer: Observer) -> None:
         if row.get("status") in TERMINAL_STATUSES and _stable(journey):
             journey.detail = observer.detail(int(row["id"]))
             journey.finished = time.monotonic()
+
+
+def _base_name(path: object) -> str:
+    """The file name part of a path as the endpoint reported it (either slash)."""
+    return str(path or "").replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _stable(journey: Journey) -> bool:
