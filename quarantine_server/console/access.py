@@ -203,6 +203,14 @@ def prepare(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if services_of(app).base_config.general.listen_tls:
+        app.config["SESSION_COOKIE_SECURE"] = True  # the server speaks https only
+
+
+def services_of(app: Flask) -> Any:
+    from quarantine_server.console.backend import SERVICES_KEY
+
+    return app.extensions[SERVICES_KEY]
 
 
 def services_secret(app: Flask) -> bytes:

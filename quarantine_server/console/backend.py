@@ -37,14 +37,27 @@ def services() -> Services:
 
 
 def session_secret(app: Flask) -> bytes:
-    """A persistent random key for signing console session cookies, kept in the data directory."""
+    """A persistent random key for signing console session cookies, kept in the data directory.
+
+    Several gunicorn workers may start at once: the key is written under a private name and
+    linked into place, so all of them end up reading the same complete key.
+    """
     found = cast(Services, app.extensions[SERVICES_KEY])
     path = Path(found.base_config.path(SECRET_FILE))
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        draft = path.with_name(f".{SECRET_FILE}.{secrets.token_hex(8)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(secrets.token_bytes(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another worker won the race; its key is the one
+        finally:
+            draft.unlink()
     return path.read_bytes()
 
 

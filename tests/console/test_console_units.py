@@ -154,3 +154,16 @@ def test_login_redirect_stays_on_this_site(client) -> None:  # type: ignore[no-u
         data={"username": "root", "password": "long-enough-pw", "csrf_token": token},
     )
     assert reply.headers["Location"].endswith("/console/items")
+
+
+def test_session_cookie_is_httponly_lax_and_secure_under_tls(tmp_path: Path) -> None:
+    for tls in (False, True):
+        config = load_config(
+            environ={},
+            overrides={"general": {"data_dir": str(tmp_path / str(tls)), "listen_tls": tls}},
+        )
+        app = create_app(config, clock=ManualClock(T0))
+        cookie = app.test_client().get("/console/login").headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert ("Secure" in cookie) is tls
+        assert (tmp_path / str(tls) / "console.secret").stat().st_mode & 0o777 == 0o600
