@@ -16,6 +16,7 @@ from quarantine_server import samples as sample_service
 from quarantine_server.alerts import enabled
 from quarantine_server.auth import create_token, user_for_token, verify_password
 from quarantine_server.definitions import DefinitionsUnavailable, open_definitions
+from quarantine_server.intake import quarantine_usage
 from quarantine_server.models import EventRecord, Heartbeat, InstalledSet, User
 from quarantine_server.monitor import AGENT, check_heartbeats
 from quarantine_server.services import Services
@@ -449,12 +450,13 @@ def health() -> Response:
             h.service: {"at": h.beat_at.isoformat(), "holder": h.holder, "detail": h.detail}
             for h in session.scalars(select(Heartbeat))
         }
+        used = quarantine_usage(session)
     limit = config.general.quarantine_max_mb * 1024 * 1024
     return jsonify(
         {
             "heartbeats": beats,
             "quarantine": {
-                "used_bytes": found.vault.used_bytes(),
+                "used_bytes": used,
                 "max_bytes": limit,
                 "free_disk_bytes": found.vault.free_disk_bytes(),
             },
