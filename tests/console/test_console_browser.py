@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import pytest
 import requests
+from flask import Flask, Response
 from playwright.sync_api import expect
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
+from dis_core.certs import generate
+from dis_core.tls import server_context
 from dis_core.vocabulary import AlertEvent
 from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.models import Sample
@@ -285,3 +290,42 @@ def test_server_properties_event_log_and_definitions(live: LiveServer, page: Any
     expect(page.locator("#events")).to_contain_text("Unable to connect to the Gateway")
     page.click("header nav a:has-text('Definitions')")
     expect(page.locator("#active-sequence")).to_contain_text("none")
+
+
+def test_query_for_definitions_asks_the_gateway_over_tls(
+    live: LiveServer, page: Any, tmp_path: Any
+) -> None:
+    certs = generate(tmp_path / "certs")
+    gateway = Flask("gateway-stand-in")
+    asked: list[str] = []
+
+    @gateway.get("/gateway/v1/samples/<cookie>")
+    def status(cookie: str) -> Response:
+        asked.append(cookie)
+        return Response(
+            "{}", headers={"X-Analysis-Cookie": cookie, "X-Analysis-State": "binaryScoring"}
+        )
+
+    context = server_context(certs.server_cert, certs.server_key)
+    server = make_server("127.0.0.1", 0, gateway, threaded=True, ssl_context=context)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        live.config.web_communication.gateway_url = f"https://127.0.0.1:{server.server_port}"
+        live.config.web_communication.ca_file = str(certs.ca_cert)
+        waiting = live.forward(b"inert waiting" * 3, "waiting.exe", "ivan", "PC-4")
+        sample_id = live.forward(b"inert queried" * 3, "queried.exe", "jane", "PC-5")
+        first_scan(live.services, sample_id)
+        submitted(live.services, sample_id)
+        log_in(page, live)
+        page.goto(f"{live.url}/console/items/{waiting}?tab=actions")
+        page.click("form[action$='/query'] button")
+        expect(page.locator(".flash.error")).to_contain_text("only a submitted item can be queried")
+        page.goto(f"{live.url}/console/items/{sample_id}?tab=actions")
+        page.click("form[action$='/query'] button")
+        expect(page.locator(".flash.ok")).to_contain_text(
+            "gateway asked, now submitted / binaryScoring"
+        )
+        expect(page.locator("#item-state")).to_have_text("binaryScoring")
+        assert asked == [f"cookie-{sample_id}"]
+    finally:
+        server.shutdown()
