@@ -42,7 +42,7 @@ from quarantine_server.intake import check_space
 from quarantine_server.lifecycle import move
 from quarantine_server.models import Sample
 from quarantine_server.monitor import AGENT, SCANNER, beat, check_heartbeats, check_too_long
-from quarantine_server.policy import submission_queue
+from quarantine_server.policy import release_held, submission_queue
 from quarantine_server.scanning import first_scan, rescan_after_install, samples_to_scan
 from quarantine_server.services import Services
 from quarantine_server.submission import poll_one, submit_one
@@ -131,6 +131,7 @@ class Agent:
                 if sample is not None and sample.status in {S.QUARANTINED, S.HELD}:
                     first_scan(self.services, session, config, sample, scanner, active, self.now())
         with self.services.work() as session:
+            release_held(session, config, self.now())
             beat(session, SCANNER, self.now(), f"active set {active}, scanned {len(ids)}")
         return len(ids)
 

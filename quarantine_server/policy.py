@@ -104,3 +104,15 @@ def submission_queue(session: Session, config: Config) -> list[Sample]:
         .limit(room)
     )
     return list(session.scalars(query))
+
+
+def release_held(session: Session, config: Config, at: datetime) -> int:
+    """Queue check: held samples that have a priority go once automatic submission is on."""
+    if not config.sample_policy.automatic_submission:
+        return 0
+    query = select(Sample).where(Sample.status == S.HELD, Sample.priority > 0)
+    released = 0
+    for sample in session.scalars(query):
+        move(sample, S.RELEASED, at, "automatic submission is on and the sample has a priority")
+        released += 1
+    return released

@@ -145,6 +145,7 @@ class FakeGateway:
     position: dict[str, int] = field(default_factory=dict)
     requests_seen: list[str] = field(default_factory=list)
     corrupt: set[int] = field(default_factory=set)  # sequences served with a flipped byte
+    corrupt_increments: bool = False
 
     def app(self) -> Flask:
         app = Flask("fake_gateway")
@@ -235,7 +236,9 @@ class FakeGateway:
             package = self.vendor.repo.incremental(base, target)
         except DefinitionError as exc:
             return self._error(404, exc.error.value)
-        package = _flipped(package) if target in self.corrupt else package
+        package = (
+            _flipped(package) if target in self.corrupt or self.corrupt_increments else package
+        )
         return Response(package, mimetype="application/octet-stream")
 
 

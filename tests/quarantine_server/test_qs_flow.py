@@ -359,3 +359,20 @@ def test_corrupt_definitions_fail_the_install(server: Server) -> None:
     assert detail["status"] == "error" and detail["errors"] == ["unpackage"]
     assert [e["sample_id"] for e in server.events("sample_install_failed")] == [sample_id]
     assert server.api("GET", "/definitions").json()["active"]["sequence"] == 1  # the old set stays
+
+
+def test_a_bad_increment_falls_back_to_the_full_set(server: Server) -> None:
+    server.vendor.publish("F0", certified=True)
+    agent = server.agent()
+    agent.certified_pass()
+    content = infected("FULL")
+    sample_id = forward(server.http, server.url, content).json()["id"]
+    server.gateway.scripts[sha256_hex(content)] = Script(["infected"], sequence=2)
+    agent.scan_pass()
+    agent.submit_pass()
+    server.vendor.publish("FULL")
+    server.gateway.corrupt_increments = True
+    agent.definitions_pass()
+    assert server.gateway.requests_seen[-2:] == ["increment 1->2", "GET definitions 2"]
+    assert server.sample(sample_id)["status"] == "distribute"
+    assert server.api("GET", "/definitions").json()["installed"][0]["how"] == "full"

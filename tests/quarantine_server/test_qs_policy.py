@@ -158,3 +158,17 @@ def test_ole_summary_strings_are_blanked() -> None:
     stream = header + section
     blanked = blank_property_strings(stream)
     assert b"Alice" not in blanked and len(blanked) == len(stream)
+
+
+def test_held_sample_with_priority_is_released_when_automatic_submission_returns(
+    server: Server,
+) -> None:
+    server.set_properties("sample_policy", automatic_submission=False)
+    agent = server.agent()
+    sample_id = forward(server.http, server.url, infected("BACK")).json()["id"]
+    server.api("PUT", f"/samples/{sample_id}/priority", json={"priority": 300})
+    agent.scan_pass()
+    assert server.sample(sample_id)["status"] == "held"
+    server.set_properties("sample_policy", automatic_submission=True)
+    agent.scan_pass()
+    assert server.sample(sample_id)["status"] == "released"
