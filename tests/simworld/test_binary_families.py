@@ -235,7 +235,9 @@ def test_program_samples_are_inert_pe_files(name: str) -> None:
 def test_infecting_families_share_no_twelve_byte_code_run() -> None:
     """Signatures of 12+ bytes taken from one family's code cannot match another family."""
     viral = [n for n in PROGRAMS if n not in ("clean_simvm", "fp_bait", "worm", "trojan")]
-    windows = {name: {program(name)[i : i + 12] for i in range(len(program(name)) - 11)} for name in viral}
+    windows = {
+        name: {program(name)[i : i + 12] for i in range(len(program(name)) - 11)} for name in viral
+    }
     for index, first in enumerate(viral):
         for second in viral[index + 1 :]:
             assert not windows[first] & windows[second], (first, second)

@@ -77,3 +77,18 @@ def test_carrier_roundtrip_and_damage_detection() -> None:
     found = carrier_at(bytes(damaged), 4)
     assert found is not None and not found.intact
     assert carrier_at(data[:20], 4) is None
+
+
+def test_the_documentation_examples_are_exact() -> None:
+    from pathlib import Path
+
+    from dis_core.simworld.programs import appender
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulated-malware.md").read_text()
+    listing = doc.split("complete example of an infecting")[1].split("```")[1]
+    assert assemble(listing) == assemble(appender("Sim.Appender.A", "AppenderKey.0001"))
+    carrier_line = next(line for line in doc.splitlines() if line.startswith("carrier "))
+    stated = bytes.fromhex(carrier_line.split("→")[1].replace(" ", ""))
+    assert stated == pack_carrier(assemble('BSET b1, "hi"\nOUT b1\nHALT'))
+    for op in BY_CODE.values():  # every opcode has a row in the instruction tables
+        assert f"| {op.code:02X} | {op.name} |" in doc, op.name
