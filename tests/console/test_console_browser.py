@@ -82,6 +82,7 @@ def test_forwarded_samples_appear_and_change_state_live(live: LiveServer, page: 
     assert row(page, second).locator("td.file b").count() == 0
     assert first_scan(live.services, first) == "released"
     expect(row(page, first).locator(".col-status")).to_have_text("released")
+    expect(row(page, first)).to_have_class(re.compile(r"changed"))  # highlighted as it changed
     submitted(live.services, first)
     gateway_reports(live.services, first, "accepted")
     expect(row(page, first).locator(".col-state")).to_have_text("accepted")
@@ -150,6 +151,7 @@ def test_properties_tabs_set_priority_and_queue(live: LiveServer, page: Any) -> 
     page.fill("form[action$='/priority'] input[name=priority]", "0")
     page.click("form[action$='/priority'] button")
     expect(page.locator(".flash.ok")).to_contain_text("priority set to 0")
+    expect(page.locator("#eligibility")).to_contain_text("this item is eligible")
     page.fill("form[action$='/queue'] input[name=priority]", "700")
     page.click("#queue")
     expect(page.locator(".flash.ok")).to_contain_text("queued for analysis")
@@ -278,6 +280,14 @@ def test_server_properties_event_log_and_definitions(live: LiveServer, page: Any
     page.fill("#f-queue_check_interval_s", "-5")
     page.click("#properties button[type=submit]")
     expect(page.locator(".flash.error")).to_contain_text("queue_check_interval_s")
+    page.click("nav.tabs a:has-text('Alerting')")
+    page.uncheck("#f-enabled_events input[value=defcast_error]")
+    page.click("#properties button[type=submit]")
+    expect(page.locator(".flash.ok")).to_contain_text("Alerting saved")
+    expect(page.locator("#f-enabled_events input[value=defcast_error]")).not_to_be_checked()
+    with live.services.work() as db:
+        chosen = live.services.config(db).alerting.enabled_events
+    assert len(chosen) == len(AlertEvent) - 1 and "defcast_error" not in chosen
     page.click("nav.tabs a:has-text('Customer Information')")
     page.fill("#f-company_name", "")
     page.click("#properties button[type=submit]")

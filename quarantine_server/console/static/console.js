@@ -44,6 +44,8 @@
     const seconds = Math.max(parseInt(live.dataset.refresh, 10) || 30, 1);
     const text = document.getElementById("live-text");
     const total = document.getElementById("total");
+    const recent = new Map();
+    const HIGHLIGHT_MS = Math.max(3000, seconds * 1500);
     async function refresh() {
       try {
         const reply = await fetch(live.dataset.source, { headers: { "Accept": "application/json" }, credentials: "same-origin" });
@@ -51,7 +53,15 @@
         if (!reply.ok) throw new Error("HTTP " + reply.status);
         const data = await reply.json();
         const keep = new Set(selectedIds());
+        const before = new Map(Array.from(rows.querySelectorAll("tr[data-id]")).map(
+          (tr) => [tr.dataset.id, tr.dataset.status + "|" + tr.dataset.state]));
         rows.innerHTML = data.rows_html;
+        const now = Date.now();
+        rows.querySelectorAll("tr[data-id]").forEach((tr) => {
+          if (before.get(tr.dataset.id) !== tr.dataset.status + "|" + tr.dataset.state) recent.set(tr.dataset.id, now);
+          // a changed row stays marked for a few seconds, across refreshes
+          if (now - (recent.get(tr.dataset.id) || 0) < HIGHLIGHT_MS) tr.classList.add("changed");
+        });
         document.querySelectorAll("input.pick").forEach((box) => { box.checked = keep.has(box.value); });
         if (total) total.textContent = data.total;
         live.classList.remove("stale");
