@@ -57,9 +57,9 @@ def dropper(code: bytes, *, seed: int, bits: int = 32) -> bytes:
     )
 
 
-def program_sample(name: str, seed: int) -> bytes:
-    """A non-infecting program (worm, trojan, clean tools) as its own PE."""
-    return dropper(program(name), seed=seed)
+def program_sample(name: str, seed: int, bits: int = 32) -> bytes:
+    """A non-infecting program (worm, trojan, clean tools) as its own PE32 or PE32+."""
+    return dropper(program(name), seed=seed, bits=bits)
 
 
 def infected_host(name: str, seed: int, variant: int = 0) -> bytes:

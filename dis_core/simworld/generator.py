@@ -80,6 +80,11 @@ def _sample_seed(seed: int, family: str, variant: int) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
+def _bits(variant: int) -> int:
+    """Programs that are their own PE: even variants PE32, odd variants PE32+."""
+    return 64 if variant % 2 else 32
+
+
 def _infecting(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.infected_host(family, seed, variant)
     return Sample(
@@ -103,7 +108,7 @@ def _overwriter(family: str, seed: int, variant: int, index: int) -> Sample:
 
 
 def _threat(family: str, seed: int, variant: int, index: int) -> Sample:
-    data = binaries.program_sample(family, seed)
+    data = binaries.program_sample(family, seed, _bits(variant))
     return Sample(
         f"binary/{family}-{index:04d}.exe",
         data,
@@ -136,7 +141,7 @@ def _macro(family: str, seed: int, variant: int, index: int) -> Sample:
 
 
 def _clean_simvm(family: str, seed: int, variant: int, index: int) -> Sample:
-    data = binaries.program_sample("clean_simvm", seed)
+    data = binaries.program_sample("clean_simvm", seed, _bits(variant))
     return Sample(
         f"binary/{family}-{index:04d}.exe",
         data,
@@ -147,7 +152,7 @@ def _clean_simvm(family: str, seed: int, variant: int, index: int) -> Sample:
 
 
 def _fp_bait(family: str, seed: int, variant: int, index: int) -> Sample:
-    data = binaries.program_sample("fp_bait", seed)
+    data = binaries.program_sample("fp_bait", seed, _bits(variant))
     return Sample(
         f"binary/{family}-{index:04d}.exe",
         data,

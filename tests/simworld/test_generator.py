@@ -63,6 +63,7 @@ def test_every_family_is_present_with_expected_outcomes(samples: list) -> None:
 
 
 def test_every_generated_pe_is_clean_and_inert(samples: list) -> None:
+    magics = set()
     for sample in samples:
         if sample.kind != "binary" or sample.family == "clean_pe":
             continue
@@ -74,6 +75,8 @@ def test_every_generated_pe_is_clean_and_inert(samples: list) -> None:
             sample.file
         )  # then only data
         assert find_program(sample.data) is not None
+        magics.add(parsed.OPTIONAL_HEADER.Magic)
+    assert magics == {0x10B, 0x20B}  # PE32 and PE32+
 
 
 def test_every_generated_document_has_macros_olevba_extracts(samples: list) -> None:
