@@ -87,6 +87,7 @@ def item(sample_id: int) -> ResponseReturnValue:
             svg=_svg(sample) if tab == "path" else "",
             legend=statepath.legend(),
             default_priority=services().config(db).sample_policy.default_priority or 500,
+            refresh_s=services().config(db).general.console_refresh_s,
             eligibility=policy.manual_eligibility(sample),
         )
     return page

@@ -339,3 +339,20 @@ def test_query_for_definitions_asks_the_gateway_over_tls(
         assert asked == [f"cookie-{sample_id}"]
     finally:
         server.shutdown()
+
+
+def test_state_path_picture_redraws_as_the_sample_moves(live: LiveServer, page: Any) -> None:
+    sample_id = live.forward(b"inert traveller" * 3, "traveller.exe", "kim", "PC-6")
+    log_in(page, live)
+    page.goto(f"{live.url}/console/items/{sample_id}?tab=path")
+    nodes = page.locator("#statepath g.node text.value")
+    expect(nodes).to_have_count(1)
+    expect(page.locator("#statepath g.ghost")).not_to_have_count(0)  # the moves allowed next
+    first_scan(live.services, sample_id)
+    submitted(live.services, sample_id)
+    gateway_reports(live.services, sample_id, "importing")
+    expect(nodes).to_have_count(4)
+    assert nodes.all_text_contents() == ["quarantined", "released", "submitted", "importing"]
+    expect(
+        page.locator("#statepath g.node title", has_text="reported by the gateway")
+    ).to_have_count(1)

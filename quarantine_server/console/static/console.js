@@ -74,4 +74,23 @@
     }
     window.setInterval(refresh, seconds * 1000);
   }
+
+  // The state path redraws itself too, so a trainer can leave it on screen during a demo.
+  const path = document.getElementById("statepath");
+  if (path && path.dataset.source) {
+    const every = Math.max(parseInt(path.dataset.refresh, 10) || 30, 1);
+    const status = document.getElementById("path-live");
+    window.setInterval(async () => {
+      try {
+        const reply = await fetch(path.dataset.source, { credentials: "same-origin" });
+        if (!reply.ok) throw new Error("HTTP " + reply.status);
+        const svg = new DOMParser().parseFromString(await reply.text(), "image/svg+xml").documentElement;
+        if (svg.nodeName !== "svg") throw new Error("not a picture");
+        path.replaceChildren(document.importNode(svg, true));
+        status.classList.remove("stale");
+      } catch (error) {
+        status.classList.add("stale");
+      }
+    }, every * 1000);
+  }
 })();
