@@ -146,6 +146,9 @@ def test_properties_tabs_set_priority_and_queue(live: LiveServer, page: Any) -> 
     meaning.locator("summary").click()
     expect(meaning.locator("p")).to_contain_text("SHA-256 of the original file")
     expect(page.locator("#attributes")).to_contain_text("X-Platform-Computer")
+    computer_row = page.locator("#attributes tr", has_text="X-Platform-Computer")
+    computer_row.locator("td.name").dblclick()  # the original console's gesture
+    expect(computer_row.locator("details.meaning p")).to_contain_text("Name of the computer")
     page.click("nav.tabs a:has-text('Actions')")
     expect(page.locator("#history")).to_contain_text("held for manual submission")
     page.fill("form[action$='/priority'] input[name=priority]", "0")
@@ -226,6 +229,7 @@ def test_viewer_can_look_but_not_change(live: LiveServer, page: Any) -> None:
     expect(page.locator("#bulk button[value=delete]")).to_be_disabled()
     page.goto(f"{live.url}/console/items/{sample_id}?tab=actions")
     expect(page.locator("#queue")).to_be_disabled()
+    expect(page.locator("#delete-one")).to_have_count(0)
     page.goto(f"{live.url}/console/items/delete?ids={sample_id}")
     expect(page.locator(".flash.error")).to_contain_text("Viewers cannot change anything")
     token = page.locator("meta[name=csrf-token]").get_attribute("content")

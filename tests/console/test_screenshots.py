@@ -144,6 +144,9 @@ def test_screenshots_of_the_main_pages(live: LiveServer, page: Any) -> None:
     _shot(page, "items")
     for tab in ("general", "attributes", "actions", "errors"):
         page.goto(f"{live.url}/console/items/{star}?tab={tab}")
+        if tab == "attributes":
+            page.locator("#attributes tr", has_text="X-Analysis-State").dblclick()
+            expect(page.locator("#attributes details[open]")).to_have_count(1)
         _shot(page, f"item-{tab}")
     page.goto(f"{live.url}/console/items/{star}?tab=path")
     expect(page.locator("#statepath svg")).to_be_visible()

@@ -93,4 +93,14 @@
       }
     }, every * 1000);
   }
+
+  // As in the original console, double-clicking an attribute shows (or hides) its meaning.
+  const attributes = document.getElementById("attributes");
+  if (attributes) {
+    attributes.addEventListener("dblclick", (event) => {
+      const line = event.target.closest("tr");
+      const meaning = line && line.querySelector("details.meaning");
+      if (meaning) meaning.open = !meaning.open;
+    });
+  }
 })();
