@@ -95,6 +95,10 @@ def restore_items() -> ResponseReturnValue:
     choice = request.form.get("folder_choice", "")
     if choice == "other":
         choice = request.form.get("other_folder", "").strip()
+    if not choice:
+        return _restore_page(
+            rows, "Choose one of the restore folders, or type a folder inside one.", 400
+        )
     folder = backend.chosen_folder(choice, request.form.get("subfolder", ""))
     audit("restore", ids, f"into {folder}")
     outcomes = backend.restore_samples(services(), ids, folder)

@@ -163,6 +163,10 @@ def test_properties_tabs_set_priority_and_queue(live: LiveServer, page: Any) -> 
     expect(page.locator("#history")).to_contain_text("queued by hand with priority 700")
     page.click("form[action$='/queue'] button")  # a second time: not eligible any more
     expect(page.locator(".flash.error")).to_contain_text("not queued")
+    page.click("form[action$='/restart'] button")
+    expect(page.locator(".flash.ok")).to_contain_text("restarted from the first scan")
+    expect(page.locator("#item-status")).to_have_text("quarantined")
+    expect(page.locator("#history")).to_contain_text("restarted by an administrator")
     page.click("nav.tabs a:has-text('Errors')")
     expect(page.locator("#errors")).to_contain_text("No processing errors")
     # bulk: queue from the list with the multi-select
@@ -183,6 +187,8 @@ def test_restore_inside_allowed_folder_and_refused_outside(live: LiveServer, pag
     page.click("#bulk button[value=restore]")
     expect(page.locator("h1")).to_contain_text("Restore 1 item?")
     page.check("#choose-other")
+    page.click("#confirm-restore")
+    expect(page.locator("#restore-error")).to_contain_text("Choose one of the restore folders")
     page.fill("#other-folder", str(live.outside_dir))
     page.click("#confirm-restore")
     expect(page.locator("#restore-error")).to_contain_text("not inside a configured restore folder")
