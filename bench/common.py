@@ -1,0 +1,165 @@
+"""Helpers shared by the loop, replay, peer, quality, API and memory benchmarks.
+
+Scripts in bench/ run as plain files (``.venv/bin/python bench/<name>.py``), so this module is
+imported as ``common`` (bench/ is the script's own folder, first on ``sys.path``).
+
+``record()`` writes a script's result block into docs/benchmarks.md between two marker
+comments of its own, so a rerun replaces its old numbers and leaves every other section alone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import statistics
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "benchmarks.md"
+SECTION = "## Whole loop, peers, console API and memory"
+SECTION_INTRO = (
+    "Written by the scripts themselves (`--record`); each block says how it was made.\n"
+    "Commands run from the repository root of a fresh clone.\n"
+)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median, 95th percentile and extremes of a list of timings."""
+
+    count: int
+    median: float
+    p95: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        if not values:
+            return cls(0, math.nan, math.nan, math.nan, math.nan)
+        return cls(
+            len(values), statistics.median(values), percentile(values, 95), min(values), max(values)
+        )
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation: a value that was really measured)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def memory_gib() -> float:
+    with open("/proc/meminfo", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 2**20
+    return math.nan
+
+
+def machine() -> str:
+    """One line naming the machine and the day, for every printed result."""
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores, {memory_gib():.0f} GiB, load average {load:.1f} at start, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def command_line() -> str:
+    script = Path(sys.argv[0]).resolve()
+    try:
+        shown = script.relative_to(REPO)
+    except ValueError:
+        shown = script
+    return " ".join([".venv/bin/python", str(shown), *sys.argv[1:]])
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A Markdown table; numbers right-aligned."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def record(key: str, title: str, body: str, *, doc: Path = DOC) -> None:
+    """Put ``body`` (with the command and machine) under ``### title`` in the shared section."""
+    block = (
+        f"<!-- bench:{key} begin -->\n### {title}\n\n"
+        f"Command: `{command_line()}`  \nMachine: {machine()}.\n\n{body.strip()}\n"
+        f"<!-- bench:{key} end -->\n"
+    )
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    pattern = re.compile(
+        rf"<!-- bench:{re.escape(key)} begin -->.*?<!-- bench:{re.escape(key)} end -->\n",
+        re.DOTALL,
+    )
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = _with_section(text) + "\n" + block
+    doc.write_text(text, encoding="utf-8")
+
+
+def _with_section(text: str) -> str:
+    if SECTION in text:
+        return text.rstrip("\n") + "\n"
+    return text.rstrip("\n") + f"\n\n{SECTION}\n\n{SECTION_INTRO}"
+
+
+def emit(key: str, title: str, body: str, *, save: bool) -> None:
+    """Print the result block; with ``save`` also record it in docs/benchmarks.md."""
+    print(f"\n### {title}\n\n{body.strip()}\n", flush=True)
+    if save:
+        record(key, title, body)
+        print(f"(recorded in {DOC.relative_to(REPO)})")
+
+
+def rss_kib(pid: int) -> int | None:
+    """Resident set size of one process from /proc/<pid>/status (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes (every thread's children file, so none is missed)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                found += [int(c) for c in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """The process and everything it started, depth first."""
+    found = [pid]
+    for child in children(pid):
+        found += descendants(child)
+    return found
+
+
+def process_name(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [w.decode(errors="replace") for w in raw if w]
+    return " ".join(Path(words[0]).name.split() + words[1:6]) if words else "?"
