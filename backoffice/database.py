@@ -12,6 +12,7 @@ from backoffice.models import Base
 from backoffice.samples import SampleStore
 from dis_core.config import Config
 from dis_core.db import make_engine, session_factory
+from dis_core.migrate import ensure_schema
 
 
 @dataclass
@@ -28,7 +29,7 @@ class BackOfficeStore:
         root = config.path("backoffice")
         root.mkdir(parents=True, exist_ok=True)
         engine = make_engine(config.database_url("backoffice"))
-        Base.metadata.create_all(engine)
+        ensure_schema(engine, Base.metadata, "backoffice")  # PostgreSQL: Alembic upgrade
         return cls(engine, session_factory(engine), SampleStore(root / "samples"), root)
 
     @property

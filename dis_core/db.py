@@ -16,10 +16,25 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
+# pre-ping: a pooled connection that a database restart cut is replaced, not handed out broken
+POSTGRES_POOL: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def postgres_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (SQLAlchemy's own default is psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine; for SQLite the folder is created and WAL mode is switched on."""
+    """An engine; for SQLite the folder is created and WAL mode is switched on; PostgreSQL
+    goes through psycopg 3 with a checked connection pool."""
+    url = postgres_url(url)
+    if url.startswith("postgresql+psycopg://"):
+        for key, value in POSTGRES_POOL.items():
+            kwargs.setdefault(key, value)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})

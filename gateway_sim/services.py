@@ -16,6 +16,7 @@ from dis_core.analysis import AnalysisLink
 from dis_core.clock import Clock
 from dis_core.config import Config
 from dis_core.db import make_engine, session_factory
+from dis_core.migrate import ensure_schema
 from dis_core.protocol import ProtocolError
 from dis_core.vocabulary import SampleError
 from gateway_sim.catalog import (
@@ -54,7 +55,7 @@ def admin_token(config: Config) -> str:
 def open_database(config: Config) -> Engine:
     """The tracking database, with its tables created if absent."""
     engine = make_engine(config.database_url("gateway"))
-    Base.metadata.create_all(engine)
+    ensure_schema(engine, Base.metadata, "gateway")  # PostgreSQL: Alembic upgrade
     return engine
 
 

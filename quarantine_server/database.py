@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dis_core.config import Config
 from dis_core.db import make_engine, session_factory
+from dis_core.migrate import ensure_schema
 from quarantine_server.models import Base
 
 
@@ -27,5 +28,5 @@ def database_url(config: Config) -> str:
 def open_database(config: Config) -> Database:
     """Open (and create when new) the server's database."""
     engine = make_engine(database_url(config))
-    Base.metadata.create_all(engine)
+    ensure_schema(engine, Base.metadata, "quarantine_server")  # PostgreSQL: Alembic upgrade
     return Database(engine, session_factory(engine))
