@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from backoffice.ngram import NgramModel
 
 GRAM = 12
@@ -41,25 +43,34 @@ class Candidate:
         }
 
 
-def _grams(data: bytes) -> set[bytes]:
-    return {data[i : i + GRAM] for i in range(len(data) - GRAM + 1)}
+_MIX = np.uint64(0x100000001B3)
+
+
+def _gram_hashes(data: bytes) -> np.ndarray:
+    """A 64-bit hash of every 12-byte window (position i -> hash of data[i:i+12])."""
+    count = len(data) - GRAM + 1
+    if count <= 0:
+        return np.zeros(0, np.uint64)
+    raw = np.frombuffer(data, np.uint8).astype(np.uint64)
+    value = np.full(count, np.uint64(0xCBF29CE484222325))
+    with np.errstate(over="ignore"):
+        for k in range(GRAM):
+            value = (value ^ raw[k : k + count]) * _MIX
+    return value
 
 
 def invariant_regions(
     infected: list[bytes], originals: list[bytes], sample: bytes
 ) -> list[tuple[int, int]]:
     """(start, end) ranges of ``infected[0]`` whose every 12-gram is in all infected files and
-    the sample, and in no original."""
-    reference = infected[0]
-    clean: set[bytes] = set()
-    for original in originals:
-        clean |= _grams(original)
-    others = [_grams(data) for data in infected[1:]] + [_grams(sample)]
-    keep = [
-        i for i in range(len(reference) - GRAM + 1)
-        if (gram := reference[i : i + GRAM]) not in clean and all(gram in other for other in others)
-    ]  # fmt: skip
-    return _merge(keep)
+    the sample, and in no original (12-grams compared by 64-bit hash)."""
+    reference = _gram_hashes(infected[0])
+    keep = np.ones(len(reference), bool)
+    if originals:
+        keep &= ~np.isin(reference, np.concatenate([_gram_hashes(o) for o in originals]))
+    for other in [*infected[1:], sample]:
+        keep &= np.isin(reference, _gram_hashes(other))
+    return _merge([int(i) for i in np.nonzero(keep)[0]])
 
 
 def _merge(positions: list[int]) -> list[tuple[int, int]]:

@@ -7,10 +7,11 @@ raise a count, so the estimate errs towards "common", i.e. towards rejecting a c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,15 @@ class NgramModel:
         self.bucket_bits = bucket_bits
         # what unrelated grams add to a hashed bucket on average: subtracted from every count
         self.noise = [0.0, 0.0] + [totals[n - 1] / (1 << bucket_bits) for n in range(3, MAX_N + 1)]
+        # overlapping candidate windows ask for the same conditionals again and again
+        self._conditional = functools.lru_cache(maxsize=1 << 17)(self._conditional_uncached)  # type: ignore[method-assign]
 
     @classmethod
     def build(cls, blobs: Iterable[bytes], bucket_bits: int = DEFAULT_BUCKET_BITS) -> NgramModel:
         counts = [np.zeros(256, np.uint32), np.zeros(65536, np.uint32)]
         counts += [np.zeros(1 << bucket_bits, np.uint32) for _ in range(3, MAX_N + 1)]
         totals = [0] * MAX_N
-        for blob in blobs:
+        for blob in _joined(blobs):
             for start in range(0, len(blob), CHUNK_BYTES):
                 # overlap by MAX_N-1 so no n-gram is lost at a chunk border
                 piece = blob[start : start + CHUNK_BYTES + MAX_N - 1]
@@ -89,6 +92,9 @@ class NgramModel:
         return total
 
     def _conditional(self, context: bytes, byte: int) -> float:
+        return self._conditional_uncached(context, byte)
+
+    def _conditional_uncached(self, context: bytes, byte: int) -> float:
         """P(byte | context), interpolated down to the unigram (never zero)."""
         estimate = (self.count(bytes([byte])) + 1) / (self.totals[0] + 256)
         for k in range(1, len(context) + 1):
@@ -97,6 +103,21 @@ class NgramModel:
             joint = min(self.count(prefix + bytes([byte])), seen)
             estimate = (joint + estimate) / (seen + 1)
         return estimate
+
+
+def _joined(blobs: Iterable[bytes]) -> Iterator[bytes]:
+    """Small files joined into chunk-sized blobs: one counting pass per chunk, not per file
+    (the few n-grams that span two files do not matter to the estimate)."""
+    pending: list[bytes] = []
+    size = 0
+    for blob in blobs:
+        pending.append(blob)
+        size += len(blob)
+        if size >= CHUNK_BYTES:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 def _count_piece(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dis_core.protocol.packing import new_scrambling_key, scramble
+from backoffice.scrambling import new_key, scramble
 
 
 class SampleStore:
@@ -21,7 +21,7 @@ class SampleStore:
 
     def put(self, name: str, content: bytes) -> bytes:
         """Store ``content`` durably as ``name``; returns the scrambling key used."""
-        key = new_scrambling_key()
+        key = new_key()
         target = self._path(name)
         partial = target.with_suffix(".part")
         with open(partial, "wb") as handle:

@@ -3,6 +3,7 @@ folders, the goodware corpus and its n-gram model, the signing key and the repos
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +38,16 @@ class Goodware:
     @classmethod
     def prepare(cls, corpus: GoodwareCorpus, cache_dir: Path, bucket_bits: int) -> Goodware:
         model = load_or_build_model(corpus, cache_dir, bucket_bits)
-        texts = []
-        for _, data in corpus.blobs():
-            modules = extract_vba(data) or []
-            texts += [normalize_vba(source) for _, source in modules]
+        cached = cache_dir / f"vba-{corpus.fingerprint(bucket_bits)}.json"
+        try:
+            texts: list[str] = json.loads(cached.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            texts = [
+                normalize_vba(src)
+                for _, data in corpus.blobs()
+                for _, src in extract_vba(data) or []
+            ]
+            cached.write_text(json.dumps(texts), encoding="utf-8")
         return cls(corpus, model, texts)
 
 

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dis_core.protocol.packing import new_scrambling_key, scramble
+from backoffice.scrambling import new_key, scramble
 
 
 class Workspace:
@@ -24,7 +24,7 @@ class Workspace:
         key_file = self.root / "key.bin"
         if not key_file.exists():
             self.root.mkdir(parents=True, exist_ok=True)
-            _write(key_file, new_scrambling_key())
+            _write(key_file, new_key())
         return key_file.read_bytes()
 
     def put(self, name: str, data: bytes) -> None:
