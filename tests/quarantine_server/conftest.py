@@ -3,6 +3,7 @@ ManualClock, the web app on loopback TLS, a fake gateway on loopback TLS, and he
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 import requests
 from qs_helpers import FakeGateway, Running, Vendor, serve
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from dis_core.certs import CertPaths, generate
 from dis_core.clock import ManualClock
@@ -18,7 +21,8 @@ from dis_core.config import Config, load_config
 from dis_core.definitions import load_or_create_signing_key
 from dis_core.tls import http_session
 from quarantine_server.agent import Agent
-from quarantine_server.auth import create_token, create_user
+from quarantine_server.auth import create_token
+from quarantine_server.models import User
 from quarantine_server.services import Services, build_services
 from quarantine_server.web.app import create_app
 
@@ -80,6 +84,16 @@ class Server:
         return dict(reply.json())
 
 
+def _user(session: Session, name: str, role: str, clock: ManualClock) -> User:
+    """A user with a password hashed once per session (scrypt is slow on purpose)."""
+    user = User(
+        username=name, password_hash=PASSWORD_HASHES[name], role=role, created_at=clock.now()
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
 def make_config(data: Path, **sections: dict[str, Any]) -> Config:
     overrides: dict[str, dict[str, Any]] = {
         "general": {"data_dir": str(data), "quarantine_max_mb": 50}
@@ -89,10 +103,25 @@ def make_config(data: Path, **sections: dict[str, Any]) -> Config:
     return load_config(None, environ={}, overrides=overrides)
 
 
+@pytest.fixture(scope="session")
+def material(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Certificates, the vendor's signing key and password hashes, made once per session."""
+    root = tmp_path_factory.mktemp("qs-material")
+    generate(root / "certs")
+    load_or_create_signing_key(root / "backoffice" / "keys")
+    return root
+
+
+PASSWORD_HASHES = {
+    name: generate_password_hash(password, method="scrypt") for name, password in (ADMIN, VIEWER)
+}
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, material: Path) -> Iterator[Server]:
     data = tmp_path / "data"
-    certs = generate(data / "certs")
+    shutil.copytree(material, data)
+    certs = CertPaths(data / "certs")
     key = load_or_create_signing_key(data / "backoffice" / "keys")
     vendor = Vendor(tmp_path / "published", key)
     gateway = FakeGateway(vendor)
@@ -105,8 +134,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
     clock = ManualClock()
     services = build_services(config, clock)
     with services.work() as session:
-        admin = create_user(session, *ADMIN, "admin", clock.now())
-        viewer = create_user(session, *VIEWER, "viewer", clock.now())
+        admin = _user(session, ADMIN[0], "admin", clock)
+        viewer = _user(session, VIEWER[0], "viewer", clock)
         tokens = {
             "admin": create_token(session, admin, "t", clock.now()),
             "viewer": create_token(session, viewer, "t", clock.now()),

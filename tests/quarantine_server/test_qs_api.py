@@ -277,3 +277,22 @@ def test_unknown_route_and_method_are_json_errors(server: Server) -> None:
     assert reply.status_code == 404 and reply.json()["error"] == "not_found"
     reply = server.api("PUT", "/events")
     assert reply.status_code == 405 and reply.json()["error"]
+
+
+def test_users_are_validated_and_passwords_hashed(server: Server) -> None:
+    from quarantine_server.auth import UserError, create_user, verify_password
+
+    with server.services.work() as session:
+        user = create_user(session, "carol", "long-enough-password", "viewer", server.clock.now())
+        assert user.password_hash.startswith("scrypt:") and "long-enough" not in user.password_hash
+        for name, password, role in (
+            ("carol", "another-password", "viewer"),
+            ("bad name", "x" * 10, "admin"),
+            ("dave", "short", "admin"),
+            ("erin", "long-enough-password", "root"),
+        ):
+            with pytest.raises(UserError):
+                create_user(session, name, password, role, server.clock.now())
+        assert verify_password(session, "carol", "long-enough-password") is not None
+        assert verify_password(session, "carol", "wrong-password") is None
+        assert verify_password(session, "nobody", "long-enough-password") is None
