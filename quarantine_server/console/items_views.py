@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dis_core.vocabulary import SampleState, SampleStatus, StateGroup
+from quarantine_server import monitor
 from quarantine_server.console import backend, console
 from quarantine_server.console.access import admin_required, audit, now
 from quarantine_server.console.backend import services
 from quarantine_server.console.listing import COLUMNS, PAGE_SIZES, ListQuery, page_count
-from quarantine_server.console.rows import ItemRow, item_row
-from quarantine_server.models import Sample
+from quarantine_server.console.rows import ItemRow, human_age, item_row
+from quarantine_server.models import Heartbeat, Sample
 
 SUMMARY: tuple[tuple[str, dict[str, str]], ...] = (
     ("all items", {}),
@@ -42,6 +45,29 @@ def _summary(db: Session) -> list[tuple[str, int, str]]:
     return found
 
 
+@dataclass(frozen=True)
+class ServiceHealth:
+    name: str
+    alive: bool
+    text: str
+
+
+def _health(db: Session, timeout_s: int) -> list[ServiceHealth]:
+    """The agent's and scanner's last heartbeats, as the monitor judges them (same timeout)."""
+    moment, found = now(), []
+    for name in (monitor.AGENT, monitor.SCANNER):
+        beat = db.get(Heartbeat, name)
+        if beat is None:
+            found.append(ServiceHealth(name, False, "never seen"))
+            continue
+        age = human_age(beat.beat_at, moment)
+        alive = (moment - beat.beat_at).total_seconds() <= timeout_s
+        found.append(
+            ServiceHealth(name, alive, f"alive, {age} ago" if alive else f"silent for {age}")
+        )
+    return found
+
+
 def _page_numbers(current: int, pages: int) -> list[int]:
     return [n for n in range(max(current - 3, 1), min(current + 3, pages) + 1)]
 
@@ -53,6 +79,7 @@ def items() -> ResponseReturnValue:
         config = services().config(db)
         total = query.count(db)
         rows, summary = _rows(db, query), _summary(db)
+        health = _health(db, config.alerting.heartbeat_timeout_s)
     pages = page_count(total, query.per_page)
     return render_template(
         "console/items.html",
@@ -62,6 +89,7 @@ def items() -> ResponseReturnValue:
         pages=pages,
         summary=summary,
         page_numbers=_page_numbers(query.page, pages),
+        health=health,
         columns=COLUMNS,
         page_sizes=PAGE_SIZES,
         statuses=[s.value for s in SampleStatus],

@@ -18,6 +18,7 @@ from dis_core.tls import server_context
 from dis_core.vocabulary import AlertEvent
 from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.models import Sample
+from quarantine_server.monitor import beat
 
 from .conftest import VIEWER, LiveServer, log_in
 from .lifecycle_steps import first_scan, gateway_reports, submitted
@@ -70,6 +71,11 @@ def test_posts_without_the_session_csrf_token_are_refused(live: LiveServer, page
 def test_forwarded_samples_appear_and_change_state_live(live: LiveServer, page: Any) -> None:
     log_in(page, live)
     expect(page.locator("#rows")).to_contain_text("No quarantined items")
+    expect(page.locator("#health-agent")).to_have_text("agent: never seen")
+    with live.services.work() as db:
+        beat(db, "agent", live.services.clock.now())
+    page.reload()
+    expect(page.locator("#health-agent")).to_have_text("agent: alive, 0 s ago")
     first = live.forward(b"inert sample one" * 8, "invoice.exe", "alice", "PC-ACCT-01")
     second = live.forward(
         b"inert sample two" * 8, "<b>bold</b><script>alert(1)</script>.doc", "bob", "PC-SALES-07"

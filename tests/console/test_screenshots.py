@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from dis_core.vocabulary import AlertEvent, SampleError
 from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.models import InstalledSet, Sample
+from quarantine_server.monitor import beat
 
 from .conftest import SCREENSHOTS, LiveServer, log_in
 from .lifecycle_steps import first_scan, gateway_reports, submitted
@@ -110,6 +111,8 @@ def _populate(live: LiveServer) -> int:
         general_error(
             db, now, "agent", "definitions folder /srv/defs was not readable for 2 minutes"
         )
+        beat(db, "agent", now - timedelta(seconds=12))
+        beat(db, "scanner", now - timedelta(seconds=4))
         db.add(
             InstalledSet(
                 sequence=11,
