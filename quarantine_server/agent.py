@@ -37,7 +37,7 @@ from quarantine_server.delivery import (
     defcast_group,
     waiting_delivery,
 )
-from quarantine_server.gateway import GatewayClient, GatewayUnreachable
+from quarantine_server.gateway import GatewayClient, GatewayRefused, GatewayUnreachable
 from quarantine_server.intake import check_space
 from quarantine_server.lifecycle import move
 from quarantine_server.models import Sample
@@ -327,7 +327,7 @@ class Agent:
                 self._install(config, client, installed, certified, certified)
         except GatewayUnreachable as problem:
             self._unreachable(config, problem)
-        except Exception as exc:  # a refusal here is logged, not fatal: the next poll retries
+        except GatewayRefused as exc:  # logged, not fatal: the next poll asks again
             with self.services.work() as session:
                 general_error(session, self.now(), "certified", str(exc))
         finally:

@@ -65,6 +65,7 @@ class GatewayClient:
         cert = Path(web.client_cert_file) if web.client_cert_file else None
         key = Path(web.client_key_file) if web.client_key_file else None
         self.base = web.gateway_url.rstrip("/")
+        self._secrets = [v for v in (firewall.password, quote(firewall.password, safe="")) if v]
         self.timeout = web.timeout_s
         self.session = http_session(ca_file, client_cert=cert, client_key=key, proxy=proxy)
 
@@ -77,10 +78,16 @@ class GatewayClient:
                 method, self.base + path, timeout=self.timeout, **kwargs
             )
         except requests.RequestException as exc:
-            raise GatewayUnreachable(f"{method} {self.base}{path}: {exc}") from None
+            raise GatewayUnreachable(self._masked(f"{method} {self.base}{path}: {exc}")) from None
         if response.status_code >= 400:
             raise _refusal(response)
         return Reply(response.status_code, dict(response.headers), response.content)
+
+    def _masked(self, text: str) -> str:
+        """Error text with the proxy password removed (it goes to logs, events and syslog)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "********")
+        return text
 
     def submit(self, headers: dict[str, str], body: bytes) -> Reply:
         return self._call("POST", "/gateway/v1/samples", headers=headers, data=body)

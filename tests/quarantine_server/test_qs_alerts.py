@@ -218,6 +218,8 @@ def test_submission_through_connect_proxy_with_credentials(server: Server) -> No
         agent.submit_pass()
         assert proxy.refused >= 1 and len(server.gateway.submissions) == 1
         assert server.events("gateway_unreachable")
+        logged = str(server.events()) + str(server.api("GET", "/general-errors").json())
+        assert "wrong-password" not in logged and "p@ss" not in logged
     finally:
         proxy.stop()
 
