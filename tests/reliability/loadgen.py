@@ -10,8 +10,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+import requests
+
 from .helpers import sha256, unique_content
 from .loop import RunningLoop, database_rows, vault_contents
+
+ATTEMPTS = 40  # 20 s of retries: a restarting server is back well within that
 
 
 @dataclass
@@ -30,35 +34,43 @@ class LoadResult:
 
 
 def _endpoint(
-    loop: RunningLoop, computer: str, samples: int, result: LoadResult, resend_every: int
+    loop: RunningLoop,
+    computer: str,
+    samples: int,
+    result: LoadResult,
+    resend_every: int,
+    pace_s: float,
 ) -> None:
     with loop.http() as http:
         for number in range(samples):
             sample_id = f"{computer}-{number:05d}"
             content = unique_content(sample_id, 400 + number % 7 * 300)
             _send(loop, http, computer, sample_id, content, result)
-            if (
-                resend_every and number % resend_every == 0
-            ):  # an endpoint that did not see the reply
+            if resend_every and number % resend_every == 0:
+                # an endpoint that did not see the reply sends the same sample again
                 _send(loop, http, computer, sample_id, content, result, resend=True)
+            time.sleep(pace_s)
 
 
 def _send(
     loop: RunningLoop,
-    http,
+    http: requests.Session,
     computer: str,
     sample_id: str,
     content: bytes,
     result: LoadResult,
     resend: bool = False,
-) -> None:  # noqa: ANN001
-    for attempt in range(5):
+) -> None:
+    for attempt in range(ATTEMPTS):
         try:
             reply = loop.forward(http, content, sample_id, computer)
         except Exception as exc:  # a connection that broke: the endpoint retries like the real one
-            if attempt == 4:
+            if attempt == ATTEMPTS - 1:
                 with result.lock:
                     result.refused.append(f"{sample_id}: {exc}")
+            time.sleep(0.5)
+            continue
+        if reply.status_code >= 500 and attempt < ATTEMPTS - 1:  # a server on its way down or up
             time.sleep(0.5)
             continue
         with result.lock:
@@ -71,12 +83,12 @@ def _send(
 
 
 def run_load(
-    loop: RunningLoop, endpoints: int, samples: int, *, resend_every: int = 10
+    loop: RunningLoop, endpoints: int, samples: int, *, resend_every: int = 10, pace_s: float = 0.0
 ) -> LoadResult:
     result = LoadResult()
     threads = [
         threading.Thread(
-            target=_endpoint, args=(loop, f"LOAD-PC{i:03d}", samples, result, resend_every)
+            target=_endpoint, args=(loop, f"LOAD-PC{i:03d}", samples, result, resend_every, pace_s)
         )
         for i in range(endpoints)
     ]

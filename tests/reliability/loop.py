@@ -109,6 +109,14 @@ class RunningLoop:
         items = self.samples()
         return len(items) >= expected and all(item["status"] in END_STATUSES for item in items)
 
+    def not_ended(self) -> list[str]:
+        """What each sample that has not ended waits in (for failure messages)."""
+        return [
+            f"{item['id']} {item['file_name']} {item['status']} cookie={item.get('cookie')}"
+            for item in self.samples()
+            if item["status"] not in END_STATUSES
+        ]
+
     def log_tails(self) -> str:
         return "\n".join(f"--- {s.name}\n{s.log_tail(15)}" for s in self.stack.services)
 
