@@ -13,7 +13,8 @@ from sqlalchemy import or_, select
 
 from backoffice import builder
 from backoffice.builder import UnitTestFailure
-from backoffice.executor import Executor, InProcessExecutor
+from backoffice.distributed.executor import executor_for
+from backoffice.executor import Executor
 from backoffice.models import Analysis
 from backoffice.pools import BuilderLock
 from backoffice.rescan import after_publish
@@ -43,9 +44,7 @@ class BackOffice:
     ) -> None:
         self.config = config
         self.services = Services.open(config, clock, goodware)
-        self.executor: Executor = executor or InProcessExecutor(
-            self.step, config.backoffice.workers
-        )
+        self.executor: Executor = executor or executor_for(config, self.step)
         self.runner = StageRunner(self.services, on_next=self.executor.submit)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

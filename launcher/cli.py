@@ -16,7 +16,9 @@ from launcher.display import journey_table
 from launcher.journey import Journey, wait_all
 from launcher.manifest import ManifestError, compare, family_consistency, load_manifest
 from launcher.reports import Outcome, write_html, write_junit
+from launcher.scaleout import SCALEOUT_OPTIONS, ScaleOut, start_workers
 from launcher.session import LoopSession
+from launcher.worker_cli import COMMANDS as WORKER_COMMANDS
 
 REPO_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DEMO_FAMILIES = (
@@ -171,6 +173,7 @@ def _demo_set(corpus: Path):  # type: ignore[no-untyped-def]
 @click.option(
     "--timeout", default=900.0, show_default=True, help="Real seconds to wait for the whole corpus."
 )
+@SCALEOUT_OPTIONS
 def replay(
     corpus: Path,
     junit: Path | None,
@@ -179,6 +182,7 @@ def replay(
     clock_speed: float,
     computers: int,
     timeout: float,
+    scale: ScaleOut,
 ) -> None:
     """Replay a fixture corpus through the full loop and compare with its manifest."""
     console = Console()
@@ -187,8 +191,10 @@ def replay(
     except ManifestError as exc:
         raise click.ClickException(str(exc)) from None
     session = LoopSession.quick(data_dir, clock_speed, fresh=True, computers=computers)
+    scale.prepare(session.config, console.print, fresh=True)  # wiped like the data directory
     _start(session, console)
     try:
+        start_workers(session.stack, scale.workers)
         journeys = session.forward(corpus, expectations)
         with console.status("replaying") as status:
             wait_all(
@@ -223,17 +229,20 @@ def replay(
     show_default=True,
     help="Also run this many simulated endpoints.",
 )
+@SCALEOUT_OPTIONS
 @pass_context
-def up(context: Context, clock_speed: float | None, computers: int) -> None:
+def up(context: Context, clock_speed: float | None, computers: int, scale: ScaleOut) -> None:
     """Start gateway, back office, Quarantine Server web and agent; stop with Ctrl-C."""
     config = context.config
     if clock_speed is not None:
         config.clock.speed = clock_speed
+    scale.prepare(config, Console().print, fresh=False)
     session = LoopSession(
         config, Path(context.config_path) if context.config_path else None, computers
     )
     console = Console()
     _start(session, console)
+    start_workers(session.stack, scale.workers)
     console.print(f"console: {session.stack.console_url}  ({session.login_hint})")
     console.print(f"gateway: {session.stack.gateway_url}   logs: {session.stack.data_dir / 'logs'}")
     console.print("press Ctrl-C to stop")
@@ -363,3 +372,4 @@ def scenario(
 
 
 COMMANDS.append(scenario)
+COMMANDS += WORKER_COMMANDS  # dis worker, dis db (scale-out)

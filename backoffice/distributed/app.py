@@ -1,0 +1,118 @@
+"""The Celery application of the back office and its one task: run one stage step.
+
+Delivery is at-least-once by design: a task is acknowledged only after it ran
+(``acks_late``), and a worker process that dies mid-step (killed, out of memory) hands its
+task back to the broker (``reject_on_worker_lost``). Running a step twice is harmless because
+the runner claims the sample in the database first and every stage is idempotent; a step whose
+worker died keeps its claim until the lease runs out, after which the dispatcher (or the
+redelivered task) takes the sample over. So a sample reaches its final state exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, Task
+
+from dis_core.config import Config, load_config
+
+log = logging.getLogger(__name__)
+
+STEP_TASK = "backoffice.step"
+QUEUE = "dis-backoffice"
+MAX_TASK_RETRIES = 5
+RETRY_BACKOFF_MAX_S = 30
+# a broker message whose consumer vanished without a word comes back after this long
+VISIBILITY_SLACK_S = 60.0
+
+app = Celery("dis-backoffice")
+_config: Config | None = None
+
+
+def configure(config: Config) -> Celery:
+    """Point the application at the configured broker; every process calls this first."""
+    global _config
+    _config = config
+    app.conf.update(
+        broker_url=config.backoffice.broker_url,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": visibility_timeout_s(config)},
+        task_default_queue=QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,  # a busy worker does not sit on steps others could run
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def visibility_timeout_s(config: Config) -> int:
+    return int(config.backoffice.lease_s + VISIBILITY_SLACK_S)
+
+
+def current_config() -> Config:
+    """The configuration :func:`configure` was given, else the one from the environment."""
+    global _config
+    if _config is None:
+        _config = load_config()
+    return _config
+
+
+@dataclass
+class WorkerRuntime:
+    """What one worker process opens once: the back office's services and a runner."""
+
+    services: Any  # backoffice.services.Services (imported lazily: the sender needs none of it)
+    runner: Any  # backoffice.runner.StageRunner
+    executor: Any  # backoffice.distributed.executor.CeleryExecutor
+    pid: int
+
+
+_runtime: WorkerRuntime | None = None
+
+
+def runtime() -> WorkerRuntime:
+    """Opened in the process that runs the task (after the fork), never inherited from a parent."""
+    global _runtime
+    if _runtime is None or _runtime.pid != os.getpid():
+        from backoffice.distributed.executor import CeleryExecutor
+        from backoffice.runner import StageRunner
+        from backoffice.services import Services
+
+        config = current_config()
+        services = Services.open(config)
+        executor = CeleryExecutor(config)
+        _runtime = WorkerRuntime(
+            services, StageRunner(services, on_next=executor.submit), executor, os.getpid()
+        )
+    return _runtime
+
+
+@app.task(
+    name=STEP_TASK,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_TASK_RETRIES,
+    ignore_result=True,
+)
+def run_step(task: Task, stage_name: str, cookie: str) -> None:  # type: ignore[type-arg]
+    """One stage step. Stage failures are recorded on the sample by the runner; what escapes
+    it (the database or broker unreachable) is retried with a growing delay."""
+    worker = runtime()
+    worker.executor.started(stage_name, cookie)
+    try:
+        worker.runner.run(stage_name, cookie)
+    except Exception as exc:
+        delay = min(RETRY_BACKOFF_MAX_S, 2 ** (task.request.retries or 0))
+        log.warning(
+            "step %s for %s failed outside the runner (%r); retrying", stage_name, cookie, exc
+        )
+        raise task.retry(exc=exc, countdown=delay) from exc
