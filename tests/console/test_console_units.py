@@ -167,3 +167,10 @@ def test_session_cookie_is_httponly_lax_and_secure_under_tls(tmp_path: Path) -> 
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert ("Secure" in cookie) is tls
         assert (tmp_path / str(tls) / "console.secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_console_pages_forbid_foreign_scripts_and_framing(client) -> None:  # type: ignore[no-untyped-def]
+    headers = client.get("/console/login").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Cache-Control"] == "no-store"
