@@ -24,9 +24,9 @@ from typing import Any
 
 import requests
 import tomli_w
+from common import Spread, emit, table
 from sqlalchemy import insert
 
-from common import Spread, emit, table
 from dis_core.certs import generate
 from dis_core.config import load_config
 from dis_core.db import unit_of_work

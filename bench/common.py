@@ -12,12 +12,17 @@ from __future__ import annotations
 import math
 import os
 import re
+import sqlite3
 import statistics
 import sys
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from dis_core.config import Config
+from launcher.session import LoopSession
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks.md"
@@ -163,3 +168,96 @@ def process_name(pid: int) -> str:
         return "?"
     words = [w.decode(errors="replace") for w in raw if w]
     return " ".join(Path(words[0]).name.split() + words[1:6]) if words else "?"
+
+
+# --- watching a running loop: statuses read-only from the server database, shared model ----
+def base_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+class StatusReader:
+    """Statuses of the Quarantine Server's samples, keyed by (computer, file base name)."""
+
+    def __init__(self, config: Config) -> None:
+        self.path = config.path("quarantine_server.sqlite3").resolve()
+        self._db: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
+        return self._db
+
+    def statuses(self) -> dict[tuple[str, str], str | None]:
+        try:
+            rows = self._connection().execute("SELECT computer, file_name, status FROM samples")
+            return {(c, base_name(f)): s for c, f, s in rows}
+        except sqlite3.OperationalError:  # locked for a moment, or not created yet
+            return {}
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+@dataclass
+class Milestones:
+    """Real (monotonic) times at which each status was first seen for one sample."""
+
+    started: float
+    seen: dict[str, float] = field(default_factory=dict)
+
+    def note(self, status: str | None, at: float) -> None:
+        if status and status not in self.seen:
+            self.seen[status] = at
+
+    def after(self, status: str) -> float | None:
+        return self.seen[status] - self.started if status in self.seen else None
+
+
+def prepare_goodware(config: Config, cache: Path) -> float:
+    """Build the back office's goodware n-gram model once into ``cache``; returns seconds."""
+    from backoffice.goodware import CorpusLimits, GoodwareCorpus
+    from backoffice.services import Goodware
+
+    started = time.perf_counter()
+    budget = config.backoffice.goodware_mb * 2**20
+    corpus = GoodwareCorpus.discover(
+        config.backoffice.goodware_dirs, CorpusLimits(budget, budget, budget, budget)
+    )
+    cache.mkdir(parents=True, exist_ok=True)
+    Goodware.prepare(corpus, cache, config.backoffice.ngram_bucket_bits)
+    return time.perf_counter() - started
+
+
+def share_goodware(data_dir: Path, cache: Path) -> None:
+    """Point a fresh data directory's back-office model cache at the prepared one."""
+    target = data_dir / "backoffice" / "ngram"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.symlink_to(cache.resolve(), target_is_directory=True)
+
+
+def loop_session(
+    data_dir: Path, speed: float, computers: int, goodware_mb: int | None = None
+) -> LoopSession:
+    """``LoopSession.quick`` (fresh data directory, short intervals), optionally with a smaller
+    goodware corpus for the back office (quick smoke runs build its model in seconds)."""
+    import shutil
+
+    from launcher.settings import quick_loop_settings, write_settings
+
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    settings = quick_loop_settings(data_dir.resolve(), speed)
+    if goodware_mb is not None:
+        settings["backoffice"]["goodware_mb"] = goodware_mb
+    config, path = write_settings(data_dir, settings)
+    return LoopSession(config, path, computers)
+
+
+def quiet_listeners() -> None:
+    """The in-process endpoints' Defcast listeners log every request; benchmarks need not."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
