@@ -24,6 +24,8 @@ from quarantine_server.console import (  # noqa: E402  (views register themselve
     access,
     item_views,
     items_views,
+    login_views,
+    pages,
     removal_views,
     server_views,
 )
@@ -33,8 +35,8 @@ __all__ = ["console", "init_app"]
 
 def init_app(app: Flask) -> None:
     """Register the console on ``app`` (the Quarantine Server's app factory calls this)."""
-    access.prepare(app)
+    pages.prepare(app)
     app.register_blueprint(console)
 
 
-_ = (items_views, item_views, removal_views, server_views)
+_ = (access, items_views, item_views, login_views, removal_views, server_views)
