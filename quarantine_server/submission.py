@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dis_core.config import Config
-from dis_core.lifecycle import transition
+from dis_core.lifecycle import IllegalTransition, transition
 from dis_core.protocol import pack_sample
 from dis_core.vocabulary import AlertEvent, SampleError, SampleState, SampleStatus
 from dis_core.vocabulary.attributes import ATTRIBUTES, Message, format_value, lookup
@@ -84,16 +84,36 @@ def submit_one(
     headers, body = pack_for_gateway(config, sample, content, at)
     try:
         reply = client.submit(headers, body)
+        attrs = reply.attributes(Message.STATUS)
     except GatewayRefused as refused:
         refuse(session, config, sample, refused, at, "submission")
         return
     sample.date_submitted = at
     sample.set_attribute("X-Date-Submitted", headers["X-Date-Submitted"])
-    attrs = reply.attributes(Message.STATUS)
     sample.cookie = str(attrs["X-Analysis-Cookie"])
     sample.set_attribute("X-Analysis-Cookie", sample.cookie)
     move(sample, S.SUBMITTED, at, f"accepted by the gateway, cookie {sample.cookie}")
-    apply_status(session, config, sample, reply, at)
+    mirror(session, config, sample, reply, at)
+
+
+def mirror(session: Session, config: Config, sample: Sample, reply: Reply, at: datetime) -> None:
+    """apply_status, but a reply that makes no sense puts the sample in error instead of
+    failing the job again on every poll."""
+    try:
+        apply_status(session, config, sample, reply, at)
+    except (GatewayRefused, IllegalTransition, ValueError) as problem:
+        detail = f"unusable gateway reply: {problem}"
+        sample.add_error(at, SampleError.INTERNAL, detail, "gateway")
+        move(sample, S.ERROR, at, detail)
+        raise_event(
+            session,
+            config,
+            at,
+            AlertEvent.SAMPLE_PROCESSING_ERROR,
+            f"sample {sample.id}: {detail}",
+            sample=sample,
+            key=f"error@{at.isoformat()}",
+        )
 
 
 def refuse(
@@ -238,4 +258,4 @@ def poll_one(
     except GatewayRefused as refused:
         refuse(session, config, sample, refused, at, "status query")
         return
-    apply_status(session, config, sample, reply, at)
+    mirror(session, config, sample, reply, at)

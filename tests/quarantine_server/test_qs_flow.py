@@ -376,3 +376,22 @@ def test_a_bad_increment_falls_back_to_the_full_set(server: Server) -> None:
     assert server.gateway.requests_seen[-2:] == ["increment 1->2", "GET definitions 2"]
     assert server.sample(sample_id)["status"] == "distribute"
     assert server.api("GET", "/definitions").json()["installed"][0]["how"] == "full"
+
+
+def test_a_nonsense_reply_puts_the_sample_in_error(server: Server) -> None:
+    agent = server.agent()
+    content = infected("ODD")
+    sample_id = forward(server.http, server.url, content).json()["id"]
+    server.gateway.scripts[sha256_hex(content)] = Script(["uninfected", "accepted"])
+    agent.scan_pass()
+    agent.submit_pass()
+    assert server.sample(sample_id)["status"] == "unneeded"
+    other = infected("ODD2")
+    second = forward(server.http, server.url, other, sample_id="2").json()["id"]
+    server.gateway.scripts[sha256_hex(other)] = Script(["accepted", "bogusState"])
+    agent.scan_pass()
+    agent.submit_pass()
+    agent.poll_pass()
+    detail = server.sample(second)
+    assert detail["status"] == "error" and detail["errors"] == ["internal"]
+    assert "unusable gateway reply" in detail["error_details"][0]["detail"]
