@@ -242,3 +242,22 @@ def test_syslog_line_format_has_structured_data() -> None:
     assert json.dumps(line) and line.startswith(
         "<131>1 2026-01-01T00:00:00+00:00 qserver-1 dis-quarantine - agent_stopped "
     )
+
+
+def test_no_delivery_for_work_that_was_rolled_back(server: Server, syslog: SyslogReceiver) -> None:
+    import socket as socket_module
+
+    from quarantine_server.alerts import raise_event
+
+    server.set_properties("alerting", syslog_address=syslog.address)
+    with server.services.work() as session:
+        config = server.services.config(session)
+    with pytest.raises(RuntimeError), server.services.work() as session:
+        raise_event(session, config, server.clock.now(), AlertEvent.AGENT_STOPPED, "rolled back")
+        raise RuntimeError("the unit of work fails after the event was raised")
+    syslog.sock.settimeout(0.5)
+    with pytest.raises(socket_module.timeout):
+        syslog.receive()
+    assert server.events("agent_stopped") == [] or all(
+        e["message"] != "rolled back" for e in server.events("agent_stopped")
+    )
