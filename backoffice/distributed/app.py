@@ -10,6 +10,7 @@ redelivered task) takes the sample over. So a sample reaches its final state exa
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from dataclasses import dataclass
@@ -88,11 +89,24 @@ def runtime() -> WorkerRuntime:
 
         config = current_config()
         services = Services.open(config)
+        _prepare_goodware(services)
         executor = CeleryExecutor(config)
         _runtime = WorkerRuntime(
             services, StageRunner(services, on_next=executor.submit), executor, os.getpid()
         )
     return _runtime
+
+
+def _prepare_goodware(services: Any) -> None:
+    """Load (or build, once) the goodware model before the first step: several worker
+    processes starting together would otherwise all build it and race writing its cache."""
+    lock_path = services.store.root / "ngram.lock"
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # the first process builds; the others then load
+        try:
+            _ = services.goodware
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @app.task(
@@ -106,10 +120,13 @@ def runtime() -> WorkerRuntime:
 def run_step(task: Task, stage_name: str, cookie: str) -> None:  # type: ignore[type-arg]
     """One stage step. Stage failures are recorded on the sample by the runner; what escapes
     it (the database or broker unreachable) is retried with a growing delay."""
+    from backoffice.distributed.lease import LeaseKeeper
+
     worker = runtime()
     worker.executor.started(stage_name, cookie)
     try:
-        worker.runner.run(stage_name, cookie)
+        with LeaseKeeper(worker.services, cookie, worker.runner.worker):
+            worker.runner.run(stage_name, cookie)
     except Exception as exc:
         delay = min(RETRY_BACKOFF_MAX_S, 2 ** (task.request.retries or 0))
         log.warning(
