@@ -121,6 +121,9 @@ def defcast_group(
         _defcast_failed(session, config, samples, failure, at)
         return
     for sample in samples:
+        session.refresh(sample)  # the endpoint may have confirmed while the push was running
+        if sample.status != S.DISTRIBUTE:
+            continue
         if have >= (sample.definitions_needed or 0):
             move(sample, S.DISTRIBUTED, at, f"Defcast: {address}:{port} runs sequence {have}")
             sample.endpoint_sequence = max(sample.endpoint_sequence, have)
