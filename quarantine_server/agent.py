@@ -13,11 +13,12 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from dis_core.config import Config
 from dis_core.definitions import InstalledDefinitions
@@ -40,7 +41,7 @@ from quarantine_server.delivery import (
 from quarantine_server.gateway import GatewayClient, GatewayRefused, GatewayUnreachable
 from quarantine_server.intake import check_space
 from quarantine_server.lifecycle import move
-from quarantine_server.models import Sample
+from quarantine_server.models import Heartbeat, Sample
 from quarantine_server.monitor import AGENT, SCANNER, beat, check_heartbeats, check_too_long
 from quarantine_server.policy import release_held, submission_queue
 from quarantine_server.scanning import first_scan, rescan_after_install, samples_to_scan
@@ -86,6 +87,58 @@ def take_lock(data_dir: Path) -> AgentLock:
     handle.write(f"pid {os.getpid()}\n")
     handle.flush()
     return AgentLock(path, handle)
+
+
+LEASE = "agent-lease"
+
+
+def take_lease(services: Services, holder: str, ttl_s: float) -> None:
+    """The database lease: one agent per database, even across machines (the lock file only
+    covers one machine). Taken when free, expired, or already ours; else AgentAlreadyRunning."""
+    now = services.clock.now()
+    cutoff = now - timedelta(seconds=ttl_s)
+    with services.work() as session:
+        taken = session.execute(
+            update(Heartbeat)
+            .where(
+                Heartbeat.service == LEASE,
+                or_(Heartbeat.holder == holder, Heartbeat.beat_at < cutoff),
+            )
+            .values(holder=holder, beat_at=now, detail="agent lease")
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return
+        current = session.get(Heartbeat, LEASE)
+        if current is not None:
+            raise AgentAlreadyRunning(
+                f"another Quarantine Agent holds the database lease ({current.holder}, renewed {current.beat_at.isoformat()})"
+            )
+    try:
+        with services.work() as session:
+            session.add(Heartbeat(service=LEASE, beat_at=now, holder=holder, detail="agent lease"))
+    except IntegrityError:
+        raise AgentAlreadyRunning(
+            "another Quarantine Agent took the database lease just now"
+        ) from None
+
+
+def renew_lease(services: Services, holder: str) -> None:
+    """Keep the lease; AgentAlreadyRunning when another agent has taken it over."""
+    with services.work() as session:
+        kept = session.execute(
+            update(Heartbeat)
+            .where(Heartbeat.service == LEASE, Heartbeat.holder == holder)
+            .values(beat_at=services.clock.now())
+        )
+        if kept.rowcount != 1:  # type: ignore[attr-defined]
+            raise AgentAlreadyRunning("the database lease was taken over by another agent")
+
+
+def release_lease(services: Services, holder: str) -> None:
+    with services.work() as session:
+        session.execute(
+            delete(Heartbeat).where(Heartbeat.service == LEASE, Heartbeat.holder == holder)
+        )
 
 
 class Agent:

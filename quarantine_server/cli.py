@@ -70,7 +70,14 @@ def web(context: Context, host: str | None, port: int | None, workers: int) -> N
 @pass_context
 def agent(context: Context, once: bool) -> None:
     """Run the Quarantine Agent (one per server; a second one refuses to start)."""
-    from quarantine_server.agent import Agent, AgentAlreadyRunning, take_lock
+    from quarantine_server.agent import (
+        Agent,
+        AgentAlreadyRunning,
+        release_lease,
+        take_lease,
+        take_lock,
+    )
+    from quarantine_server.monitor import holder_name
     from quarantine_server.scheduler import AgentScheduler
     from quarantine_server.services import build_services
 
@@ -81,14 +88,22 @@ def agent(context: Context, once: bool) -> None:
     except AgentAlreadyRunning as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    services = build_services(config)
+    holder = holder_name()
     try:
-        services = build_services(config)
+        take_lease(services, holder, config.alerting.heartbeat_timeout_s)
+    except AgentAlreadyRunning as exc:
+        lock.release()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    try:
         worker = Agent(services)
         if once:
             worker.run_once()
         else:
             AgentScheduler(services, worker).run()
     finally:
+        release_lease(services, holder)
         lock.release()
 
 

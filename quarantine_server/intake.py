@@ -47,6 +47,7 @@ class IntakeResult:
     id: int
     status: str
     created: bool
+    definitions_needed: int | None = None
 
 
 def max_sample_bytes(config: Config) -> int:
@@ -102,7 +103,7 @@ def find_resend(services: Services, message: SampleMessage) -> IntakeResult | No
         )
         if sample is None:
             return None
-        return IntakeResult(sample.id, str(sample.status), False)
+        return IntakeResult(sample.id, str(sample.status), False, sample.definitions_needed)
 
 
 def quarantine_usage(session: Session) -> int:

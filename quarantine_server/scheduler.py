@@ -11,7 +11,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from dis_core.config import Config
-from quarantine_server.agent import Agent
+from quarantine_server.agent import Agent, AgentAlreadyRunning, renew_lease
+from quarantine_server.monitor import holder_name
 from quarantine_server.services import Services, sweep_quarantine
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ def job_intervals(config: Config) -> dict[str, float]:
     }
 
 
-def job_functions(agent: Agent) -> dict[str, Callable[[], object]]:
+def job_functions(
+    agent: Agent, monitor: Callable[[], object] | None = None
+) -> dict[str, Callable[[], object]]:
     return {
         "scan": agent.scan_pass,
         "submit": agent.submit_pass,
@@ -42,7 +45,7 @@ def job_functions(agent: Agent) -> dict[str, Callable[[], object]]:
         "poll": agent.poll_pass,
         "definitions": agent.definitions_pass,
         "certified": agent.certified_pass,
-        "monitor": agent.monitor_pass,
+        "monitor": monitor or agent.monitor_pass,
     }
 
 
@@ -70,7 +73,7 @@ class AgentScheduler:
 
     def apply_intervals(self) -> None:
         wanted = {k: self._real(v) for k, v in job_intervals(self.agent.config()).items()}
-        functions = job_functions(self.agent)
+        functions = job_functions(self.agent, self._monitor)
         for name, seconds in wanted.items():
             if self.current.get(name) == seconds:
                 continue
@@ -100,6 +103,16 @@ class AgentScheduler:
             signal.signal(number, self._stop)
         log.info("Quarantine Agent running: %s", self.current)
         self.scheduler.start()
+
+    def _monitor(self) -> None:
+        """The monitor job also renews the database lease; losing it stops this agent."""
+        try:
+            renew_lease(self.services, holder_name())
+        except AgentAlreadyRunning:
+            log.error("database lease lost: another agent runs; stopping")
+            self.scheduler.shutdown(wait=False)
+            return
+        self.agent.monitor_pass()
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.scheduler.shutdown(wait=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from conftest import Server
 
@@ -35,3 +36,18 @@ def test_intervals_follow_properties_and_clock_speed(server: Server) -> None:
     server.set_properties("sample_policy", queue_check_interval_s=1)
     schedule.apply_intervals()
     assert _seconds(schedule, "scan") == 0.2  # never busier than five runs a second
+
+
+def test_database_lease_keeps_a_second_agent_out(server: Server) -> None:
+    from quarantine_server.agent import AgentAlreadyRunning, release_lease, renew_lease, take_lease
+
+    take_lease(server.services, "host-a:1", 300)
+    take_lease(server.services, "host-a:1", 300)  # ours already: renewed
+    with pytest.raises(AgentAlreadyRunning, match="host-a:1"):
+        take_lease(server.services, "host-b:2", 300)
+    server.clock.advance(301)  # host-a stopped renewing
+    take_lease(server.services, "host-b:2", 300)
+    with pytest.raises(AgentAlreadyRunning):
+        renew_lease(server.services, "host-a:1")
+    release_lease(server.services, "host-b:2")
+    take_lease(server.services, "host-c:3", 300)
