@@ -7,7 +7,9 @@ definition sets (rows only: no real set is installed here) fill the other pages.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,36 +132,39 @@ def _populate(live: LiveServer) -> int:
     return star
 
 
-def _shot(page: Any, name: str) -> None:
-    path = SCREENSHOTS / f"{name}.png"
+def _shot(page: Any, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
 
 
-def test_screenshots_of_the_main_pages(live: LiveServer, page: Any) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_screenshots_of_the_main_pages(live: LiveServer, page: Any, tmp_path: Path) -> None:
+    # Set CONSOLE_SCREENSHOTS=docs to refresh docs/screenshots/; by default they go to tmp_path,
+    # so an ordinary test run leaves the tree clean.
+    folder = SCREENSHOTS if os.environ.get("CONSOLE_SCREENSHOTS") == "docs" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
     star = _populate(live)
     page.goto(f"{live.url}/console/login")
-    _shot(page, "login")
+    _shot(page, folder, "login")
     log_in(page, live)
     page.locator("#rows input.pick").nth(1).check()
     page.locator("#rows input.pick").nth(2).check()
-    _shot(page, "items")
+    _shot(page, folder, "items")
     for tab in ("general", "attributes", "actions", "errors"):
         page.goto(f"{live.url}/console/items/{star}?tab={tab}")
         if tab == "attributes":
             page.locator("#attributes tr", has_text="X-Analysis-State").dblclick()
             expect(page.locator("#attributes details[open]")).to_have_count(1)
-        _shot(page, f"item-{tab}")
+        _shot(page, folder, f"item-{tab}")
     page.goto(f"{live.url}/console/items/{star}?tab=path")
     expect(page.locator("#statepath svg")).to_be_visible()
-    _shot(page, "item-state-path")
+    _shot(page, folder, "item-state-path")
     for tab in ("general", "sample_policy", "definition_policy", "alerting", "general_errors"):
         page.goto(f"{live.url}/console/server?tab={tab}")
-        _shot(page, f"server-{tab.replace('_', '-')}")
+        _shot(page, folder, f"server-{tab.replace('_', '-')}")
     page.goto(f"{live.url}/console/events")
-    _shot(page, "event-log")
+    _shot(page, folder, "event-log")
     page.goto(f"{live.url}/console/definitions")
-    _shot(page, "definitions")
+    _shot(page, folder, "definitions")
     page.goto(f"{live.url}/console/items/restore?ids={star}")
-    _shot(page, "restore-confirm")
+    _shot(page, folder, "restore-confirm")
