@@ -36,6 +36,7 @@ class ForwardReceipt:
     sample_id: str
     status: str
     new: bool  # 201: stored now; 200: the server already held this sample
+    definitions_needed: int | None = None  # the sequence that settles it, once the server knows
 
 
 def client_files(config: Config) -> tuple[Path, Path | None, Path | None]:
@@ -104,8 +105,12 @@ class IntakeClient:
         reply = _json(response)
         if "id" not in reply:
             raise IntakeUnavailable("forward: the server's reply has no sample id")
+        needed = reply.get("definitions_needed")
         return ForwardReceipt(
-            str(reply["id"]), str(reply.get("status", "")), response.status_code == 201
+            str(reply["id"]),
+            str(reply.get("status", "")),
+            response.status_code == 201,
+            needed if isinstance(needed, int) and not isinstance(needed, bool) else None,
         )
 
     def confirm(self, confirmation: dict[str, Any]) -> dict[str, Any]:

@@ -98,17 +98,19 @@ class Resolver:
             return self.give_back(
                 item, data, Outcome.RESTORED, sequence, "no longer detected: false positive"
             )
-        verdict = self._server_verdict(item)
-        if verdict == HARMLESS or (from_server and scanner and verdict in SETTLED):
+        verdict, needed = self._server_verdict(item)
+        # a settled verdict counts only once this computer runs the set that settles it
+        settled_here = verdict in SETTLED and (needed or 0) <= sequence
+        if verdict == HARMLESS or (from_server and scanner and settled_here):
             why = f"not detected, and the server says {verdict}: nothing to cure"
             return self.give_back(item, data, Outcome.RESTORED, sequence, why)
         return None  # the vendor has not spoken about this file yet: keep it
 
-    def _server_verdict(self, item: QuarantinedItem) -> str:
+    def _server_verdict(self, item: QuarantinedItem) -> tuple[str, int | None]:
         """The server's status of a forwarded item, learnt by resending it (a resend is
         recognised and answered with the sample's current status, docs/protocol.md)."""
         if item.forward_status != ForwardStatus.FORWARDED or self._server_silent:
-            return ""
+            return "", None
         now = self.clock.now()
         try:
             receipt = forwarding.send(self.client, self.vault, item, self.attributes(item, now))
@@ -116,10 +118,10 @@ class Resolver:
             self._server_silent = isinstance(exc, IntakeUnavailable)  # ask no more this pass
             item.note(now, "status_unknown", str(exc))
             self.vault.save(item)
-            return ""
+            return "", None
         item.server_status = receipt.status
         self.vault.save(item)
-        return receipt.status
+        return receipt.status, receipt.definitions_needed
 
     def _repair(
         self,

@@ -67,7 +67,9 @@ def forward() -> Response:
             full.detail,
             {"X-Error": "declined", "X-Error-Detail": full.detail[:200]},
         )
-    response = jsonify({"id": result.id, "status": result.status})
+    response = jsonify(
+        {"id": result.id, "status": result.status, "definitions_needed": result.definitions_needed}
+    )
     response.status_code = 201 if result.created else 200
     return response
 
