@@ -97,7 +97,9 @@ def place(watch_folder: Path, source: Path) -> Path:
 
 def update(journeys: list[Journey], observer: Observer) -> None:
     """Refresh every journey from the server; a journey ends at a terminal status."""
-    by_key = {(r.get("computer"), _base_name(r.get("file_name"))): r for r in observer.rows()}
+    by_key: dict[tuple[object, str], dict[str, Any]] = {}
+    for row in observer.rows():  # oldest first: a later row for the same file is a new quarantine
+        by_key.setdefault((row.get("computer"), _base_name(row.get("file_name"))), row)
     for journey in journeys:
         row = by_key.get((journey.computer, journey.file_name))
         if row is None or journey.settled:
