@@ -1,0 +1,89 @@
+"""The whole loop through the launcher's commands, as users run them (real processes, TLS).
+
+These are the slowest tests of the suite: each starts gateway, back office, Quarantine
+Server web and agent, and simulated endpoints, then waits for real analyses.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def dis(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dis_core.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_demo_ends_green(tmp_path: Path) -> None:
+    run = dis("demo", "--data-dir", str(tmp_path / "demo"), "--timeout", "600")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "11 of 11 samples reached their expected end" in run.stdout
+
+
+def test_replay_of_a_fresh_corpus_with_reports(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    families = "appender_ep,macro_poly,worm,eicar,known,data,fp_bait"
+    generated = dis(
+        "fixtures", "generate", "--out", str(corpus), "--seed", "4242", "--families", families
+    )
+    assert generated.returncode == 0, generated.stderr
+    junit, html = tmp_path / "r.xml", tmp_path / "r.html"
+    run = dis(
+        "replay",
+        str(corpus),
+        "--data-dir",
+        str(tmp_path / "replay"),
+        "--junit",
+        str(junit),
+        "--html",
+        str(html),
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    suite = ET.parse(junit).getroot()
+    assert suite.get("failures") == "0" and int(suite.get("tests", "0")) == 7
+    assert "7 of 7 fixtures matched" in html.read_text()
+
+
+def test_replay_reports_a_mismatch_with_a_non_zero_exit(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    assert (
+        dis(
+            "fixtures", "generate", "--out", str(corpus), "--seed", "7", "--families", "eicar"
+        ).returncode
+        == 0
+    )
+    manifest = corpus / "manifest.json"
+    manifest.write_text(
+        manifest.read_text().replace('"status": "installed"', '"status": "unneeded"')
+    )
+    run = dis("replay", str(corpus), "--data-dir", str(tmp_path / "replay"))
+    assert run.returncode == 1
+    assert "MISMATCH" in run.stdout and "expected 'unneeded'" in run.stdout
+
+
+def test_gateway_outage_scenario_raises_the_event_and_recovers(tmp_path: Path) -> None:
+    run = dis(
+        "scenario",
+        "gateway-outage",
+        "--data-dir",
+        str(tmp_path / "scenario"),
+        "--clock-speed",
+        "60",
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "event seen: gateway_unreachable" in run.stdout
+    assert "samples reached their expected end" in run.stdout
