@@ -141,7 +141,7 @@ def test_a_rule_that_does_not_compile_is_named(key: SigningKey) -> None:
     for engine in ENGINES:
         with pytest.raises(EngineError) as caught:
             Scanner(definitions, engine)
-        assert caught.value.namespace == "S000002"
+        assert caught.value.signature_id == "S000002"
 
 
 def test_normalize_vba() -> None:
