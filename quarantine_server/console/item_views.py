@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -91,6 +91,13 @@ def item(sample_id: int) -> ResponseReturnValue:
             eligibility=policy.manual_eligibility(sample),
         )
     return page
+
+
+@console.route("/items/<int:sample_id>.json")
+def item_json(sample_id: int) -> ResponseReturnValue:
+    """The item's list columns, for the live header of its properties page."""
+    with services().work() as db:
+        return jsonify(item_row(_sample(db, sample_id), now()).as_json())
 
 
 @console.route("/items/<int:sample_id>/path.svg")

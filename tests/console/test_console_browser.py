@@ -372,3 +372,6 @@ def test_state_path_picture_redraws_as_the_sample_moves(live: LiveServer, page: 
     expect(
         page.locator("#statepath g.node title", has_text="reported by the gateway")
     ).to_have_count(1)
+    expect(page.locator("#item-state")).to_have_text("importing")  # the header follows too
+    expect(page.locator("#item-status")).to_have_text("submitted")
+    expect(page.locator("#item-changed")).to_be_visible()

@@ -103,4 +103,29 @@
       if (meaning) meaning.open = !meaning.open;
     });
   }
+
+  // An item's page keeps its status and state pills current, and offers a reload when they move.
+  const head = document.getElementById("item-head");
+  if (head && head.dataset.source) {
+    const every = Math.max(parseInt(head.dataset.refresh, 10) || 30, 1);
+    const status = document.getElementById("item-status");
+    const state = document.getElementById("item-state");
+    const drawn = status.textContent + "|" + state.textContent;
+    window.setInterval(async () => {
+      try {
+        const reply = await fetch(head.dataset.source, { headers: { "Accept": "application/json" }, credentials: "same-origin" });
+        if (!reply.ok) return;
+        const item = await reply.json();
+        status.textContent = item.status;
+        status.className = "pill status " + item.status_class;
+        status.title = item.status_meaning;
+        state.textContent = item.state || "no state";
+        state.className = "pill " + (item.state ? "state-" + item.state_group : "none");
+        state.title = item.state_meaning;
+        document.getElementById("item-changed").hidden = drawn === status.textContent + "|" + state.textContent;
+      } catch (error) {
+        // the next round tries again
+      }
+    }, every * 1000);
+  }
 })();
