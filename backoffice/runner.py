@@ -169,11 +169,15 @@ class StageRunner:
                 self._move(row, move.state, move.reason)
             if outcome.moves and outcome.moves[-1].state not in ENGINE_STATES:
                 # the engine goes back in the same transaction as the move out of replication
-                session.execute(
+                freed = session.execute(
                     update(EngineSlot)
                     .where(EngineSlot.holder == row.cookie)
                     .values(holder=None, taken_at=None)
                 )
+                if freed.rowcount:  # type: ignore[attr-defined]
+                    _wake(session, WAITING_FOR_ENGINE)
+            if job.state is SampleState.UNLOCKING and outcome.moves:
+                _wake(session, WAITING_FOR_LOCK)
             for name, value in outcome.updates.items():
                 setattr(row, name, value)
             if outcome.findings:
@@ -198,6 +202,15 @@ class StageRunner:
         )
         if state.is_final:
             _release_held_rows(row)
+
+
+WAITING_FOR_ENGINE = (SampleState.BINARY_WAIT.value, SampleState.MACRO_WAIT.value)
+WAITING_FOR_LOCK = (SampleState.LOCKING.value,)
+
+
+def _wake(session: Session, states: tuple[str, ...]) -> None:
+    """Samples waiting for what was just given back may try again at once."""
+    session.execute(update(Analysis).where(Analysis.state.in_(states)).values(not_before=None))
 
 
 def _row(session: Session, cookie: str) -> Analysis:

@@ -10,6 +10,8 @@ from backoffice.stages.base import Job, Outcome, Stage
 from dis_core.vocabulary import SampleError, SampleState
 
 T = SampleState
+# a waiting sample is woken when an engine or the lock is given back; this is the fallback
+WAIT_RETRY_S = 2.0
 
 
 def certified_build_due(services: Services) -> bool:
@@ -33,7 +35,7 @@ class Locker(Stage):
     def run(self, job: Job) -> Outcome:
         services = job.services
         if not BuilderLock(services.store.sessions).acquire(job.cookie, services.clock.now()):
-            return Outcome.later(services.config.backoffice.poll_interval_s)
+            return Outcome.later(WAIT_RETRY_S)
         if certified_build_due(services):
             return Outcome.go(T.FULL_BUILDING, "builder lock taken; a certified full build is due")
         return Outcome.go(T.INCR_BUILDING, "builder lock taken")

@@ -7,6 +7,8 @@ from backoffice.stages.base import Job, Outcome, Stage
 from dis_core.vocabulary import SampleState
 
 T = SampleState
+# a waiting sample is woken when an engine or the lock is given back; this is the fallback
+WAIT_RETRY_S = 2.0
 
 
 def pools_of(job: Job) -> EnginePools:
@@ -29,4 +31,4 @@ class EngineWaiter(Stage):
             return Outcome.go(
                 job.kind_state("Controlling"), f"got a {job.engine_kind} engine", control_round=0
             )
-        return Outcome.later(job.services.config.backoffice.poll_interval_s)
+        return Outcome.later(WAIT_RETRY_S)
