@@ -1,0 +1,167 @@
+"""A Celery worker killed with SIGKILL in the middle of an analysis step.
+
+The back office runs here (its dispatcher sends steps to Redis); two ``dis worker`` processes
+run the steps against PostgreSQL. The test waits until a worker process holds a sample's
+claim in a replication or scoring step, kills exactly that process with SIGKILL, and then
+requires that the sample still reaches ``infected``, with one final transition, one
+signature and one published set for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import tomli_w
+from sqlalchemy import func, select
+
+from backoffice.link import BackOfficeLink
+from backoffice.models import Analysis, BuildRecord, BuiltSignature, StateChange
+from backoffice.service import BackOffice
+from dis_core.config import Config, load_config
+from dis_core.migrate import part_url
+from dis_core.simworld.generator import generate_samples
+from dis_core.vocabulary import SampleState
+
+MID_ANALYSIS = {
+    s.value
+    for s in SampleState
+    if s.value.startswith("binary") and s.value not in ("binary", "binaryWait")
+}
+FINAL = {s.value for s in SampleState if s.is_final}
+
+
+@dataclass
+class Worker:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # warm shutdown: the running step ends first
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def _settings(tmp_path: Path, pg_base: str, broker: str) -> Path:
+    settings = {
+        "general": {"data_dir": str(tmp_path / "data")},
+        "backoffice": {
+            "database_url": part_url(pg_base, "backoffice"),
+            "executor": "celery",
+            "broker_url": broker,
+            "lease_s": 3.0,  # a dead worker's claim is free again after 3 s
+            "poll_interval_s": 0.2,
+            "goodware_mb": 4,
+            "ngram_bucket_bits": 20,
+            "binary_engines": 2,
+        },
+    }
+    path = tmp_path / "dis.toml"
+    path.write_text(tomli_w.dumps(settings), encoding="utf-8")
+    return path
+
+
+def _start_worker(config_file: Path, name: str, logs: Path) -> Worker:
+    log = logs / f"{name}.log"
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dis_core.cli", "worker", "--concurrency", "1", "--name", name],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "DIS_CONFIG": str(config_file)},
+            start_new_session=True,
+        )
+    return Worker(name, process, log)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, pg_base: str, broker: str) -> Iterator[tuple[Config, list[Worker]]]:
+    config_file = _settings(tmp_path, pg_base, broker)
+    config = load_config(config_file, environ={})
+    workers = [_start_worker(config_file, f"w{i}", tmp_path) for i in (1, 2)]
+    yield config, workers
+    for worker in workers:
+        worker.stop()
+
+
+def _claim(office: BackOffice, cookie: str) -> tuple[str | None, str | None]:
+    with office.services.store.sessions() as session:
+        row = session.execute(
+            select(Analysis.state, Analysis.claimed_by).where(Analysis.cookie == cookie)
+        ).one()
+        return row.state, row.claimed_by
+
+
+def _kill_mid_step(office: BackOffice, cookie: str, deadline: float) -> tuple[int, str]:
+    """SIGKILL the worker process that holds the claim in a replication or scoring step;
+    returns its pid and the state it died in (only once the kill provably hit a running step)."""
+    while time.monotonic() < deadline:
+        state, holder = _claim(office, cookie)
+        if state in FINAL:
+            pytest.fail(f"{cookie} finished ({state}) before a worker could be killed mid-step")
+        if holder and state in MID_ANALYSIS:
+            pid = int(holder.split(":")[1])
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.3)
+            if _claim(office, cookie)[1] == holder:  # the dead process still holds it: mid-step
+                return pid, str(state)
+        time.sleep(0.02)
+    pytest.fail("no worker ever held the sample in a replication or scoring step")
+
+
+def test_sample_completes_exactly_once_after_a_worker_is_killed_mid_step(
+    cluster: tuple[Config, list[Worker]],
+) -> None:
+    config, workers = cluster
+    office = BackOffice(config)
+    office.start()
+    try:
+        [sample] = generate_samples(31, ["appender_ep"])
+        cookie = "crash-1"
+        link = BackOfficeLink(config, office.services.clock)
+        link.import_sample(cookie, hashlib.sha256(sample.data).hexdigest(), sample.data, {})
+        pid, died_in = _kill_mid_step(office, cookie, time.monotonic() + 120)
+        final = office.wait_final([cookie], 150)[cookie]
+        link.close()
+        history, signatures, published, sequence = _record(office, cookie)
+    finally:
+        office.stop()
+    assert final == "infected", _logs(workers)
+    assert [h.after for h in history if h.after in FINAL] == ["infected"]
+    assert all(a.after == b.before for a, b in zip(history, history[1:], strict=False))
+    assert died_in in [h.after for h in history]
+    assert signatures == 1 and published == 1 and sequence is not None
+    assert f"pid:{pid} exited with 'signal 9 (SIGKILL)'" in _logs(workers)
+
+
+def _record(office: BackOffice, cookie: str) -> tuple[list[StateChange], int, int, int | None]:
+    with office.services.store.sessions() as session:
+        row = session.scalars(select(Analysis).where(Analysis.cookie == cookie)).one()
+        history = [h for h in row.history if h.field == "state"]
+        signatures = session.scalar(
+            select(func.count()).select_from(BuiltSignature).where(BuiltSignature.cookie == cookie)
+        )
+        published = session.scalar(
+            select(func.count())
+            .select_from(BuildRecord)
+            .where(BuildRecord.sequence == row.sequence, BuildRecord.outcome == "published")
+        )
+        session.expunge_all()
+        return history, int(signatures or 0), int(published or 0), row.sequence
+
+
+def _logs(workers: list[Worker]) -> str:
+    return "\n".join(w.log.read_text(encoding="utf-8", errors="replace") for w in workers)
