@@ -14,5 +14,9 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
+echo "== services (PostgreSQL and Redis on 127.0.0.1 for tests/scaleout)"
+services_env=$(bash scripts/services.sh start)
+eval "$services_env"
+trap 'bash scripts/services.sh stop "$DIS_SERVICES_DIR"' EXIT
 echo "== pytest"
 .venv/bin/python -m pytest "$@"
