@@ -16,6 +16,9 @@ from gateway_sim.models import Submission
 
 log = logging.getLogger(__name__)
 RESULT_FIELDS = ("virus_name", "signature_id", "sequence", "repairable", "date_analyzed")
+# The hand-off to the back office takes well under a second; an owner still importing after
+# this many (simulated) seconds that the back office does not know was lost in a crash.
+LOST_IMPORT_AFTER_S = 600.0
 
 
 def apply_status(submission: Submission, status: AnalysisStatus, now: datetime) -> None:
@@ -81,7 +84,25 @@ def refresh(session: Session, owner: Submission, link: AnalysisLink, now: dateti
         return
     status = link.status(owner.cookie)
     if status is None:
+        _end_lost_import(session, owner, now)
         return
     apply_status(owner, status, now)
+    for follower in followers(session, owner):
+        mirror(follower, owner, now, "same cookie as the analysed submission")
+
+
+def _end_lost_import(session: Session, owner: Submission, now: datetime) -> None:
+    """End a submission the back office never received (the gateway stopped between accepting
+    it and handing it over): without this it would wait in importing for ever. It ends as
+    abort/internal, which the sender sees as an error it can act on (a restart sends it again)."""
+    if owner.state != SampleState.IMPORTING.value:
+        return
+    if (now - owner.updated_at).total_seconds() < LOST_IMPORT_AFTER_S:
+        return
+    reason = "the back office never received this sample (the hand-off was interrupted)"
+    transition(owner, at=now, actor=Part.GATEWAY, reason=reason, state=SampleState.ABORT)
+    owner.record_error(now, SampleError.INTERNAL, reason)
+    owner.date_analyzed = now
+    log.warning("cookie %s: %s", owner.cookie, reason)
     for follower in followers(session, owner):
         mirror(follower, owner, now, "same cookie as the analysed submission")
