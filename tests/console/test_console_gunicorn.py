@@ -17,7 +17,11 @@ from pathlib import Path
 
 import requests
 
+from dis_core.certs import generate
+from dis_core.config import load_config
 from dis_core.tls import http_session
+from quarantine_server.auth import create_user
+from quarantine_server.services import build_services
 
 DIS = [sys.executable, "-m", "dis_core.cli"]
 
@@ -50,13 +54,13 @@ def test_login_holds_across_gunicorn_workers_over_tls(tmp_path: Path) -> None:
         "DIS_GENERAL__LISTEN_PORT": str(port),
         "DIS_QS_PASSWORD": "gunicorn-pass-1",
     }
-    subprocess.run([*DIS, "certs"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*DIS, "quarantine-server", "create-user", "root", "--role", "admin"],
-        env=env,
-        check=True,
-        capture_output=True,
+    generate(tmp_path / "certs")
+    services = build_services(
+        load_config(environ={}, overrides={"general": {"data_dir": str(tmp_path)}})
     )
+    with services.work() as db:
+        create_user(db, "root", "gunicorn-pass-1", "admin", services.clock.now())
+    services.db.engine.dispose()
     server = subprocess.Popen(
         [*DIS, "quarantine-server", "web", "--workers", "2"],
         env=env,
