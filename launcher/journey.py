@@ -70,7 +70,7 @@ class Observer:
         page = 1
         while True:
             reply = self.session.get(
-                url, params={"per_page": 500, "page": page, "order": "asc"}, timeout=10
+                url, params={"per_page": "500", "page": str(page), "order": "asc"}, timeout=10
             )
             reply.raise_for_status()
             body = reply.json()
@@ -98,8 +98,8 @@ def place(watch_folder: Path, source: Path) -> Path:
 def update(journeys: list[Journey], observer: Observer) -> None:
     """Refresh every journey from the server; a journey ends at a terminal status."""
     by_key: dict[tuple[object, str], dict[str, Any]] = {}
-    for row in observer.rows():  # oldest first: a later row for the same file is a new quarantine
-        by_key.setdefault((row.get("computer"), _base_name(row.get("file_name"))), row)
+    for listed in observer.rows():  # oldest first: a later row for one file is a new quarantine
+        by_key.setdefault((listed.get("computer"), _base_name(listed.get("file_name"))), listed)
     for journey in journeys:
         row = by_key.get((journey.computer, journey.file_name))
         if row is None or journey.settled:

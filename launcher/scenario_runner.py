@@ -11,6 +11,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,7 @@ class ScenarioRunner:
         clock = clock_for(self.session.config)
         start = time.monotonic()
         for step in scenario.steps:
-            self._at(
-                clock.real_seconds(step.at), lambda s=step: self._perform(s, clock.real_seconds)
-            )
+            self._at(clock.real_seconds(step.at), partial(self._perform, step, clock.real_seconds))
         while self._timeline or self._awaited:
             self._tick(time.monotonic() - start)
             time.sleep(POLL_S)
