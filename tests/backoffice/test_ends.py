@@ -4,6 +4,8 @@ error, abort, attention; and certified full builds on their schedule."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from backoffice.models import Analysis
 from backoffice.runner import StageRunner
 from backoffice.service import BackOffice
 from backoffice.services import Goodware
+from backoffice.stages import stage_for
 from backoffice.workspace import Workspace
 from dis_core.clock import ManualClock
 from dis_core.simworld import binaries
@@ -187,3 +190,57 @@ def test_import_checks_nothing_but_keeps_every_byte(
     row = _row(office, "bytes")
     assert office.services.store.samples.get(row.content_file, row.content_key) == data
     assert row.sample_checksum == hashlib.sha256(data).hexdigest()
+
+
+def test_step_mode_pauses_each_move_until_released(tmp_path: Path, goodware: Goodware) -> None:
+    from dis_core.config import load_config
+
+    config = load_config(
+        environ={}, overrides={"general": {"data_dir": str(tmp_path)}, "clock": {"step_mode": True}}
+    )
+    office = BackOffice(
+        config, ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)), goodware=goodware
+    )
+    try:
+        _import(office, "stepped", b"plain text, nothing to run\n")
+        worker = threading.Thread(
+            target=StageRunner(office.services).run, args=("intake", "stepped")
+        )
+        worker.start()
+        deadline = time.monotonic() + 10
+        while not office.services.gate.waiting() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        [waiting] = office.services.gate.waiting()
+        assert (waiting.key, waiting.before, waiting.after) == (
+            "stepped",
+            "imported",
+            "classifying",
+        )
+        assert _row(office, "stepped").state == "imported"
+        office.services.gate.release("stepped")
+        worker.join(10)
+        assert _row(office, "stepped").state == "classifying"
+    finally:
+        office.services.gate.switch(False)
+        office.stop()
+
+
+def test_archiving_twice_keeps_the_archive(tmp_path: Path, office_factory: Factory) -> None:
+    office = office_factory(tmp_path)
+    _import(office, "twice", binaries.infected_host("prepender", 71))
+    runner = StageRunner(office.services)
+    for _ in range(12):
+        state = _row(office, "twice").state
+        if state == "archive":
+            break
+        stage = stage_for(state)
+        assert stage is not None
+        runner.run(stage.name, "twice")
+    archiver = StageRunner(office.services)
+    archiver.run("archiver", "twice")
+    archive = Workspace(office.services.archive("twice"))
+    assert archive.exists("goats/index.json") and archive.exists("analysis.json")
+    assert _row(office, "twice").state == "infected"
+    # the same step delivered again (a redelivered task) finds nothing to do and loses nothing
+    archiver.run("archiver", "twice")
+    assert archive.exists("goats/index.json") and _row(office, "twice").state == "infected"
