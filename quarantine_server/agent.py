@@ -94,15 +94,25 @@ LEASE = "agent-lease"
 
 def take_lease(services: Services, holder: str, ttl_s: float) -> None:
     """The database lease: one agent per database, even across machines (the lock file only
-    covers one machine). Taken when free, expired, or already ours; else AgentAlreadyRunning."""
+    covers one machine). Taken when free, expired, or already ours; else AgentAlreadyRunning.
+
+    The caller holds this machine's lock file (``take_lock``), so a holder named after this
+    machine ("host:pid") is a dead agent (killed without releasing the lease): taken over at
+    once, so a restart after a crash does not wait for the lease to expire.
+    """
     now = services.clock.now()
     cutoff = now - timedelta(seconds=ttl_s)
+    this_machine = holder.rsplit(":", 1)[0] + ":"
     with services.work() as session:
         taken = session.execute(
             update(Heartbeat)
             .where(
                 Heartbeat.service == LEASE,
-                or_(Heartbeat.holder == holder, Heartbeat.beat_at < cutoff),
+                or_(
+                    Heartbeat.holder == holder,
+                    Heartbeat.beat_at < cutoff,
+                    Heartbeat.holder.startswith(this_machine, autoescape=True),
+                ),
             )
             .values(holder=holder, beat_at=now, detail="agent lease")
         )
