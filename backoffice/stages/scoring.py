@@ -10,17 +10,24 @@ Nothing passing the checks means the automation cannot settle it: defer to an an
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from backoffice import extraction, repairgen
+from backoffice.builder import stored_pairs
 from backoffice.extraction import Candidate
+from backoffice.models import BuiltSignature
 from backoffice.names import family_of, virus_name
 from backoffice.stages.base import Job, Outcome, Stage
+from dis_core.db import unit_of_work
 from dis_core.simworld.emulator import carrier_span, find_program
 from dis_core.vocabulary import SampleState
 
 T = SampleState
 REPAIR_TRIES = 5
+OTHER_VIRUSES = 200  # newest signatures whose goats a candidate is checked against
 
 
 def load_pairs(job: Job) -> list[tuple[bytes, bytes]]:
@@ -32,10 +39,32 @@ def load_pairs(job: Job) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def goodware_rejects(job: Job, data: bytes) -> str | None:
-    """Why ``data`` may not be a signature: it occurs in a goodware file."""
+def goodware_rejects(
+    job: Job, data: bytes, others: list[tuple[str, bytes]] | None = None
+) -> str | None:
+    """Why ``data`` may not be a signature: it occurs in a goodware file, or in a file of
+    another virus the back office already has a signature for."""
     found = job.services.goodware.corpus.find(data)
-    return None if found is None else f"occurs in goodware {found.name}"
+    if found is not None:
+        return f"occurs in goodware {found.name}"
+    clash = next((name for name, blob in others or [] if data in blob), None)
+    return None if clash is None else f"occurs in files of {clash}"
+
+
+def other_viruses(job: Job, own_name: str | None) -> list[tuple[str, bytes]]:
+    """Archived infected goats of other viruses' signatures (kit-built viruses share code:
+    a window also found there would make this signature fire on that virus too)."""
+    with unit_of_work(job.services.store.sessions) as session:
+        rows = session.scalars(
+            select(BuiltSignature).order_by(BuiltSignature.id.desc()).limit(OTHER_VIRUSES)
+        ).all()
+        wanted = [
+            (r.virus_name, r.test_dir) for r in rows if r.test_dir and r.virus_name != own_name
+        ]
+    found: list[tuple[str, bytes]] = []
+    for name, folder in wanted:
+        found += [(name, infected) for _, infected in stored_pairs(Path(folder))[:2]]
+    return found
 
 
 class Scorer(Stage):
@@ -58,9 +87,10 @@ class Scorer(Stage):
         regions = extraction.invariant_regions(infected, [o for o, _ in pairs], job.content)
         regions = extraction.focus_regions(regions, carrier_span(infected[0]))
         ranked = self._ranked(job, infected[0], regions)
+        others = other_viruses(job, _name(job))
         tried: list[dict[str, Any]] = []
         for candidate in ranked[: extraction.MAX_VERIFIED]:
-            reason = goodware_rejects(job, candidate.data)
+            reason = goodware_rejects(job, candidate.data, others)
             tried.append(dict(candidate.as_dict(), rejected=reason))
             if reason is not None:
                 continue
@@ -113,12 +143,21 @@ class Scorer(Stage):
         regions = [span]
         ranked = self._ranked(job, job.content, regions)
         tried: list[dict[str, Any]] = []
-        candidate, tried = extraction.choose(ranked, lambda data: goodware_rejects(job, data))
+        others = other_viruses(job, _name(job))
+        candidate, tried = extraction.choose(
+            ranked, lambda data: goodware_rejects(job, data, others)
+        )
         if candidate is None:
             return _defer(
                 job, "no detection candidate for the threat passed the false-positive checks", tried
             )
         return _chosen(job, candidate, None, T.UNSUBMITTABLE, tried, category="threat")
+
+
+def _name(job: Job) -> str:
+    return virus_name(
+        find_program(job.content) or job.content, "binary", job.sample_checksum.encode()
+    )
 
 
 def _chosen(
