@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from typing import Any
 
 import requests
 import tomli_w
-from common import Spread, emit, table
+from common import Spread, emit, stop_on_sigterm, table
 from sqlalchemy import insert
 
 from dis_core.certs import generate
@@ -208,6 +207,7 @@ def main() -> None:
         "--record", action="store_true", help="Write the result into docs/benchmarks.md."
     )
     args = parser.parse_args()
+    stop_on_sigterm()
     if args.quick:
         args.rows, args.requests = 2000, 3
     body = run(args.rows, args.requests)
@@ -215,4 +215,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -37,6 +37,7 @@ from common import (
     prepare_goodware,
     quiet_listeners,
     share_goodware,
+    stop_on_sigterm,
     table,
 )
 
@@ -199,6 +200,7 @@ def main() -> None:
         "--record", action="store_true", help="Write the result into docs/benchmarks.md."
     )
     args = parser.parse_args()
+    stop_on_sigterm()
     if args.quick:
         args.samples, args.goodware_mb = 2, 2
     results, model_s = measure(args.samples, args.clock_speed, args.goodware_mb)

@@ -18,6 +18,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench_replay import filtered_samples, novel_samples, replay, write
@@ -29,6 +30,7 @@ from common import (
     process_name,
     quiet_listeners,
     rss_kib,
+    stop_on_sigterm,
     table,
 )
 
@@ -87,8 +89,12 @@ def _mib(kib: float | None) -> str:
 
 
 def _total(readings: dict[tuple[str, int], dict[str, list[int]]], phase: str, how: str) -> str:
-    pick = {"median": statistics.median, "mean": statistics.mean, "max": max}[how]
-    values = [pick(p[phase]) for p in readings.values() if p.get(phase)]
+    picks: dict[str, Callable[[list[int]], float]] = {
+        "median": statistics.median,
+        "mean": statistics.mean,
+        "max": max,
+    }
+    values = [picks[how](p[phase]) for p in readings.values() if p.get(phase)]
     return _mib(sum(values)) if values else "-"
 
 
@@ -119,6 +125,7 @@ def main() -> None:
         "--record", action="store_true", help="Write the result into docs/benchmarks.md."
     )
     args = parser.parse_args()
+    stop_on_sigterm()
     if args.quick:
         args.filtered, args.novel, args.rest, args.goodware_mb = 10, 2, 2.0, 2
     watch, summary = run(args.filtered, args.novel, args.clock_speed, args.rest, args.goodware_mb)

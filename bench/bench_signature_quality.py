@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yara
-from common import emit, prepare_goodware, table
+from common import emit, prepare_goodware, stop_on_sigterm, table
 
 from dis_core.simworld.generator import INFECTING, THREATS, Sample, build_sample
 from dis_core.simworld.macros import MACRO_FAMILIES
@@ -291,6 +291,7 @@ def main() -> None:
         "--record", action="store_true", help="Write the result into docs/benchmarks.md."
     )
     args = parser.parse_args()
+    stop_on_sigterm()
     if args.quick:
         args.families, args.held_back, args.goodware_mb, args.unseen_mb = (
             "appender_ep,worm",

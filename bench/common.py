@@ -274,3 +274,13 @@ def quiet_listeners() -> None:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so ``finally`` blocks stop the loop's child processes."""
+    import signal
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, leave)
