@@ -96,7 +96,7 @@ def _share_model(config: Config, cache: Path) -> None:
 
 def _run_batch(office: BackOffice, samples: list[Sample], label: str) -> Result:
     link = BackOfficeLink(office.config, office.services.clock)
-    cookies = [f"{label}-{i}" for i in range(len(samples))]
+    cookies = [f"bench-{uuid.uuid4().hex[:8]}-{i}" for i in range(len(samples))]
     started = time.perf_counter()
     for cookie, sample in zip(cookies, samples, strict=True):
         link.import_sample(cookie, hashlib.sha256(sample.data).hexdigest(), sample.data, {})

@@ -130,6 +130,9 @@ def run_step(task: Task, stage_name: str, cookie: str) -> None:  # type: ignore[
     except Exception as exc:
         delay = min(RETRY_BACKOFF_MAX_S, 2 ** (task.request.retries or 0))
         log.warning(
-            "step %s for %s failed outside the runner (%r); retrying", stage_name, cookie, exc
+            "step %s for %s failed outside the runner; retrying",
+            stage_name,
+            cookie,
+            exc_info=exc,
         )
         raise task.retry(exc=exc, countdown=delay) from exc

@@ -115,7 +115,7 @@ def _kill_mid_step(office: BackOffice, cookie: str, deadline: float) -> tuple[in
         if holder and state in MID_ANALYSIS:
             pid = int(holder.split(":")[1])
             os.kill(pid, signal.SIGKILL)
-            time.sleep(0.3)
+            time.sleep(0.1)  # a commit already on its way to the server may still land
             if _claim(office, cookie)[1] == holder:  # the dead process still holds it: mid-step
                 return pid, str(state)
         time.sleep(0.02)
