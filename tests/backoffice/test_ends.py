@@ -244,3 +244,31 @@ def test_archiving_twice_keeps_the_archive(tmp_path: Path, office_factory: Facto
     # the same step delivered again (a redelivered task) finds nothing to do and loses nothing
     archiver.run("archiver", "twice")
     assert archive.exists("goats/index.json") and _row(office, "twice").state == "infected"
+
+
+def test_a_known_virus_whose_program_is_damaged_ends_in_restore(
+    tmp_path: Path, office_factory: Factory
+) -> None:
+    from dis_core.simworld.emulator import locate
+
+    office = office_factory(tmp_path)
+    sample = bytearray(binaries.infected_host("known_oldie", 81))
+    carrier = locate(bytes(sample))
+    assert carrier is not None
+    sample[carrier.offset + 16 + len(carrier.code) - 5] ^= (
+        0x5A  # deep in the code; its name stays readable
+    )
+    _import(office, "damaged-oldie", bytes(sample))
+    assert office.run_inline("damaged-oldie") == "restore"
+    row = _row(office, "damaged-oldie")
+    assert row.virus_name == "Sim.Oldie.A" and row.sequence == 1 and row.repairable is False
+    assert row.state_path()[-2:] == ["binaryReplicating", "restore"]
+
+
+def test_programs_no_engine_can_run_are_declined(tmp_path: Path, office_factory: Factory) -> None:
+    office = office_factory(tmp_path)
+    _import(office, "elf", Path("/usr/bin/env").read_bytes())
+    assert office.run_inline("elf") == "declined"
+    row = _row(office, "elf")
+    assert row.error == "type" and "ELF" in (row.error_detail or "")
+    assert row.state_path() == ["importing", "imported", "classifying", "declined"]
