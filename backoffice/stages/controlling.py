@@ -6,6 +6,7 @@ from typing import Any
 
 from backoffice.conditions import Hints, harvest, plans
 from backoffice.stages.base import Job, Outcome, Stage
+from backoffice.unpacking import unpacked
 from dis_core.simworld.emulator import find_program
 from dis_core.vocabulary import SampleState
 
@@ -21,7 +22,7 @@ def plans_for(job: Job) -> list[dict[str, Any]]:
 
 def _hints(job: Job, today: Any) -> Hints:
     if job.engine_kind == "binary":
-        return harvest(find_program(job.content), today)
+        return harvest(unpacked(find_program(job.content)), today)
     from backoffice.macros import harvest_macro_hints
 
     return harvest_macro_hints(job.content, today)

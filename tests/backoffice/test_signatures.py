@@ -102,3 +102,17 @@ def test_candidates_prefer_text_a_family_carries(goodware: Goodware) -> None:
     reference = code + text + code
     ranked = extraction.candidates(reference, [(0, len(reference))], goodware.model, -10.0)
     assert ranked and b"Sim.Exam" in ranked[0].data
+
+
+def test_static_unpacking_reads_what_an_encrypted_program_hides() -> None:
+    from backoffice.names import virus_name
+    from backoffice.unpacking import unpacked
+    from dis_core.simworld.binaries import infected_host
+    from dis_core.simworld.emulator import find_program
+
+    hidden = find_program(infected_host("polymorphic", 3))
+    assert hidden is not None and b"Sim.Poly.A" not in hidden
+    assert b"Sim.Poly.A" in (unpacked(hidden) or b"")
+    assert virus_name(unpacked(hidden) or b"", "binary", b"") == "Sim.Poly.A"
+    plain = find_program(infected_host("appender_ep", 3))
+    assert unpacked(plain) == plain
