@@ -84,6 +84,11 @@ class DefinitionSet:
     # the checksum of the base full set it must be applied to.
     signature: bytes = field(default=b"", repr=False)
     base_checksum: str = ""
+    # Canonical signature bytes already known (read from BODY or computed once), with the
+    # signature objects they were made from (held, so a replaced list is always noticed).
+    _payload: tuple[tuple[Signature, ...], bytes] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def by_id(self) -> dict[str, Signature]:
         return {s.id: s for s in self.signatures}
@@ -102,7 +107,19 @@ class DefinitionSet:
 
     def payload(self) -> bytes:
         """Canonical bytes of the signatures of a FULL set; result_checksum is their sha256."""
-        return payload_bytes(self.signatures)
+        cached = self._payload
+        if cached is None or not _same_objects(cached[0], self.signatures):
+            self.remember_payload(payload_bytes(self.signatures))
+            return self.payload()
+        return cached[1]
+
+    def remember_payload(self, data: bytes) -> None:
+        """Record that ``data`` is the canonical form of the current signature list."""
+        self._payload = (tuple(self.signatures), data)
+
+
+def _same_objects(kept: tuple[Signature, ...], current: list[Signature]) -> bool:
+    return len(kept) == len(current) and all(a is b for a, b in zip(kept, current, strict=True))
 
 
 def payload_bytes(signatures: list[Signature]) -> bytes:

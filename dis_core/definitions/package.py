@@ -175,6 +175,7 @@ def _read_full(members: dict[bytes, bytes], verify_key: VerifyKey) -> Definition
     if not isinstance(body, dict) or set(body) != {"signatures"}:
         raise unpackage("signature list has an unexpected shape")
     definitions.signatures = signatures_from_list(body["signatures"], definitions.sequence)
+    definitions.remember_payload(members[b"BODY"])
     definitions.result_checksum = sha256(members[b"BODY"])
     definitions.signature = members[b"SIGN"]
     return definitions
@@ -298,10 +299,13 @@ def apply_incremental(base: DefinitionSet, incr: DefinitionSet) -> DefinitionSet
             raise unpackage(f"increment adds {sig.id}, which the base set already has")
         current[sig.id] = sig
     signatures = sorted(current.values(), key=lambda s: s.id)
-    if sha256(payload_bytes(signatures)) != incr.result_checksum:
+    payload = payload_bytes(signatures)
+    if sha256(payload) != incr.result_checksum:
         raise unpackage("the applied increment does not produce the signed target set")
-    return DefinitionSet(
+    result = DefinitionSet(
         sequence=incr.sequence, kind="full", base=None, certified=incr.certified, produced=incr.produced,
         published=incr.published, certified_at=incr.certified_at, signatures=signatures, removed=[],
         result_checksum=incr.result_checksum, signature=incr.signature,
     )  # fmt: skip
+    result.remember_payload(payload)
+    return result
