@@ -242,6 +242,8 @@ def test_payload_cache_notices_a_changed_signature_list(key: SigningKey) -> None
     definitions = loaded(key, full_set(key, 2, [binary_signature(1), binary_signature(2)]))
     before = definitions.payload()
     definitions.signatures = [binary_signature(1), binary_signature(3)]
-    assert definitions.payload() == payload_bytes([binary_signature(1), binary_signature(3)]) != before
+    assert (
+        definitions.payload() == payload_bytes([binary_signature(1), binary_signature(3)]) != before
+    )
     definitions.signatures.append(binary_signature(4))
     assert b"S000004" in definitions.payload()
