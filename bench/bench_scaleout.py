@@ -13,7 +13,10 @@ it before the clock starts, so the numbers are the steady state, not start-up.
 PostgreSQL and Redis: DIS_TEST_POSTGRES_URL / DIS_TEST_REDIS_URL, else started with
 scripts/services.sh for the run.
 
-Usage: .venv/bin/python bench/bench_scaleout.py [--batch 8] [--workers 1,2,4]
+With ``--loop 0,2`` it also times whole ``dis replay`` runs (endpoints, Quarantine Server,
+gateway, back office) of seven fixtures, embedded and with two workers.
+
+Usage: .venv/bin/python bench/bench_scaleout.py [--batch 8] [--workers 1,2,4] [--loop 0,2]
 """
 
 from __future__ import annotations
@@ -201,16 +204,45 @@ def build_model(root: Path) -> Path:
     return config.path("backoffice") / "ngram"
 
 
+def loop_replay(root: Path, workers: int, pg: str, broker: str) -> str:
+    """The whole loop (``dis replay`` of seven generated fixtures), embedded or scaled out."""
+    corpus = root / "loop-corpus"
+    if not corpus.exists():
+        families = "appender_ep,macro_poly,worm,eicar,known,data,fp_bait"
+        _dis("fixtures", "generate", "--out", str(corpus), "--seed", "4242", "--families", families)
+    args = ["replay", str(corpus), "--data-dir", str(root / f"loop{workers}"), "--timeout", "600"]
+    if workers:
+        base = pg.rsplit("/", 1)[0] + f"/loop{uuid.uuid4().hex[:6]}"
+        args += ["--db", base, "--broker", broker, "--workers", str(workers)]
+    started = time.perf_counter()
+    run = _dis(*args)
+    wall = time.perf_counter() - started
+    verdict = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-200:]
+    label = f"PostgreSQL + Celery, {workers} worker(s)" if workers else "embedded"
+    return f"| dis replay, {label} | 7 | {wall:.0f} s (incl. start-up and stop) | {verdict} |"
+
+
+def _dis(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dis_core.cli", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument(
+        "--loop", default="", help="Also time whole-loop replays, e.g. '0,2' (0: embedded)."
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
     samples = generate_samples(2026, FAMILIES, variants=-(-args.batch // len(FAMILIES)))[
         : args.batch
     ]
     pg, broker, own = _services()
+    loops: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as folder:
             root = Path(folder)
@@ -220,6 +252,7 @@ def main() -> None:
             for count in counts:
                 results.append(celery(root, samples, cache, count, pg, broker))
                 print(results[-1].line(), flush=True)
+            loops = [loop_replay(root, int(n), pg, broker) for n in args.loop.split(",") if n]
     finally:
         if own is not None:
             subprocess.run(
@@ -229,6 +262,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for result in results:
         print(result.line())
+    for line in loops:
+        print(line)
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -36,6 +36,8 @@ _config: Config | None = None
 def configure(config: Config) -> Celery:
     """Point the application at the configured broker; every process calls this first."""
     global _config
+    if _config is not None and _config.backoffice.broker_url != config.backoffice.broker_url:
+        _forget_connections()
     _config = config
     app.conf.update(
         broker_url=config.backoffice.broker_url,
@@ -52,6 +54,19 @@ def configure(config: Config) -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
+
+
+def _forget_connections() -> None:
+    """Celery keeps its broker connections and producers for the app's lifetime; after the
+    broker changes (one process configured twice, as in tests) they would keep sending to
+    the old one. Celery has no public call for this, so its two caches are dropped here."""
+    pool = app.__dict__.get("_pool")
+    if pool is not None:
+        pool.force_close_all()
+        app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
 
 
 def visibility_timeout_s(config: Config) -> int:
@@ -77,6 +92,7 @@ class WorkerRuntime:
 
 
 _runtime: WorkerRuntime | None = None
+_preloaded_goodware: Any = None  # backoffice.services.Goodware, loaded before the pool forks
 
 
 def runtime() -> WorkerRuntime:
@@ -88,13 +104,28 @@ def runtime() -> WorkerRuntime:
         from backoffice.services import Services
 
         config = current_config()
-        services = Services.open(config)
+        services = Services.open(config, goodware=_preloaded_goodware)
         _prepare_goodware(services)
         executor = CeleryExecutor(config)
         _runtime = WorkerRuntime(
             services, StageRunner(services, on_next=executor.submit), executor, os.getpid()
         )
     return _runtime
+
+
+def preload_goodware(config: Config) -> None:
+    """Load the goodware model in the worker's main process, before the pool forks: every
+    pool process then shares it (copy-on-write) and is ready for its first step at once.
+    Only the model is kept; the database engine used to find it is closed before the fork."""
+    global _preloaded_goodware
+    from backoffice.services import Services
+
+    services = Services.open(config)
+    try:
+        _prepare_goodware(services)
+        _preloaded_goodware = services.goodware
+    finally:
+        services.close()
 
 
 def _prepare_goodware(services: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from backoffice.distributed.app import QUEUE, configure
+from backoffice.distributed.app import QUEUE, configure, preload_goodware
 from dis_core.config import Config
 
 
@@ -33,4 +33,5 @@ def run_worker(
 ) -> None:
     """Blocks until the worker is told to stop (SIGTERM: finish the running steps, then exit)."""
     app = configure(config)
+    preload_goodware(config)
     app.worker_main(worker_argv(concurrency, pool, name, loglevel))
