@@ -198,22 +198,24 @@ class DefinitionRepository:
                     self._cache.popitem(last=False)
         return cached
 
-    def incremental(self, base: int, target: int) -> bytes:
+    def incremental(self, base: int, target: int | str) -> bytes:
         """Package turning full set ``base`` into served set ``target``.
 
         The target follows :meth:`get`'s errors; the base must be published (superseded bases
         are fine: that is who needs increments) else its own error; base >= target gives
         ``unavailable``.
         """
-        target = self.resolve(target)
+        target_sequence = self.resolve(target)
         base = _as_sequence(base)
         self._check_stored(base)
-        if base >= target:
-            raise DefinitionError(SampleError.UNAVAILABLE, f"no increment from {base} to {target}")
-        cached = self.root / "increments" / f"{base:09d}-{target:09d}.inc"
+        if base >= target_sequence:
+            raise DefinitionError(
+                SampleError.UNAVAILABLE, f"no increment from {base} to {target_sequence}"
+            )
+        cached = self.root / "increments" / f"{base:09d}-{target_sequence:09d}.inc"
         if cached.exists():
             return cached.read_bytes()
-        package = build_incremental(self._load_stored(base), self._load_stored(target))
+        package = build_incremental(self._load_stored(base), self._load_stored(target_sequence))
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(cached, package)
