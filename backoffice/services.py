@@ -82,7 +82,9 @@ class Services:
                 budget = self.config.backoffice.goodware_mb * 2**20
                 limits = CorpusLimits(budget, budget, budget, budget)
                 corpus = GoodwareCorpus.discover(self.config.backoffice.goodware_dirs, limits)
-                cache = self.store.root / "ngram"
+                configured = self.config.backoffice.cache_dir
+                # the model depends only on the corpus, so installations may share one cache
+                cache = self.config.path(configured) if configured else self.store.root / "ngram"
                 self._goodware = Goodware.prepare(
                     corpus, cache, self.config.backoffice.ngram_bucket_bits
                 )

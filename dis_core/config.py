@@ -281,6 +281,10 @@ class BackofficeConfig:
         "How long one step may hold a sample before another worker may take it over, in seconds.",
         default=600.0,
     )
+    cache_dir: str = doc(
+        "Folder for the goodware n-gram model cache (relative: under data_dir; empty: backoffice/ngram).",
+        default="",
+    )
 
 
 @dataclass

@@ -17,6 +17,8 @@ import tomli_w
 from dis_core.config import Config, load_config
 
 CONFIG_FILE = "dis.toml"
+# Demo and replay data directories are wiped at start; the goodware model cache outlives them.
+SHARED_CACHE = Path(".dis-data/cache")
 
 
 def free_port() -> int:
@@ -34,7 +36,11 @@ def quick_loop_settings(data_dir: Path, speed: float) -> dict[str, dict[str, Any
         "sample_policy": {"queue_check_interval_s": 30, "status_query_interval_s": 30},
         "definition_policy": {"certified_interval_s": 3600},
         "alerting": {"heartbeat_timeout_s": 600},
-        "backoffice": {"desk_port": free_port(), "poll_interval_s": 0.2},
+        "backoffice": {
+            "desk_port": free_port(),
+            "poll_interval_s": 0.2,
+            "cache_dir": str(SHARED_CACHE.resolve()),
+        },
         "endpoint": {"retry_interval_s": 30, "scan_interval_s": 30},
         "clock": {"speed": speed},
     }
