@@ -65,8 +65,8 @@ def _zip_within_bounds(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError):
+        return False  # NotImplementedError: a 'version needed to extract' zipfile lacks
     if len(infos) > MAX_ZIP_MEMBERS:
         return False
     expanded = sum(info.file_size for info in infos)
@@ -97,7 +97,9 @@ def _olevba_modules(data: bytes) -> list[tuple[str, str]] | None:
         if not parser.detect_vba_macros():
             return None
         modules = [
-            (_module_name(name), _text(code)) for _, _, name, code in parser.extract_macros()
+            (_module_name(name), _text(code))
+            for _, _, name, code in parser.extract_macros()
+            if code is not None  # olevba yields (None, None) for a damaged project stream
         ]
     except Exception:  # oletools raises many types on hostile input: treat as "no VBA found"
         return None
