@@ -104,7 +104,8 @@ def _classify_zip(content: bytes) -> Classification | None:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             members = archive.infolist()[:MAX_ZIP_MEMBERS]
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError):
+        # NotImplementedError: a 'version needed to extract' that zipfile lacks
         return Classification(SampleKind.DATA, "damaged archive")
     if any(member.flag_bits & 0x1 for member in members):
         return Classification(SampleKind.ENCRYPTED, "archive with password-protected members")
