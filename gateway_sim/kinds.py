@@ -32,8 +32,8 @@ def _is_office_zip(content: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             return "[Content_Types].xml" in archive.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError):
+        return False  # NotImplementedError: a 'version needed to extract' zipfile lacks
 
 
 def _looks_like_text(head: bytes) -> bool:
