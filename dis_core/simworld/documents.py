@@ -15,6 +15,7 @@ import io
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -245,7 +246,14 @@ def _parse_ooxml(data: bytes) -> OfficeDocument:
             else:
                 raise DocumentError("a ZIP package that is neither Word nor Excel")
             vba = archive.read(vba_name) if vba_name in names else None
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ElementTree.ParseError,
+        EOFError,
+        NotImplementedError,  # an extract version or compression method zipfile lacks
+        zlib.error,  # damaged deflate data in a member
+    ) as exc:
         raise DocumentError(f"damaged OOXML package: {exc}") from None
     if vba is None:
         return OfficeDocument(kind, [], body, None)
