@@ -12,6 +12,7 @@ import io
 import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,14 +49,31 @@ def strip_ooxml(content: bytes) -> bytes | None:
         return None
     try:
         source = zipfile.ZipFile(io.BytesIO(content))
-        names = source.namelist()
-    except zipfile.BadZipFile:
+        infos = source.infolist()
+    except ZIP_TROUBLE:
         return None
-    if not any(n in OOXML_PARTS for n in names):
+    if not any(i.filename in OOXML_PARTS for i in infos) or not _within_bounds(infos):
         return None
+    try:
+        return _rewrite(source, infos)
+    except ZIP_TROUBLE:  # a member that does not inflate: nothing usable to strip
+        return None
+
+
+# zipfile's ways of refusing a package: damaged, a version or method it lacks, bad deflate data
+ZIP_TROUBLE = (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError, zlib.error)
+MAX_EXPANDED = 256 * 2**20  # a document this size is real; more is a decompression bomb
+
+
+def _within_bounds(infos: list[zipfile.ZipInfo]) -> bool:
+    """zipfile never inflates a member past its declared size, so the sum bounds the work."""
+    return sum(info.file_size for info in infos) <= MAX_EXPANDED
+
+
+def _rewrite(source: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
+        for info in infos:
             data = OOXML_PARTS.get(info.filename) or source.read(info.filename)
             target.writestr(info, data)
     return out.getvalue()
