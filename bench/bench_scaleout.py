@@ -112,6 +112,9 @@ def _run_batch(office: BackOffice, samples: list[Sample], label: str) -> Result:
             ((r.date_analyzed or r.date_updated) - r.date_imported).total_seconds() for r in rows
         ]
     infected = sum(1 for s in states.values() if s == "infected")
+    for row in rows:
+        if row.state != "infected":  # say why, so a wrong end is never just a smaller number
+            print(f"  {label}: {row.cookie} ended {row.state}: {row.error_detail}", flush=True)
     return Result(label, len(samples), wall, infected, statistics.mean(latencies))
 
 
