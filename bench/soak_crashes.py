@@ -46,11 +46,13 @@ def main() -> int:
                 len(result.acknowledged)
             ):
                 time.sleep(2)
-            found = audit(loop, result)
             statuses = Counter(item["status"] for item in loop.samples())
             print(
                 f"after {time.monotonic() - started:.0f}s: {dict(statuses)}; stuck: {loop.not_ended()[:10]}"
             )
+            _restart_errors(loop, len(result.acknowledged), args.timeout)
+            found = audit(loop, result)
+            print(f"in the end: {dict(Counter(item['status'] for item in loop.samples()))}")
             print(
                 f"audit: rows {found.rows}, duplicates {len(found.duplicates)}, missing {len(found.missing)}, "
                 f"mismatches {len(found.checksum_mismatches)}, orphan files {len(found.orphan_files)}"
@@ -64,6 +66,18 @@ def main() -> int:
             return 0 if ok else 1
         finally:
             loop.stop()
+
+
+def _restart_errors(loop, expected: int, timeout: float) -> None:  # noqa: ANN001 - a RunningLoop
+    """Samples that ended in error (e.g. a hand-off the killed gateway lost): show why, restart."""
+    failed = [item["id"] for item in loop.samples() if item["status"] == "error"]
+    for sample_id in failed:
+        errors = loop.api("GET", f"/samples/{sample_id}").json().get("errors", [])
+        print(f"sample {sample_id} ended in error: {errors[:2]}; restarting it")
+        loop.api("POST", f"/samples/{sample_id}/restart")
+    started = time.monotonic()
+    while failed and time.monotonic() - started < timeout and not loop.all_ended(expected):
+        time.sleep(2)
 
 
 if __name__ == "__main__":
