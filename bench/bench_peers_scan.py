@@ -4,9 +4,9 @@
     .venv/bin/python bench/bench_peers_scan.py --quick
 
 Corpus: regular ELF files under /usr/lib and /usr/bin (bench_scan.elf_files: no debug files,
-4 KiB to 32 MiB each). Signatures: N binary signatures of 16 bytes; the first 5 are byte runs
-cut from corpus files (so every tool must report the same files), the rest are random
-(bench_scan.signatures). The same set is given to each tool:
+4 KiB to 32 MiB each). Signatures: N binary signatures of 16 bytes (bench_scan.signatures): random
+patterns, the last 5 replaced by byte runs cut from corpus files (so every tool must report
+the same files). The same set is given to each tool:
 
 - ``Scanner``: dis_core.definitions.Scanner on a signed full set, reading each file from disk
   and scanning it, one thread (yara-python and YARA-X engines);
@@ -49,27 +49,19 @@ PLANTED = 5
 PATTERN_BYTES = 16
 
 
-def planted_signatures(files: list[Path], count: int) -> list[Signature]:
-    """Signatures cut from real corpus files (spread over the list), so every tool has hits."""
+def planted_patterns(files: list[Path], count: int) -> list[bytes]:
+    """Byte runs cut from real corpus files (spread over the list), so every tool has hits."""
     rng = random.Random(42)
-    made = []
+    found = []
     for number in range(1, count + 1):
-        path = files[(number * len(files)) // (count + 1)]
-        data = path.read_bytes()
+        data = files[(number * len(files)) // (count + 1)].read_bytes()
         start = rng.randrange(len(data) // 4, len(data) - PATTERN_BYTES)
-        pattern = " ".join(f"{b:02X}" for b in data[start : start + PATTERN_BYTES])
-        rule = f"rule sig_P{number:06d}\n{{\n  strings:\n    $a = {{ {pattern} }}\n  condition:\n    $a\n}}\n"
-        made.append(
-            Signature(
-                f"P{number:06d}", f"Bench.Planted.{number}", "binary", rule, None, 1, family="bench"
-            )
-        )
-    return made
+        found.append(data[start : start + PATTERN_BYTES])
+    return found
 
 
 def definition_set(files: list[Path], count: int, key: SigningKey) -> DefinitionSet:
-    planted = planted_signatures(files, min(PLANTED, count))
-    chosen = planted + signatures(count - len(planted))
+    chosen = signatures(count, planted_patterns(files, min(PLANTED, count)))
     package = build_full(2, chosen, certified=False, produced=datetime.now(UTC), key=key)
     return read_package(package, key.verify_key())
 
