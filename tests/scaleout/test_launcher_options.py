@@ -43,6 +43,14 @@ def test_bad_options_are_refused_before_anything_starts(args: list[str], message
     assert result.exit_code == 2 and message in result.output
 
 
+@pytest.fixture(autouse=True)
+def _restored_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ScaleOut.apply`` exports its settings for the child processes; undone after each test
+    (setenv first, so that monkeypatch removes them again even if they were not set)."""
+    for name in ScaleOut("postgresql://h/d", "redis://h/0").settings():
+        monkeypatch.setenv(name, "")
+
+
 def test_an_unreachable_broker_is_one_readable_line(tmp_path: Path) -> None:
     config = load_config(environ={}, overrides={"general": {"data_dir": str(tmp_path)}})
     with pytest.raises(click.ClickException, match="^scale-out: "):
@@ -50,10 +58,8 @@ def test_an_unreachable_broker_is_one_readable_line(tmp_path: Path) -> None:
 
 
 def test_a_replay_starts_from_fresh_migrated_databases(
-    pg_base: str, broker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_base: str, broker: str, tmp_path: Path
 ) -> None:
-    for name in ScaleOut(pg_base, broker).settings():
-        monkeypatch.delenv(name, raising=False)  # apply() writes them; monkeypatch restores
     config = load_config(environ={}, overrides={"general": {"data_dir": str(tmp_path)}})
     scale = ScaleOut(pg_base, broker, 2)
     said: list[str] = []

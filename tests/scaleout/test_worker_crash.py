@@ -81,10 +81,15 @@ def _start_worker(config_file: Path, name: str, logs: Path) -> Worker:
             [sys.executable, "-m", "dis_core.cli", "worker", "--concurrency", "1", "--name", name],
             stdout=handle,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "DIS_CONFIG": str(config_file)},
+            env={**_without_dis_settings(os.environ), "DIS_CONFIG": str(config_file)},
             start_new_session=True,
         )
     return Worker(name, process, log)
+
+
+def _without_dis_settings(environ: os._Environ[str]) -> dict[str, str]:
+    """The workers read this test's configuration file only, nothing exported elsewhere."""
+    return {k: v for k, v in environ.items() if not (k.startswith("DIS_") and "__" in k)}
 
 
 @pytest.fixture
@@ -128,16 +133,16 @@ def test_sample_completes_exactly_once_after_a_worker_is_killed_mid_step(
     config, workers = cluster
     office = BackOffice(config)
     office.start()
+    link = BackOfficeLink(config, office.services.clock)
     try:
         [sample] = generate_samples(31, ["appender_ep"])
         cookie = "crash-1"
-        link = BackOfficeLink(config, office.services.clock)
         link.import_sample(cookie, hashlib.sha256(sample.data).hexdigest(), sample.data, {})
         pid, died_in = _kill_mid_step(office, cookie, time.monotonic() + 120)
         final = office.wait_final([cookie], 150)[cookie]
-        link.close()
         history, signatures, published, sequence = _record(office, cookie)
     finally:
+        link.close()
         office.stop()
     assert final == "infected", _logs(workers)
     assert [h.after for h in history if h.after in FINAL] == ["infected"]
