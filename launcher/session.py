@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,14 +111,22 @@ class LoopSession:
         return {str(item["event"]) for item in reply.json()["items"]}
 
     def fill_quarantine(self, percent: float) -> None:
-        """Write a filler file into the quarantine folder so that it is ``percent`` full."""
-        folder = self.config.path(self.config.general.quarantine_dir)
-        limit = self.config.general.quarantine_max_mb * 1024 * 1024
-        used = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-        wanted = int(limit * percent / 100) - used
-        if wanted > 0:
-            with open(folder / "filler.bin", "wb") as handle:
-                handle.truncate(wanted)
+        """Make the quarantine folder ``percent`` full with real samples.
+
+        The maximum size is lowered to its smallest value (1 MB, through the properties API)
+        and an endpoint forwards a data file of that share of it, so the server's own quota
+        accounting sees the folder fill up.
+        """
+        observer = self.observer()
+        url = f"{self.stack.console_url}api/v1/properties/general"
+        reply = observer.session.patch(url, json={"quarantine_max_mb": 1}, timeout=10)
+        reply.raise_for_status()
+        filler = self.stack.data_dir / "filler" / f"filler-{int(percent)}.bin"
+        filler.parent.mkdir(parents=True, exist_ok=True)
+        filler.write_bytes(os.urandom(int(2**20 * percent / 100) - 4096))
+        endpoint = self.endpoints[0]
+        endpoint.take_in([filler], force=True)
+        endpoint.forward_pending()
 
     @property
     def login_hint(self) -> str:
