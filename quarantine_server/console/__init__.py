@@ -28,6 +28,7 @@ from quarantine_server.console import (  # noqa: E402  (views register themselve
     pages,
     removal_views,
     server_views,
+    step_views,
 )
 
 __all__ = ["console", "init_app"]
@@ -39,4 +40,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(console)
 
 
-_ = (access, items_views, item_views, login_views, removal_views, server_views)
+_ = (access, items_views, item_views, login_views, removal_views, server_views, step_views)
