@@ -7,12 +7,14 @@ and gives every request or job one unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CheckConstraint, DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
@@ -69,3 +71,29 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Datetimes stored naive in UTC and read back zone-aware (SQLite keeps no zone).
+
+    A naive datetime is refused: every time in the system comes from the one clock, in UTC.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def one_of(column: str, values: Iterable[str], *, name: str) -> CheckConstraint:
+    """A check that keeps an enum column to its values (NULL allowed): enums as checked strings."""
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IS NULL OR {column} IN ({quoted})", name=name)

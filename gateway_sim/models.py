@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Integer,
     String,
     Text,
-    TypeDecorator,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from dis_core.db import UtcDateTime, one_of
 from dis_core.lifecycle import Transition
 from dis_core.vocabulary import SampleError, SampleState
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timestamps stored naive in UTC (SQLite keeps no zone) and handed back zone-aware."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
 def _one_of(column: str, values: list[str]) -> CheckConstraint:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return CheckConstraint(f"{column} IS NULL OR {column} IN ({quoted})", name=f"ck_{column}")
+    return one_of(column, values, name=f"ck_{column}")
 
 
 STATE_VALUES = [s.value for s in SampleState]

@@ -3,49 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from dis_core.db import UtcDateTime, one_of
 from dis_core.lifecycle import Transition
 from dis_core.vocabulary import AlertEvent, SampleError, SampleState, SampleStatus
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Datetimes stored naive in UTC and read back timezone-aware (SQLite keeps no zone)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
 def _choices(column: str, values: list[str]) -> CheckConstraint:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return CheckConstraint(
-        f"{column} IS NULL OR {column} IN ({quoted})", name=f"ck_{column}_values"
-    )
+    return one_of(column, values, name=f"ck_{column}_values")
 
 
 class Base(DeclarativeBase):
