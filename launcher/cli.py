@@ -5,7 +5,9 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -20,6 +22,7 @@ from launcher.scaleout import SCALEOUT_OPTIONS, ScaleOut, start_workers
 from launcher.session import LoopSession
 from launcher.worker_cli import COMMANDS as WORKER_COMMANDS
 
+F = TypeVar("F", bound=Callable[..., Any])
 REPO_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DEMO_FAMILIES = (
     "appender_ep",
@@ -34,6 +37,29 @@ DEMO_FAMILIES = (
     "data",
     "encrypted",
 )
+
+
+def own_data_dir(default: str) -> Callable[[F], F]:
+    """The --data-dir option of the commands that start a fresh loop of their own."""
+    return click.option(
+        "--data-dir",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(default),
+        show_default=True,
+        help="Its own data directory, wiped at start.",
+    )
+
+
+def fixtures_option() -> Callable[[F], F]:
+    return click.option(
+        "--fixtures",
+        "corpus",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=REPO_FIXTURES,
+        show_default=True,
+        help="Fixture corpus with its manifest.json.",
+    )
 
 
 def _start(session: LoopSession, console: Console) -> None:
@@ -99,24 +125,11 @@ def _summary(outcomes: list[Outcome], console: Console) -> int:
 
 
 @click.command("demo")
-@click.option(
-    "--data-dir",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".dis-data/demo"),
-    show_default=True,
-    help="Its own data directory, wiped at start.",
-)
+@own_data_dir(".dis-data/demo")
 @click.option(
     "--clock-speed", default=60.0, show_default=True, help="Simulated seconds per real second."
 )
-@click.option(
-    "--fixtures",
-    "corpus",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=REPO_FIXTURES,
-    show_default=True,
-)
+@fixtures_option()
 @click.option(
     "--timeout", default=240.0, show_default=True, help="Real seconds to wait for every sample."
 )
@@ -158,14 +171,7 @@ def _demo_set(corpus: Path):  # type: ignore[no-untyped-def]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write an HTML report.",
 )
-@click.option(
-    "--data-dir",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".dis-data/replay"),
-    show_default=True,
-    help="Its own data directory, wiped at start.",
-)
+@own_data_dir(".dis-data/replay")
 @click.option("--clock-speed", default=120.0, show_default=True)
 @click.option(
     "--computers", default=3, show_default=True, help="Simulated endpoints that forward the corpus."
@@ -309,21 +315,8 @@ SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
 @click.command("scenario")
 @click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--fixtures",
-    "corpus",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=REPO_FIXTURES,
-    show_default=True,
-)
-@click.option(
-    "--data-dir",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".dis-data/scenario"),
-    show_default=True,
-    help="Its own data directory, wiped at start.",
-)
+@fixtures_option()
+@own_data_dir(".dis-data/scenario")
 @click.option("--clock-speed", default=60.0, show_default=True)
 @click.option(
     "--timeout",
