@@ -252,7 +252,8 @@ def up(context: Context, clock_speed: float | None, computers: int, scale: Scale
     console.print(f"console: {session.stack.console_url}  ({session.login_hint})")
     console.print(f"gateway: {session.stack.gateway_url}   logs: {session.stack.data_dir / 'logs'}")
     console.print("press Ctrl-C to stop")
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (background)
     try:
         while all(s.running() for s in session.stack.services):
             time.sleep(0.5)
@@ -262,6 +263,10 @@ def up(context: Context, clock_speed: float | None, computers: int, scale: Scale
         console.print("stopping …")
     finally:
         session.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.group("step")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -12,6 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STOP_GRACE_S = 10.0
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the launcher dies, even by kill -9, so no part is orphaned."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the launcher's own stop() is then the only clean-up
 
 
 @dataclass
@@ -39,6 +50,7 @@ class ServiceProcess:
             stderr=subprocess.STDOUT,
             env=environment,
             start_new_session=True,  # Ctrl-C in the terminal reaches us, we stop the children
+            preexec_fn=_die_with_parent,
         )
         log.close()
 
