@@ -20,6 +20,7 @@ from dis_core.config import Config
 
 log = logging.getLogger(__name__)
 MARK_PREFIX = "dis:backoffice:queued"
+MIN_MARK_TTL_S = 30.0
 
 
 class CeleryExecutor:
@@ -29,7 +30,7 @@ class CeleryExecutor:
         self.app = configure(config)
         broker = config.backoffice.broker_url
         self._marks = redis.Redis.from_url(broker) if broker.startswith("redis") else None
-        self._mark_ttl_s = visibility_timeout_s(config)
+        self._mark_ttl_s = mark_ttl_s(config)
         self._closed = threading.Event()
 
     def submit(self, stage_name: str, cookie: str) -> None:
@@ -65,6 +66,16 @@ class CeleryExecutor:
         except redis.RedisError:
             log.exception("broker unreachable; %s for %s not queued now", stage_name, cookie)
             return False
+
+
+def mark_ttl_s(config: Config) -> int:
+    """How long a queued-step mark lives (real seconds). A sender that dies between setting
+    the mark and sending leaves it behind, holding the step back until it expires, so it is
+    about one lease (the delay a dead worker causes anyway), at least half a minute so that a
+    step waiting in a long queue is not queued again and again, and never beyond the broker's
+    visibility timeout."""
+    lease_real_s = config.backoffice.lease_s / config.clock.speed
+    return int(min(visibility_timeout_s(config), max(MIN_MARK_TTL_S, lease_real_s)))
 
 
 def _key(stage_name: str, cookie: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from backoffice.distributed.app import QUEUE, STEP_TASK, visibility_timeout_s
-from backoffice.distributed.executor import CeleryExecutor, executor_for
+from backoffice.distributed.executor import CeleryExecutor, executor_for, mark_ttl_s
 from backoffice.executor import InProcessExecutor
 from dis_core.config import Config, load_config
 
@@ -46,12 +46,20 @@ def test_a_step_is_queued_once_until_a_worker_starts_it(tmp_path: Path, broker: 
     executor.shutdown()
 
 
-def test_queued_marks_expire_after_the_visibility_timeout(tmp_path: Path, broker: str) -> None:
-    config = _config(tmp_path, broker, lease_s=30.0)
+@pytest.mark.parametrize(
+    ("lease_s", "speed", "expected"),
+    [(3.0, 1.0, 30), (600.0, 1.0, 600), (600.0, 120.0, 30), (90.0, 1.0, 90)],
+)
+def test_queued_marks_expire_after_about_one_lease(
+    tmp_path: Path, broker: str, lease_s: float, speed: float, expected: int
+) -> None:
+    config = _config(tmp_path, broker, lease_s=lease_s)
+    config.clock.speed = speed
+    assert mark_ttl_s(config) == expected <= visibility_timeout_s(config)
     executor = CeleryExecutor(config)
     executor.submit("classifier", "c-9")
     ttl = redis.Redis.from_url(broker).ttl("dis:backoffice:queued:classifier:c-9")
-    assert 0 < ttl <= visibility_timeout_s(config) == 90
+    assert expected - 2 <= ttl <= expected
     executor.shutdown()
 
 

@@ -110,8 +110,11 @@ def _claim(office: BackOffice, cookie: str) -> tuple[str | None, str | None]:
         return row.state, row.claimed_by
 
 
-def _kill_mid_step(office: BackOffice, cookie: str, deadline: float) -> tuple[int, str]:
-    """SIGKILL the worker process that holds the claim in a replication or scoring step;
+def _kill_mid_step(
+    office: BackOffice, cookie: str, deadline: float, whole_worker: bool
+) -> tuple[int, str]:
+    """SIGKILL the worker process that holds the claim in a replication or scoring step (or,
+    ``whole_worker``, its whole worker: main process and pool, as when a machine is lost);
     returns its pid and the state it died in (only once the kill provably hit a running step)."""
     while time.monotonic() < deadline:
         state, holder = _claim(office, cookie)
@@ -119,16 +122,23 @@ def _kill_mid_step(office: BackOffice, cookie: str, deadline: float) -> tuple[in
             pytest.fail(f"{cookie} finished ({state}) before a worker could be killed mid-step")
         if holder and state in MID_ANALYSIS:
             pid = int(holder.split(":")[1])
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGSTOP)  # frozen: what the database says now stays true
             time.sleep(0.1)  # a commit already on its way to the server may still land
-            if _claim(office, cookie)[1] == holder:  # the dead process still holds it: mid-step
-                return pid, str(state)
+            if _claim(office, cookie)[1] != holder:  # the step had just finished: not mid-step
+                os.kill(pid, signal.SIGCONT)
+                continue
+            if whole_worker:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)  # each worker is its own session
+            else:
+                os.kill(pid, signal.SIGKILL)
+            return pid, str(state)
         time.sleep(0.02)
     pytest.fail("no worker ever held the sample in a replication or scoring step")
 
 
+@pytest.mark.parametrize("whole_worker", [False, True], ids=["pool-process", "whole-worker"])
 def test_sample_completes_exactly_once_after_a_worker_is_killed_mid_step(
-    cluster: tuple[Config, list[Worker]],
+    cluster: tuple[Config, list[Worker]], whole_worker: bool
 ) -> None:
     config, workers = cluster
     office = BackOffice(config)
@@ -138,7 +148,7 @@ def test_sample_completes_exactly_once_after_a_worker_is_killed_mid_step(
         [sample] = generate_samples(31, ["appender_ep"])
         cookie = "crash-1"
         link.import_sample(cookie, hashlib.sha256(sample.data).hexdigest(), sample.data, {})
-        pid, died_in = _kill_mid_step(office, cookie, time.monotonic() + 120)
+        pid, died_in = _kill_mid_step(office, cookie, time.monotonic() + 120, whole_worker)
         final = office.wait_final([cookie], 150)[cookie]
         history, signatures, published, sequence = _record(office, cookie)
     finally:
@@ -149,7 +159,10 @@ def test_sample_completes_exactly_once_after_a_worker_is_killed_mid_step(
     assert all(a.after == b.before for a, b in zip(history, history[1:], strict=False))
     assert died_in in [h.after for h in history]
     assert signatures == 1 and published == 1 and sequence is not None
-    assert f"pid:{pid} exited with 'signal 9 (SIGKILL)'" in _logs(workers)
+    if whole_worker:  # nothing left to log it: the worker is simply gone
+        assert sum(w.process.poll() is not None for w in workers) == 1
+    else:  # the worker's main process saw its pool process die and gave the step back
+        assert f"pid:{pid} exited with 'signal 9 (SIGKILL)'" in _logs(workers)
 
 
 def _record(office: BackOffice, cookie: str) -> tuple[list[StateChange], int, int, int | None]:
