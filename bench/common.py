@@ -92,6 +92,9 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+ORDER = ["loop_latency", "replay", "peers_scan", "signature_quality", "api_latency", "memory"]
+
+
 def record(key: str, title: str, body: str, *, doc: Path = DOC) -> None:
     """Put ``body`` (with the command and machine) under ``### title`` in the shared section."""
     block = (
@@ -100,21 +103,30 @@ def record(key: str, title: str, body: str, *, doc: Path = DOC) -> None:
         f"<!-- bench:{key} end -->\n"
     )
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(
-        rf"<!-- bench:{re.escape(key)} begin -->.*?<!-- bench:{re.escape(key)} end -->\n",
-        re.DOTALL,
-    )
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = _with_section(text) + "\n" + block
-    doc.write_text(text, encoding="utf-8")
+    blocks = {k: b for k, b in _blocks(text).items() if k in ORDER}
+    blocks[key] = block
+    for old in _blocks(text).items():
+        if old[0] in ORDER:
+            text = text.replace(old[1], "")
+    doc.write_text(_into_section(text, [blocks[k] for k in ORDER if k in blocks]), encoding="utf-8")
 
 
-def _with_section(text: str) -> str:
-    if SECTION in text:
-        return text.rstrip("\n") + "\n"
-    return text.rstrip("\n") + f"\n\n{SECTION}\n\n{SECTION_INTRO}"
+def _blocks(text: str) -> dict[str, str]:
+    """Every marked block of the document by key (with its trailing newline)."""
+    pattern = re.compile(r"<!-- bench:(\w+) begin -->.*?<!-- bench:\1 end -->\n", re.DOTALL)
+    return {m.group(1): m.group(0) for m in pattern.finditer(text)}
+
+
+def _into_section(text: str, blocks: list[str]) -> str:
+    """The blocks, in order, at the end of this section (before the next ``## `` heading)."""
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if SECTION not in text:
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{SECTION_INTRO}"
+    at = text.index(SECTION) + len(SECTION)
+    following = text.find("\n## ", at)
+    end = len(text) if following < 0 else following + 1
+    head, tail = text[:end].rstrip("\n") + "\n", text[end:]
+    return head + "".join("\n" + b for b in blocks) + ("\n" + tail if tail else "")
 
 
 def emit(key: str, title: str, body: str, *, save: bool) -> None:
