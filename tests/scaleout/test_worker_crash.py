@@ -162,7 +162,7 @@ def test_sample_completes_exactly_once_after_a_worker_is_killed_mid_step(
     if whole_worker:  # nothing left to log it: the worker is simply gone
         assert sum(w.process.poll() is not None for w in workers) == 1
     else:  # the worker's main process saw its pool process die and gave the step back
-        assert f"pid:{pid} exited with 'signal 9 (SIGKILL)'" in _logs(workers)
+        assert _logged(workers, f"pid:{pid} exited with 'signal 9 (SIGKILL)'", within_s=20)
 
 
 def _record(office: BackOffice, cookie: str) -> tuple[list[StateChange], int, int, int | None]:
@@ -179,6 +179,16 @@ def _record(office: BackOffice, cookie: str) -> tuple[list[StateChange], int, in
         )
         session.expunge_all()
         return history, int(signatures or 0), int(published or 0), row.sequence
+
+
+def _logged(workers: list[Worker], text: str, within_s: float) -> bool:
+    """The worker notices a lost pool process on its own schedule; wait for it to say so."""
+    deadline = time.monotonic() + within_s
+    while text not in _logs(workers):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def _logs(workers: list[Worker]) -> str:
