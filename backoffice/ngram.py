@@ -11,6 +11,7 @@ import functools
 import hashlib
 import math
 import os
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ class NgramModel:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".part.npz")
+        # a name of its own per writer: two processes may build the same model at once
+        partial = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part.npz")
         arrays: dict[str, Any] = {f"c{n}": self.counts[n - 1] for n in range(1, MAX_N + 1)}
         arrays["totals"] = np.array(self.totals, np.int64)
         arrays["bits"] = np.array([self.bucket_bits])
