@@ -1,6 +1,6 @@
 """Throughput of a replay (what ``dis replay`` does) for filtered and for novel samples.
 
-    .venv/bin/python bench/bench_replay.py [--filtered 1000] [--novel 100] [--clock-speed 120] [--record]
+    .venv/bin/python bench/bench_replay.py [--filtered 1000] [--novel 1000] [--clock-speed 120] [--record]
     .venv/bin/python bench/bench_replay.py --quick
 
 Two corpora are written with the fixture generator (manifest included) and each is replayed
@@ -13,7 +13,8 @@ through a fresh loop with the same steps as ``dis replay`` (``LoopSession`` with
   is analysed, every other copy is settled by the gateway's known-result / in-progress filters);
 - novel: variants of every virus family the generator has, none detected at the start. The
   first samples of a family are analysed in full; later ones are caught by the new definitions
-  wherever they are by then (server scan, gateway filter, back-office intake).
+  wherever they are by then (the endpoint's own scan, the server scan, the gateway filter,
+  the back-office intake).
 
 Throughput is samples divided by the wall time from the first forward to the last sample
 settled (the loop's start-up is reported apart). The goodware n-gram model is built before
@@ -263,7 +264,7 @@ def _mismatches(result: ReplayResult) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--filtered", type=int, default=1000)
-    parser.add_argument("--novel", type=int, default=100)
+    parser.add_argument("--novel", type=int, default=1000)
     parser.add_argument("--clock-speed", type=float, default=120.0)
     parser.add_argument("--timeout", type=float, default=1800.0, help="Real seconds per corpus.")
     parser.add_argument("--goodware-mb", type=int, default=None)
