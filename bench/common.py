@@ -67,12 +67,15 @@ def memory_gib() -> float:
     return math.nan
 
 
+STARTED = datetime.now(UTC)
+STARTED_LOAD = os.getloadavg()[0]  # taken when the script starts, before it adds any load
+
+
 def machine() -> str:
     """One line naming the machine and the day, for every printed result."""
-    load = os.getloadavg()[0]
     return (
-        f"{os.cpu_count()} cores, {memory_gib():.0f} GiB, load average {load:.1f} at start, "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        f"{os.cpu_count()} cores, {memory_gib():.0f} GiB, load average {STARTED_LOAD:.1f} at "
+        f"start, started {STARTED:%Y-%m-%d %H:%M} UTC"
     )
 
 
