@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dis_core.config import Config
 from dis_core.definitions import InstalledDefinitions
 from dis_core.vocabulary import AlertEvent, SampleError, SampleStatus
+from dis_core.vocabulary.state import FINAL_STATES
 from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.definitions import (
     DefinitionsUnavailable,
@@ -52,6 +53,17 @@ from quarantine_server.vault import VaultError
 log = logging.getLogger(__name__)
 S = SampleStatus
 LOCK_FILE = "quarantine_agent.lock"
+
+
+def _worth_polling() -> ColumnElement[bool]:
+    """Submitted samples, and samples settled here whose analysis at the vendor is still running
+    (their status stays; only the state shown beside it follows the vendor's)."""
+    unfinished = and_(
+        Sample.cookie.is_not(None),
+        Sample.state.is_not(None),
+        Sample.state.not_in([state.value for state in FINAL_STATES]),
+    )
+    return or_(Sample.status == S.SUBMITTED, unfinished)
 
 
 class AgentAlreadyRunning(Exception):
@@ -243,7 +255,7 @@ class Agent:
         """Ask the gateway about every submitted sample."""
         config = self.config()
         with self.services.work() as session:
-            ids = list(session.scalars(select(Sample.id).where(Sample.status == S.SUBMITTED)))
+            ids = list(session.scalars(select(Sample.id).where(_worth_polling())))
         if not ids:
             return 0
         client = self._gateway_factory(config)
@@ -251,7 +263,7 @@ class Agent:
             for sample_id in ids:
                 with self.services.work() as session:
                     sample = session.get(Sample, sample_id)
-                    if sample is not None and sample.status == S.SUBMITTED:
+                    if sample is not None:
                         poll_one(session, config, client, sample, self.now())
         except GatewayUnreachable as problem:
             self._unreachable(config, problem)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dis_core.config import Config
@@ -16,7 +16,7 @@ from dis_core.tls import http_session
 from dis_core.vocabulary import AlertEvent, SampleStatus
 from dis_core.vocabulary.parts import Part
 from quarantine_server.alerts import general_error, raise_event
-from quarantine_server.lifecycle import move
+from quarantine_server.lifecycle import lock_and_refresh, move
 from quarantine_server.models import Sample
 
 S = SampleStatus
@@ -121,22 +121,12 @@ def defcast_group(
         _defcast_failed(session, config, samples, failure, at)
         return
     for sample in samples:
-        _lock_and_refresh(session, sample)  # the endpoint may have confirmed during the push
+        lock_and_refresh(session, sample)  # the endpoint may have confirmed during the push
         if sample.status != S.DISTRIBUTE:
             continue
         if have >= (sample.definitions_needed or 0):
             move(sample, S.DISTRIBUTED, at, f"Defcast: {address}:{port} runs sequence {have}")
             sample.endpoint_sequence = max(sample.endpoint_sequence, have)
-
-
-def _lock_and_refresh(session: Session, sample: Sample) -> None:
-    """Take the row's write lock, then re-read it: read-check-write without a lost update.
-
-    A no-op UPDATE starts the write transaction (SQLite) or locks the row (PostgreSQL), so a
-    confirmation the web process commits meanwhile is either seen here or waits for us.
-    """
-    session.execute(update(Sample).where(Sample.id == sample.id).values(status=Sample.status))
-    session.refresh(sample)
 
 
 def _defcast_failed(

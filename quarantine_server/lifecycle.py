@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
 from dis_core.lifecycle import transition
 from dis_core.vocabulary import SampleStatus
 from dis_core.vocabulary.attributes import format_value
@@ -30,3 +33,14 @@ def move(
 def set_priority(sample: Sample, priority: int) -> None:
     sample.priority = priority
     sample.set_attribute("X-Sample-Priority", str(priority))
+
+
+def lock_and_refresh(session: Session, sample: Sample) -> None:
+    """Take the sample row's write lock, then re-read it: read-check-write with no lost update.
+
+    Web and agent are separate processes; a no-op UPDATE starts the write transaction
+    (SQLite) or locks the row (PostgreSQL), so a change the other process commits meanwhile is
+    either seen here or waits for us.
+    """
+    session.execute(update(Sample).where(Sample.id == sample.id).values(status=Sample.status))
+    session.refresh(sample)

@@ -15,7 +15,7 @@ from dis_core.vocabulary.attributes import ATTRIBUTES, Message, format_value, lo
 from dis_core.vocabulary.parts import Part
 from quarantine_server.alerts import raise_event
 from quarantine_server.gateway import GatewayClient, GatewayRefused, Reply
-from quarantine_server.lifecycle import move
+from quarantine_server.lifecycle import lock_and_refresh, move
 from quarantine_server.models import Sample
 from quarantine_server.strip import strip_user_data
 
@@ -258,4 +258,25 @@ def poll_one(
     except GatewayRefused as refused:
         refuse(session, config, sample, refused, at, "status query")
         return
+    lock_and_refresh(session, sample)  # the web may have changed it while we waited
+    if sample.status != SampleStatus.SUBMITTED:
+        follow_state(sample, reply, at)  # settled here meanwhile: only the vendor's state moves
+        return
     mirror(session, config, sample, reply, at)
+
+
+def follow_state(sample: Sample, reply: Reply, at: datetime) -> None:
+    """Mirror the gateway's state of a sample whose status this server already settled."""
+    try:
+        state = reply.attributes(Message.STATUS).get("X-Analysis-State")
+        if state is not None:
+            transition(
+                sample,
+                at=at,
+                actor=Part.GATEWAY,
+                reason="reported by the gateway",
+                state=SampleState(state),
+                reported=True,
+            )
+    except (GatewayRefused, IllegalTransition, ValueError):
+        pass  # the status is settled; a reply we cannot use changes nothing
