@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class LoopSession:
         if self.computers <= 0:
             return
         from endpoint.fleet import Fleet, fleet_identities
+
+        # the endpoints' Defcast listeners log every request; the launcher shows its own view
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
         fleet = Fleet(self.config, fleet_identities(self.computers), clock_for(self.config))
         fleet.start(0)  # every endpoint gets a free Defcast port
