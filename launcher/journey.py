@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from dis_core.vocabulary import SampleState
 from launcher.manifest import TERMINAL_STATUSES, Expectation
 from launcher.stack import Stack
 
@@ -105,9 +106,15 @@ def update(journeys: list[Journey], observer: Observer) -> None:
         if row is None or journey.settled:
             continue
         journey.row = row
-        if row.get("status") in TERMINAL_STATUSES and _stable(journey):
+        if row.get("status") in TERMINAL_STATUSES and _state_done(row) and _stable(journey):
             journey.detail = observer.detail(int(row["id"]))
             journey.finished = time.monotonic()
+
+
+def _state_done(row: dict[str, Any]) -> bool:
+    """No vendor state (settled on the server), or a final one: the analysis is over too."""
+    state = row.get("sample_state")
+    return state is None or SampleState(state).is_final
 
 
 def _base_name(path: object) -> str:

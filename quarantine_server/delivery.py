@@ -239,6 +239,9 @@ NO_LONGER_OPEN = frozenset({S.INSTALLED, S.UNNEEDED})
 REFUSES_CONFIRMATION = frozenset({S.ATTENTION, S.ERROR, S.RESTART})
 
 
+STILL_UNCURED = frozenset({S.QUARANTINED, S.HELD, S.RELEASED, S.SUBMITTED, S.NEEDED})
+
+
 def _apply_outcome(
     session: Session, config: Config, sample: Sample, sequence: int, outcome: str, at: datetime
 ) -> dict[str, Any]:
@@ -251,6 +254,13 @@ def _apply_outcome(
             "sample_id": sample.id,
             "applied": False,
             "reason": f"status {sample.status} takes no confirmation",
+        }
+    if outcome == "not_repaired" and sample.status in STILL_UNCURED:
+        # a set that does not cure it says nothing about the analysis still under way
+        return {
+            "sample_id": sample.id,
+            "applied": False,
+            "reason": f"status {sample.status}: the sample's cure is not known yet",
         }
     sample.endpoint_sequence = max(sample.endpoint_sequence, sequence)
     reason = f"{sample.computer} confirmed sequence {sequence}: {outcome}"
