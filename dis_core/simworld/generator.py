@@ -75,6 +75,11 @@ def _expected(
     }
 
 
+def _binary_sample(family: str, index: int, data: bytes, expected: dict[str, Any]) -> Sample:
+    """A program sample under binary/, named after its family and index."""
+    return Sample(f"binary/{family}-{index:04d}.exe", data, family, "binary", expected)
+
+
 def _sample_seed(seed: int, family: str, variant: int) -> int:
     digest = hashlib.sha256(f"{seed}:{family}:{variant}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
@@ -87,34 +92,18 @@ def _bits(variant: int) -> int:
 
 def _infecting(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.infected_host(family, seed, variant)
-    return Sample(
-        f"binary/{family}-{index:04d}.exe",
-        data,
-        family,
-        "binary",
-        _expected("infected", "installed", family, True),
-    )
+    return _binary_sample(family, index, data, _expected("infected", "installed", family, True))
 
 
 def _overwriter(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.infected_host(family, seed, variant)
-    return Sample(
-        f"binary/{family}-{index:04d}.exe",
-        data,
-        family,
-        "binary",
-        _expected("norepair", "installed", family, False),
-    )
+    return _binary_sample(family, index, data, _expected("norepair", "installed", family, False))
 
 
 def _threat(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.program_sample(family, seed, _bits(variant))
-    return Sample(
-        f"binary/{family}-{index:04d}.exe",
-        data,
-        family,
-        "binary",
-        _expected("unsubmittable", "installed", family, False),
+    return _binary_sample(
+        family, index, data, _expected("unsubmittable", "installed", family, False)
     )
 
 
@@ -142,46 +131,24 @@ def _macro(family: str, seed: int, variant: int, index: int) -> Sample:
 
 def _clean_simvm(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.program_sample("clean_simvm", seed, _bits(variant))
-    return Sample(
-        f"binary/{family}-{index:04d}.exe",
-        data,
-        family,
-        "binary",
-        _expected("uninfected", "unneeded", None, False),
-    )
+    return _binary_sample(family, index, data, _expected("uninfected", "unneeded", None, False))
 
 
 def _fp_bait(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.program_sample("fp_bait", seed, _bits(variant))
-    return Sample(
-        f"binary/{family}-{index:04d}.exe",
-        data,
-        family,
-        "binary",
-        _expected("misfired", "installed", None, False),
-    )
+    return _binary_sample(family, index, data, _expected("misfired", "installed", None, False))
 
 
 def _corrupted(family: str, seed: int, variant: int, index: int) -> Sample:
     data = binaries.damaged(binaries.infected_host("appender_ep", seed, variant), seed)
-    return Sample(
-        f"binary/{family}-{index:04d}.exe",
-        data,
-        family,
-        "binary",
-        _expected("uninfected", "unneeded", None, False),
-    )
+    return _binary_sample(family, index, data, _expected("uninfected", "unneeded", None, False))
 
 
 def _known(family: str, seed: int, variant: int, index: int) -> Sample:
     name = KNOWN_FAMILIES[variant % len(KNOWN_FAMILIES)]
     data = binaries.infected_host(name, seed, variant)
-    return Sample(
-        f"binary/{family}-{index:04d}.exe",
-        data,
-        family,
-        "binary",
-        _expected(None, "installed", name, True, "quarantine_server"),
+    return _binary_sample(
+        family, index, data, _expected(None, "installed", name, True, "quarantine_server")
     )
 
 
