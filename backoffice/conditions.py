@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from dis_core.simworld.bytecode import disassemble
+from simworld.bytecode import disassemble
 
 COMMON_NAMES = ("setup", "install", "update", "game", "calc", "notepad", "command", "explorer")
 WELL_KNOWN_DATES = ((13, None), (1, 1), (25, 12), (1, 4), (6, 3), (15, None), (31, 10))

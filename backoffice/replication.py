@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dis_core.simworld.emulator import find_program, run_binary
-from dis_core.simworld.goats import Goat, binary_goats, document_goats
-from dis_core.simworld.vfs import Event, RunResult, VirtualFS
+from simworld.emulator import find_program, run_binary
+from simworld.goats import Goat, binary_goats, document_goats
+from simworld.vfs import Event, RunResult, VirtualFS
 
 GOAT_SEED = 1
 BINARY_SAMPLE_PATH = "C:/Users/Public/Downloads/sample.exe"
@@ -80,7 +80,7 @@ def replicate(kind: str, sample: bytes, plan: dict[str, Any], max_steps: int) ->
         )
         carries = _carries_program
     else:
-        from dis_core.simworld.office import run_document
+        from simworld.office import run_document
 
         path = MACRO_SAMPLE_PATH + _document_suffix(sample)
         result = run_document(
@@ -124,7 +124,7 @@ def _carries_program(data: bytes) -> bool:
 
 
 def _carries_macros(data: bytes) -> bool:
-    from dis_core.simworld.office import read_modules
+    from dis_core.formats.documents import read_modules
 
     try:
         return bool(read_modules(data))

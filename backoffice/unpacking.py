@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from dis_core.simworld.bytecode import disassemble
+from simworld.bytecode import disassemble
 
 _MOVI = re.compile(r"^[0-9a-f]{4}: MOVI r(\d+), (\d+)$")
 _DECRYPT = re.compile(r"^[0-9a-f]{4}: DECRYPT r(\d+), r(\d+), r(\d+), r(\d+)$")

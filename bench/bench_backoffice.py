@@ -25,8 +25,8 @@ from backoffice.models import Analysis
 from backoffice.service import BackOffice
 from dis_core.clock import ScaledClock
 from dis_core.config import load_config
-from dis_core.simworld.generator import INFECTING, generate_samples
-from dis_core.simworld.macros import MACRO_FAMILIES
+from simworld.generator import INFECTING, generate_samples
+from simworld.macros import MACRO_FAMILIES
 
 NOVEL = [f for f in INFECTING if f not in ("date_trigger",)] + ["date_trigger", *MACRO_FAMILIES]
 

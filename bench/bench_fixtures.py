@@ -10,7 +10,7 @@ import argparse
 import time
 from collections import defaultdict
 
-from dis_core.simworld.generator import FAMILIES, build_sample
+from simworld.generator import FAMILIES, build_sample
 
 
 def main() -> None:

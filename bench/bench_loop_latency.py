@@ -41,8 +41,8 @@ from common import (
     table,
 )
 
-from dis_core.simworld.generator import INFECTING, THREATS, build_sample
-from dis_core.simworld.macros import MACRO_FAMILIES
+from simworld.generator import INFECTING, THREATS, build_sample
+from simworld.macros import MACRO_FAMILIES
 
 NOVEL = (*INFECTING, "overwriter", *THREATS, *MACRO_FAMILIES)
 POLL_S = 0.01

@@ -43,18 +43,18 @@ from common import (
     table,
 )
 
-from dis_core.simworld.generator import (
+from launcher.cli import _outcomes
+from launcher.journey import Journey, Observer, update
+from launcher.manifest import Expectation, load_manifest
+from launcher.session import LoopSession
+from simworld.generator import (
     INFECTING,
     THREATS,
     Sample,
     build_sample,
     manifest,
 )
-from dis_core.simworld.macros import MACRO_FAMILIES
-from launcher.cli import _outcomes
-from launcher.journey import Journey, Observer, update
-from launcher.manifest import Expectation, load_manifest
-from launcher.session import LoopSession
+from simworld.macros import MACRO_FAMILIES
 
 NOVEL = (*INFECTING, "overwriter", *THREATS, *MACRO_FAMILIES)
 DUPLICATED_ORIGINALS = 5

@@ -41,7 +41,7 @@ from backoffice.models import Analysis
 from backoffice.service import BackOffice
 from dis_core.config import Config, load_config
 from dis_core.migrate import part_url
-from dis_core.simworld.generator import Sample, generate_samples
+from simworld.generator import Sample, generate_samples
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILIES = ["appender_ep", "prepender", "section_adder", "macro_autoopen", "macro_poly", "cavity"]
@@ -159,7 +159,7 @@ def _worker(config_file: Path, number: int, logs: Path) -> tuple[subprocess.Pope
     log = logs / f"worker-{number}.log"
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dis_core.cli", "worker", "--name", f"bench-{number}", "--loglevel", "WARNING"],
+            [sys.executable, "-m", "launcher", "worker", "--name", f"bench-{number}", "--loglevel", "WARNING"],
             stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "DIS_CONFIG": str(config_file)},
         )  # fmt: skip
     return proc, log
@@ -227,7 +227,7 @@ def loop_replay(root: Path, workers: int, pg: str, broker: str) -> str:
 
 def _dis(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dis_core.cli", *args],
+        [sys.executable, "-m", "launcher", *args],
         cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
 

@@ -41,8 +41,8 @@ from pathlib import Path
 import yara
 from common import emit, prepare_goodware, stop_on_sigterm, table
 
-from dis_core.simworld.generator import INFECTING, THREATS, Sample, build_sample
-from dis_core.simworld.macros import MACRO_FAMILIES
+from simworld.generator import INFECTING, THREATS, Sample, build_sample
+from simworld.macros import MACRO_FAMILIES
 
 FAMILIES = (*INFECTING, "overwriter", *THREATS, *MACRO_FAMILIES)
 TRAIN_SEED = 11

@@ -1,29 +1,14 @@
-"""The ``dis`` command: one entry point; each part adds its own subcommands.
-
-A part contributes commands by exposing ``COMMANDS`` (a list of click commands) in the
-module named in :data:`PART_COMMAND_MODULES`.
-"""
+"""What every ``dis`` subcommand shares: the :class:`Context` (configuration loaded once) and
+the core's own commands (``dis certs``, ``dis config``). The ``dis`` group itself, which lists
+every part's commands, is ``launcher.main``: the core names no part."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 
 import click
 
-from dis_core import __version__
 from dis_core.config import Config, ConfigError, describe, load_config
-
-PART_COMMAND_MODULES = (
-    "dis_core.definitions.cli",
-    "dis_core.simworld.cli",
-    "gateway_sim.cli",
-    "backoffice.cli",
-    "quarantine_server.cli",
-    "endpoint.cli",
-    "launcher.cli",
-)
 
 
 class Context:
@@ -50,25 +35,7 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group()
-@click.version_option(__version__, prog_name="dis")
-@click.option(
-    "--config",
-    "config_path",
-    envvar="DIS_CONFIG",
-    type=click.Path(dir_okay=False),
-    help="TOML configuration file.",
-)
-@click.option(
-    "--data-dir", envvar="DIS_DATA_DIR", help="Data directory (overrides general.data_dir)."
-)
-@click.pass_context
-def main(ctx: click.Context, config_path: str | None, data_dir: str | None) -> None:
-    """Digital Immune System: quarantine, gateway, back office and definitions on one machine."""
-    ctx.obj = Context(config_path, data_dir)
-
-
-@main.command()
+@click.command()
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -87,7 +54,7 @@ def certs(context: Context, out: str | None, force: bool) -> None:
     click.echo(f"client certificate: {paths.client_cert}")
 
 
-@main.group("config")
+@click.group("config")
 def config_group() -> None:
     """Show or check the configuration."""
 
@@ -112,23 +79,4 @@ def config_check(context: Context) -> None:
     click.echo("configuration OK")
 
 
-def _add_part_commands() -> None:
-    for module_name in PART_COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that part is not built into this installation
-            raise
-        for command in getattr(module, "COMMANDS", []):
-            main.add_command(command)
-
-
-_add_part_commands()
-
-if __name__ == "__main__":
-    # Under ``python -m dis_core.cli`` this file runs as __main__, a second copy of the module
-    # whose Context class the parts' commands (bound to dis_core.cli) would not find.
-    from dis_core.cli import main as canonical_main
-
-    sys.exit(canonical_main())
+COMMANDS = [certs, config_group]

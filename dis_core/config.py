@@ -25,9 +25,11 @@ def doc(text: str, **kwargs: Any) -> Any:
     """A dataclass field with its documentation kept in metadata (shown by ``dis config show``)."""
     default = kwargs.pop("default", dataclasses.MISSING)
     factory = kwargs.pop("default_factory", dataclasses.MISSING)
+    # positive=True: validated as greater than 0 when the configuration is loaded
+    metadata = {"doc": text, "positive": kwargs.pop("positive", False)}
     if factory is not dataclasses.MISSING:
-        return field(default_factory=factory, metadata={"doc": text})
-    return field(default=default, metadata={"doc": text})
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -40,7 +42,9 @@ class GeneralConfig:
     quarantine_dir: str = doc(
         "Quarantine folder; relative paths are under data_dir.", default="quarantine"
     )
-    quarantine_max_mb: int = doc("Maximum total size of the quarantine folder, in MB.", default=500)
+    quarantine_max_mb: int = doc(
+        "Maximum total size of the quarantine folder, in MB.", default=500, positive=True
+    )
     quota_low_percent: int = doc(
         "Raise 'quota low' when the folder is this full, in percent.", default=90
     )
@@ -49,7 +53,9 @@ class GeneralConfig:
     )
     listen_port: int = doc("TCP port for endpoint intake, the console and the API.", default=8033)
     listen_tls: bool = doc("Serve intake, console and API over TLS.", default=True)
-    console_refresh_s: int = doc("Console auto-refresh interval, in seconds.", default=30)
+    console_refresh_s: int = doc(
+        "Console auto-refresh interval, in seconds.", default=30, positive=True
+    )
     restore_dirs: list[str] = doc(
         "Folders a restore may write into (nothing else).", default_factory=list
     )
@@ -97,17 +103,19 @@ class SamplePolicyConfig:
 
     automatic_submission: bool = doc("Queue new samples for analysis without asking.", default=True)
     queue_check_interval_s: int = doc(
-        "How often the quarantine is checked for new items, in seconds.", default=60
+        "How often the quarantine is checked for new items, in seconds.", default=60, positive=True
     )
     strip_user_data: bool = doc("Remove user data from documents before submission.", default=False)
     status_query_interval_s: int = doc(
-        "How often the gateway is asked about submitted samples, in seconds.", default=3600
+        "How often the gateway is asked about submitted samples, in seconds.",
+        default=3600,
+        positive=True,
     )
     default_priority: int = doc(
         "Priority given to new samples, 1-1000 (0 holds them).", default=500
     )
     max_pending_at_gateway: int = doc(
-        "Most samples submitted and unfinished at the gateway at once.", default=10
+        "Most samples submitted and unfinished at the gateway at once.", default=10, positive=True
     )
 
 
@@ -118,6 +126,7 @@ class DefinitionPolicyConfig:
     certified_interval_s: int = doc(
         "How often certified definitions are checked, in seconds (default three times a day).",
         default=28800,
+        positive=True,
     )
     use_newest: bool = doc(
         "Fetch the newest (possibly non-certified) set a sample needs; else certified only.",
@@ -188,7 +197,7 @@ class GatewayConfig:
     require_client_cert: bool = doc(
         "Refuse clients without a certificate from the CA.", default=False
     )
-    max_sample_mb: int = doc("Largest sample accepted, in MB.", default=20)
+    max_sample_mb: int = doc("Largest sample accepted, in MB.", default=20, positive=True)
     database_url: str = doc(
         "SQLAlchemy URL of the tracking database; empty: SQLite in data_dir.", default=""
     )
@@ -238,8 +247,12 @@ class BackofficeConfig:
     database_url: str = doc(
         "SQLAlchemy URL of the back-office database; empty: SQLite in data_dir.", default=""
     )
-    binary_engines: int = doc("Binary replication engines that may run at once.", default=2)
-    macro_engines: int = doc("Macro replication engines that may run at once.", default=2)
+    binary_engines: int = doc(
+        "Binary replication engines that may run at once.", default=2, positive=True
+    )
+    macro_engines: int = doc(
+        "Macro replication engines that may run at once.", default=2, positive=True
+    )
     executor: str = doc("Where stages run: 'inprocess' or 'celery'.", default="inprocess")
     broker_url: str = doc(
         "Celery broker URL (executor 'celery').", default="redis://127.0.0.1:6379/0"
@@ -247,7 +260,9 @@ class BackofficeConfig:
     certified_build_interval_s: int = doc(
         "How often a certified full set is built, in seconds.", default=28800
     )
-    emulator_max_steps: int = doc("Instruction budget of one emulator run.", default=200000)
+    emulator_max_steps: int = doc(
+        "Instruction budget of one emulator run.", default=200000, positive=True
+    )
     goodware_dirs: list[str] = doc(
         "Extra folders of known-good files for the goodware corpus.", default_factory=list
     )
@@ -293,7 +308,7 @@ class EndpointConfig:
 
     server_url: str = doc("Quarantine Server intake URL.", default="https://127.0.0.1:8033")
     retry_interval_s: int = doc(
-        "Wait between forwarding attempts after a failure, in seconds.", default=300
+        "Wait between forwarding attempts after a failure, in seconds.", default=300, positive=True
     )
     defcast_port: int = doc("Port the endpoint listens on for Defcast (0: poll only).", default=0)
     defcast_host: str = doc(
@@ -305,17 +320,21 @@ class EndpointConfig:
     scan_interval_s: int = doc(
         "How often a running endpoint scans its folder and retries what is queued, in seconds.",
         default=10,
+        positive=True,
     )
     pull_interval_s: int = doc(
         "How often an endpoint without a Defcast listener pulls the server's active definitions, in seconds.",
         default=300,
+        positive=True,
     )
     heuristics: bool = doc(
         "Quarantine files the content heuristic finds suspicious (not only signature detections).",
         default=True,
     )
     max_file_mb: int = doc(
-        "Largest file an endpoint scans, in MB (bigger files are skipped).", default=20
+        "Largest file an endpoint scans, in MB (bigger files are skipped).",
+        default=20,
+        positive=True,
     )
     verify_key_file: str = doc(
         "Public key that signs definition sets; empty: data_dir/backoffice/keys/signing.pub.",
@@ -434,29 +453,15 @@ def _apply(
 
 def _validate(config: Config) -> list[str]:
     problems: list[str] = []
-    positive = [
-        ("general", "quarantine_max_mb"),
-        ("general", "console_refresh_s"),
-        ("sample_policy", "queue_check_interval_s"),
-        ("sample_policy", "status_query_interval_s"),
-        ("sample_policy", "max_pending_at_gateway"),
-        ("definition_policy", "certified_interval_s"),
-        ("backoffice", "binary_engines"),
-        ("backoffice", "macro_engines"),
-        ("backoffice", "emulator_max_steps"),
-        ("endpoint", "retry_interval_s"),
-        ("gateway", "max_sample_mb"),
-        ("endpoint", "scan_interval_s"),
-        ("endpoint", "pull_interval_s"),
-        ("endpoint", "max_file_mb"),
-    ]
-    for section, key in positive:
-        if getattr(getattr(config, section), key) <= 0:
-            problems.append(f"{section}.{key} must be greater than 0")
-    for section in ("general", "gateway"):
-        port = getattr(config, section).listen_port
-        if not 0 <= port <= 65535:
-            problems.append(f"{section}.listen_port {port} is not a TCP port")
+    for part in dataclasses.fields(config):
+        for entry in dataclasses.fields(getattr(config, part.name)):
+            value = getattr(getattr(config, part.name), entry.name)
+            if entry.metadata.get("positive") and value <= 0:
+                problems.append(f"{part.name}.{entry.name} must be greater than 0")
+    for section in (config.general, config.gateway):
+        if not 0 <= section.listen_port <= 65535:
+            name = "general" if section is config.general else "gateway"
+            problems.append(f"{name}.listen_port {section.listen_port} is not a TCP port")
     if not 0 <= config.sample_policy.default_priority <= 1000:
         problems.append("sample_policy.default_priority must be between 0 and 1000")
     if not 1 <= config.general.quota_low_percent <= 100:
@@ -474,21 +479,13 @@ def _validate(config: Config) -> list[str]:
 
         if name not in AlertEvent.__members__.values():
             problems.append(f"alerting.enabled_events: unknown event {name!r}")
-    for section in ("general", "web_communication", "endpoint"):
-        for key, value in dataclasses.asdict(getattr(config, section)).items():
-            if (
-                key.endswith("_url")
-                and isinstance(value, str)
-                and value.startswith("http://")
-                and key != "webhook_url"
-                and section == "web_communication"
-                and (
-                    config.web_communication.secure_submission
-                    or config.web_communication.secure_download
-                )
-            ):
+    web = config.web_communication
+    if web.secure_submission or web.secure_download:
+        for key, value in dataclasses.asdict(web).items():
+            insecure = isinstance(value, str) and value.startswith("http://")
+            if key.endswith("_url") and key != "webhook_url" and insecure:
                 problems.append(
-                    f"{section}.{key} must be https:// while secure submission/download is on"
+                    f"web_communication.{key} must be https:// while secure submission/download is on"
                 )
     return problems
 

@@ -9,8 +9,8 @@ processes starting at once (gunicorn workers, Celery workers) migrate it exactly
 
 from __future__ import annotations
 
-import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,6 @@ from dis_core.db import postgres_url
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
-# part name -> module holding its declarative ``Base``
-PART_MODELS = {
-    "quarantine_server": "quarantine_server.models",
-    "gateway": "gateway_sim.models",
-    "backoffice": "backoffice.models",
-}
 ADVISORY_LOCK_KEY = 0x44495300  # "DIS\0": one schema change at a time per database
 VERSION_TABLE = "alembic_version"
 
@@ -42,17 +36,10 @@ class MigrationError(RuntimeError):
     """The database cannot be brought to the models' schema; the message says why."""
 
 
-def metadata_for(part: str) -> MetaData:
-    if part not in PART_MODELS:
-        raise MigrationError(f"unknown database {part!r}; one of {', '.join(PART_MODELS)}")
-    base: Any = importlib.import_module(PART_MODELS[part]).Base
-    metadata: MetaData = base.metadata
-    return metadata
-
-
 def alembic_config(part: str, connection: Connection | None = None) -> AlembicConfig:
     """An Alembic configuration for ``part`` without an ini file (the CLI may use alembic.ini)."""
-    metadata_for(part)  # validates the name
+    if not (MIGRATIONS_DIR / part / "env.py").is_file():
+        raise MigrationError(f"unknown database {part!r}: no migrations in {MIGRATIONS_DIR / part}")
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR / part))
     config.attributes["part"] = part
@@ -80,10 +67,10 @@ def ensure_schema(engine: Engine, metadata: MetaData, part: str) -> None:
         metadata.create_all(engine)
         return
     create_database_if_missing(engine.url)
-    upgrade(engine, part)
+    upgrade(engine, part, metadata)
 
 
-def upgrade(engine: Engine, part: str) -> str:
+def upgrade(engine: Engine, part: str, metadata: MetaData) -> str:
     """Bring the database to the newest revision; returns it. Safe to call from many processes."""
     with engine.connect() as connection:
         locked = connection.dialect.name == "postgresql"
@@ -91,7 +78,7 @@ def upgrade(engine: Engine, part: str) -> str:
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
             connection.commit()
         try:
-            _upgrade_locked(connection, part)
+            _upgrade_locked(connection, part, metadata)
             connection.commit()
         finally:
             if locked:
@@ -100,19 +87,19 @@ def upgrade(engine: Engine, part: str) -> str:
     return head_revision(part)
 
 
-def _upgrade_locked(connection: Connection, part: str) -> None:
+def _upgrade_locked(connection: Connection, part: str, metadata: MetaData) -> None:
     config = alembic_config(part, connection)
     tables = set(inspect(connection).get_table_names())
-    if VERSION_TABLE not in tables and tables & set(metadata_for(part).tables):
-        _adopt(connection, part, config)  # made by create_all before migrations existed
+    if VERSION_TABLE not in tables and tables & set(metadata.tables):
+        _adopt(connection, part, metadata, config)  # made by create_all before migrations existed
         return
     command.upgrade(config, "head")
 
 
-def _adopt(connection: Connection, part: str, config: AlembicConfig) -> None:
+def _adopt(connection: Connection, part: str, metadata: MetaData, config: AlembicConfig) -> None:
     """A schema without history is accepted (stamped at head) only if it matches the models."""
-    metadata_for(part).create_all(connection)  # tables added since are simply missing
-    differences = schema_differences(connection, part)
+    metadata.create_all(connection)  # tables added since are simply missing
+    differences = schema_differences(connection, metadata)
     if differences:
         raise MigrationError(
             f"{part}: tables exist without migration history and differ from the models: "
@@ -122,10 +109,10 @@ def _adopt(connection: Connection, part: str, config: AlembicConfig) -> None:
     log.info("%s: existing schema adopted at revision %s", part, head_revision(part))
 
 
-def schema_differences(connection: Connection, part: str) -> list[Any]:
+def schema_differences(connection: Connection, metadata: MetaData) -> list[Any]:
     """What autogenerate would still change (empty: database and models agree)."""
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, metadata_for(part)))
+    return list(compare_metadata(context, metadata))
 
 
 # -- PostgreSQL databases per part ----------------------------------------------------------
@@ -171,14 +158,14 @@ def _identifier(name: str) -> str:
 
 
 # -- what every migrations/<part>/env.py runs ------------------------------------------------
-def run_env(context: Any, part: str) -> None:
-    """Alembic's env.py body for ``part``: a connection handed in, or a URL (ini or config)."""
-    metadata = metadata_for(part)
+def run_env(context: Any, metadata: MetaData, configured_url: Callable[[], str]) -> None:
+    """Alembic's env.py body for a part's ``metadata``: a connection handed in, or a URL (the
+    ini file's, else ``configured_url()`` from the part's configuration)."""
     connection = context.config.attributes.get("connection")
     if connection is not None:
         _run_online(context, connection, metadata)
         return
-    url = context.config.get_main_option("sqlalchemy.url") or _configured_url(part)
+    url = context.config.get_main_option("sqlalchemy.url") or configured_url()
     if context.is_offline_mode():
         context.configure(url=postgres_url(url), target_metadata=metadata, literal_binds=True)
         with context.begin_transaction():
@@ -209,14 +196,3 @@ def _render_item(kind: str, obj: Any, _context: Any) -> str | bool:
     if kind == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl!r}"
     return False
-
-
-def _configured_url(part: str) -> str:
-    from dis_core.config import load_config
-
-    config = load_config()
-    if part == "quarantine_server":  # its URL sits in the General tab, not in a section of its own
-        from quarantine_server.database import database_url
-
-        return database_url(config)
-    return config.database_url(part)

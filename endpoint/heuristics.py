@@ -4,7 +4,7 @@ Two rules, both decided from the bytes alone (never the file name):
 
 * a PE file whose entry point is a bare return instruction (``C3`` or ``C2 imm16``) and that
   carries a SimVM program (a carrier: magic ``SimVM\\x1a\\x01\\x00``, length, code; found
-  by ``dis_core.simworld.emulator.find_program``, damaged programs included): a
+  by ``simworld.emulator.find_program``, damaged programs included): a
   real program does not return before doing anything, and a program for the SimVM
   interpreter hidden behind such an entry point is how every simulated binary virus looks;
 * an Office document (OLE or OOXML) with VBA macros that declare an auto-run entry point
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pefile
 
-from dis_core.simworld.emulator import find_program
+from simworld.emulator import find_program
 
 RET_NEAR = 0xC3
 RET_NEAR_IMM16 = 0xC2

@@ -45,7 +45,7 @@ class ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it open
         environment = {**os.environ, **self.env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dis_core.cli", *self.args],
+            [sys.executable, "-m", "launcher", *self.args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment,

@@ -28,12 +28,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from dis_core.config import Config
 from dis_core.db import make_engine, postgres_url
 from dis_core.migrate import (
-    PART_MODELS,
     MigrationError,
     create_database_if_missing,
     part_url,
     upgrade,
 )
+from launcher.databases import PARTS, metadata_of
 from launcher.processes import ServiceProcess
 from launcher.stack import Stack
 
@@ -95,7 +95,7 @@ class ScaleOut:
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as connection:
-                for part in PART_MODELS:
+                for part in PARTS:
                     name = make_url(part_url(self.db, part)).database
                     connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         finally:
@@ -104,12 +104,12 @@ class ScaleOut:
     def prepare_databases(self) -> list[str]:
         """Create and migrate the three databases; returns their URLs (passwords hidden)."""
         prepared = []
-        for part in PART_MODELS:
+        for part in PARTS:
             url = part_url(self.db, part)
             create_database_if_missing(url)
             engine = make_engine(url)
             try:
-                upgrade(engine, part)
+                upgrade(engine, part, metadata_of(part))
             finally:
                 engine.dispose()
             prepared.append(engine.url.render_as_string(hide_password=True))

@@ -43,16 +43,9 @@ def db() -> None:
 
 
 def _targets(context: Context, part: str | None) -> list[tuple[str, str]]:
-    from dis_core.migrate import PART_MODELS
-    from quarantine_server.database import database_url
+    from launcher.databases import PARTS, url_of
 
-    config = context.config
-    urls = {
-        "quarantine_server": database_url(config),
-        "gateway": config.database_url("gateway"),
-        "backoffice": config.database_url("backoffice"),
-    }
-    return [(p, urls[p]) for p in PART_MODELS if part in (None, p)]
+    return [(p, url_of(context.config, p)) for p in PARTS if part in (None, p)]
 
 
 PART_OPTION = click.option(
@@ -72,12 +65,13 @@ def db_upgrade(context: Context, part: str | None) -> None:
 
     from dis_core.db import make_engine
     from dis_core.migrate import MigrationError, create_database_if_missing, upgrade
+    from launcher.databases import metadata_of
 
     for name, url in _targets(context, part):
         engine = make_engine(url)
         try:
             create_database_if_missing(engine.url)
-            revision = upgrade(engine, name)
+            revision = upgrade(engine, name, metadata_of(name))
         except (MigrationError, SQLAlchemyError) as exc:
             raise click.ClickException(f"{name}: {str(exc).splitlines()[0]}") from None
         finally:

@@ -7,8 +7,8 @@ from typing import Any
 from backoffice.conditions import Hints, harvest, plans
 from backoffice.stages.base import Job, Outcome, Stage
 from backoffice.unpacking import unpacked
-from dis_core.simworld.emulator import find_program
 from dis_core.vocabulary import SampleState
+from simworld.emulator import find_program
 
 T = SampleState
 

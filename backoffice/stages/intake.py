@@ -12,8 +12,8 @@ from __future__ import annotations
 from backoffice.rescan import end_for
 from backoffice.stages.base import Job, Move, Outcome, Stage
 from dis_core.definitions import Detection, RepairError, Scanner
-from dis_core.simworld.emulator import locate
 from dis_core.vocabulary import SampleState
+from simworld.emulator import locate
 
 T = SampleState
 

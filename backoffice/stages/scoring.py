@@ -22,8 +22,8 @@ from backoffice.models import BuiltSignature
 from backoffice.names import family_of, virus_name
 from backoffice.stages.base import Job, Outcome, Stage
 from dis_core.db import unit_of_work
-from dis_core.simworld.emulator import carrier_span, find_program
 from dis_core.vocabulary import SampleState
+from simworld.emulator import carrier_span, find_program
 
 T = SampleState
 REPAIR_TRIES = 5

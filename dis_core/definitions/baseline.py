@@ -1,5 +1,6 @@
 """The baseline set (sequence 1, certified): the EICAR test file plus the 'known' families of
-the simulated world, so that some samples are settled by definitions already installed."""
+the simulated world, so that some samples are settled by definitions already installed.
+The signatures are data here; nothing of the simulated world is imported."""
 
 from __future__ import annotations
 
@@ -30,23 +31,99 @@ def eicar_signature() -> Signature:
     )  # fmt: skip
 
 
-def _known(index: int, entry: dict[str, Any]) -> Signature:
+# Facts about the simulated world's two "known" families and its heuristic bait, frozen here so
+# the definitions need no part of the world (tests/simworld/test_known.py checks them against it).
+SIMVM_MAGIC = bytes.fromhex("53696d564d1a0100")  # the carrier's first bytes
+EXE_PATTERN = "c:/*.exe"  # the file pattern an infector's FINDFIRST walks
+OLDIE_CODE_LENGTH = 206  # bytes of Sim.Oldie.A's program (its record follows the code)
+JOLT_IMAGE_SIZE = 3072  # bytes of the Sim.Jolt.A image a prepender puts in front of its host
+HEADER_SAVED = 1024  # bytes of the original file an appender keeps in its record
+
+
+def _hex(data: bytes) -> str:
+    return " ".join(f"{b:02X}" for b in data)
+
+
+def _mark_string(mark: str, buffer: int = 15) -> str:
+    """YARA hex string of the ``BSET b15, "<mark>"`` instruction a family starts with."""
+    encoded = mark.encode()
+    return _hex(bytes([0x20, buffer]) + len(encoded).to_bytes(2, "little") + encoded)
+
+
+def _appender_recipe(code_length: int, mark: str, key: str) -> dict[str, Any]:
+    """Anchor = the first instruction (code offset 0). The record follows the code:
+    [original length][original entry point][header XOR key]; the key literal sits in the
+    second instruction, 4 bytes after the first one ends."""
+    key_offset = 4 + len(mark) + 4
+    return {
+        "version": 1,
+        "anchor": "$a",
+        "ops": [
+            {
+                "op": "copy_xor",
+                "from": {"match": code_length + 8},
+                "to": 0,
+                "length": HEADER_SAVED,
+                "key_from": {"match": key_offset},
+                "key_length": len(key),
+            },
+            {"op": "truncate", "length": {"u32": {"match": code_length}}},
+        ],
+    }
+
+
+def _prepender_recipe(image_size: int) -> dict[str, Any]:
+    """The virus image (a constant size) sits in front of the intact host: cut it off."""
+    return {"version": 1, "anchor": "$a", "ops": [{"op": "cut", "at": 0, "length": image_size}]}
+
+
+def _rule(rule_name: str, strings: str, condition: str) -> str:
+    return (
+        f"rule {rule_name}\n{{\n    strings:\n{strings}\n    condition:\n        {condition}\n}}\n"
+    )
+
+
+def _known(
+    index: int,
+    virus_name: str,
+    rule: str,
+    repair: dict[str, Any] | None,
+    family: str,
+    category: str,
+) -> Signature:
     return Signature(
-        id=f"B{index:06d}", virus_name=entry["virus_name"], kind=entry["kind"], rule=entry["rule"],
-        repair=entry.get("repair"), added_in=BASELINE_SEQUENCE, family=entry.get("family", ""),
-        category=entry.get("category", "virus"),
+        id=f"B{index:06d}", virus_name=virus_name, kind="binary", rule=rule, repair=repair,
+        added_in=BASELINE_SEQUENCE, family=family, category=category,
     )  # fmt: skip
 
 
-def baseline_signatures() -> list[Signature]:
-    """EICAR (B000001) then the simulated world's known entries (B000002, ...), in its order,
-    leaving out its own EICAR entry."""
-    from dis_core.simworld.known import baseline_signatures as known_entries
+def _family_rule(rule_name: str, mark: str) -> str:
+    return _rule(
+        rule_name, f"        $a = {{ {_mark_string(mark)} }}", "uint16(0) == 0x5A4D and $a"
+    )
 
-    eicar = eicar_signature()
-    # The simulated world lists EICAR too; this module's own EICAR signature stays the only one.
-    known = [e for e in known_entries() if e["virus_name"] != eicar.virus_name]
-    return [eicar] + [_known(i, e) for i, e in enumerate(known, start=2)]
+
+def known_signatures() -> list[Signature]:
+    """The two known families (working repairs) and the over-broad heuristic that also matches
+    the clean ``fp_bait`` program (so that sample misfires once a later set drops it)."""
+    walker = (
+        _hex(SIMVM_MAGIC)
+        + " [8] "
+        + _hex(bytes([0x20, 1, len(EXE_PATTERN), 0]) + EXE_PATTERN.encode())
+    )
+    oldie = _appender_recipe(OLDIE_CODE_LENGTH, "Sim.Oldie.A", "OldieKey.0000001")
+    return [
+        _known(2, "Sim.Oldie.A", _family_rule("Sim_Oldie_A", "Sim.Oldie.A"), oldie, "known_oldie", "virus"),
+        _known(3, "Sim.Jolt.A", _family_rule("Sim_Jolt_A", "Sim.Jolt.A"),
+               _prepender_recipe(JOLT_IMAGE_SIZE), "known_jolt", "virus"),
+        _known(4, "Heur.SimVM.ExeWalker", _rule("Heur_SimVM_ExeWalker", f"        $a = {{ {walker} }}", "$a"),
+               None, "heuristic", "heuristic"),
+    ]  # fmt: skip
+
+
+def baseline_signatures() -> list[Signature]:
+    """EICAR (B000001) then the known entries (B000002, ...)."""
+    return [eicar_signature(), *known_signatures()]
 
 
 def build_baseline(key: SigningKey, produced: datetime) -> bytes:

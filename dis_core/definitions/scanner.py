@@ -17,6 +17,7 @@ from dis_core.definitions.errors import RepairError
 from dis_core.definitions.model import DefinitionSet, Detection, Signature
 from dis_core.definitions.recipe import apply_binary_recipe
 from dis_core.definitions.vba import extract_vba, looks_like_office, normalize_vba
+from dis_core.formats.documents import remove_modules
 
 MAX_SCAN_BYTES = 512 * 2**20
 
@@ -126,10 +127,6 @@ class Scanner:
         return apply_binary_recipe(data, sig.repair, offset)
 
     def _repair_macro(self, sig: Signature, data: bytes) -> bytes:
-        try:
-            from dis_core.simworld.office import remove_modules
-        except ImportError as exc:
-            raise RepairError(f"document rewriting is unavailable: {exc}") from None
         rules = self._rules_of(sig)
         try:
             return remove_modules(data, lambda _name, source: bool(rules.match(_text(source))))

@@ -2,6 +2,8 @@
 
 from alembic import context
 
+from backoffice.models import Base
+from dis_core.config import load_config
 from dis_core.migrate import run_env
 
-run_env(context, "backoffice")
+run_env(context, Base.metadata, lambda: load_config().database_url("backoffice"))

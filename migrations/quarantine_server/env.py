@@ -2,6 +2,9 @@
 
 from alembic import context
 
+from dis_core.config import load_config
 from dis_core.migrate import run_env
+from quarantine_server.database import database_url
+from quarantine_server.models import Base
 
-run_env(context, "quarantine_server")
+run_env(context, Base.metadata, lambda: database_url(load_config()))

@@ -11,9 +11,9 @@ import pytest
 from backoffice.classifier import classify
 from backoffice.goodware import python_package_dirs
 from backoffice.models import SampleKind
-from dis_core.simworld import binaries, datafiles
-from dis_core.simworld.documents import write_document
-from dis_core.simworld.macros import MACRO_FAMILIES
+from dis_core.formats.documents import write_document
+from simworld import binaries, datafiles
+from simworld.macros import MACRO_FAMILIES
 
 from .conftest import shared_corpus
 

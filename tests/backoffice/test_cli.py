@@ -13,8 +13,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from dis_core.cli import main
-from dis_core.simworld import binaries
+from launcher.main import main
+from simworld import binaries
 
 SMALL = {"DIS_BACKOFFICE__GOODWARE_MB": "2", "DIS_BACKOFFICE__NGRAM_BUCKET_BITS": "18"}
 
@@ -44,7 +44,7 @@ def test_unknown_cookie_is_one_readable_line(tmp_path: Path) -> None:
 def test_the_service_runs_the_desk_and_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
     env = dict(os.environ, **SMALL, DIS_BACKOFFICE__DESK_TOKEN="t0ken")
     process = subprocess.Popen(
-        [sys.executable, "-m", "dis_core.cli", "--data-dir", str(tmp_path), "backoffice", "--desk-port", "0"],
+        [sys.executable, "-m", "launcher", "--data-dir", str(tmp_path), "backoffice", "--desk-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
     try:

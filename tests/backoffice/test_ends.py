@@ -22,7 +22,7 @@ from backoffice.services import Goodware
 from backoffice.stages import stage_for
 from backoffice.workspace import Workspace
 from dis_core.clock import ManualClock
-from dis_core.simworld import binaries
+from simworld import binaries
 
 from .conftest import make_config, submit
 
@@ -249,7 +249,7 @@ def test_archiving_twice_keeps_the_archive(tmp_path: Path, office_factory: Facto
 def test_a_known_virus_whose_program_is_damaged_ends_in_restore(
     tmp_path: Path, office_factory: Factory
 ) -> None:
-    from dis_core.simworld.emulator import locate
+    from simworld.emulator import locate
 
     office = office_factory(tmp_path)
     sample = bytearray(binaries.infected_host("known_oldie", 81))

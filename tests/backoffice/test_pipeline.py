@@ -25,8 +25,8 @@ from backoffice.service import BackOffice
 from backoffice.services import Goodware
 from dis_core.clock import ScaledClock
 from dis_core.definitions import Scanner
-from dis_core.simworld import binaries, goats
-from dis_core.simworld.generator import FAMILIES, Sample, generate_samples, manifest
+from simworld import binaries, goats
+from simworld.generator import FAMILIES, Sample, generate_samples, manifest
 
 from .conftest import MONDAY, make_config, shared_corpus, submit
 
@@ -210,7 +210,7 @@ def test_repair_of_the_sample_gives_back_its_first_host(run: Run, family: str) -
 
 
 def _sample_seed(family: str) -> int:
-    from dis_core.simworld.generator import _sample_seed as seed_of
+    from simworld.generator import _sample_seed as seed_of
 
     return seed_of(SEED, family, 0)
 

@@ -107,8 +107,8 @@ def test_candidates_prefer_text_a_family_carries(goodware: Goodware) -> None:
 def test_static_unpacking_reads_what_an_encrypted_program_hides() -> None:
     from backoffice.names import virus_name
     from backoffice.unpacking import unpacked
-    from dis_core.simworld.binaries import infected_host
-    from dis_core.simworld.emulator import find_program
+    from simworld.binaries import infected_host
+    from simworld.emulator import find_program
 
     hidden = find_program(infected_host("polymorphic", 3))
     assert hidden is not None and b"Sim.Poly.A" not in hidden

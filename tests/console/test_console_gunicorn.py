@@ -23,7 +23,7 @@ from dis_core.tls import http_session
 from quarantine_server.auth import create_user
 from quarantine_server.services import build_services
 
-DIS = [sys.executable, "-m", "dis_core.cli"]
+DIS = [sys.executable, "-m", "launcher"]
 
 
 def _free_port() -> int:

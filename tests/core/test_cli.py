@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from cryptography import x509
 
 from dis_core import __version__
-from dis_core.cli import main
+from launcher.main import main
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

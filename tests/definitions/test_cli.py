@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from dis_core.cli import main
 from dis_core.definitions import EICAR
+from launcher.main import main
 
 from .helpers import APPENDER_RECIPE, HOST, MARKER, binary_signature, infect
 

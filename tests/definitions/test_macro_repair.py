@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dis_core.definitions import RepairError, Scanner, SigningKey, extract_vba
-from dis_core.simworld.office import read_modules, write_document
+from dis_core.formats.documents import read_modules, write_document
 
 from .helpers import full_set, loaded, macro_signature
 

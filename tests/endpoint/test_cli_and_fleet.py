@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dis_core.cli import main
-from dis_core.simworld import binaries
 from dis_core.tls import http_session
 from endpoint.fleet import Fleet, fleet_identities
+from launcher.main import main
+from simworld import binaries
 
 from .conftest import ENGINE, HOST, INFECTED, endpoint_config
 from .fake_intake import FakeIntake

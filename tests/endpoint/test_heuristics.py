@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from dis_core.simworld import binaries, goats
-from dis_core.simworld.documents import write_document
-from dis_core.simworld.macros import CLEAN, MACRO_FAMILIES
-from dis_core.simworld.programs import PROGRAMS
+from dis_core.formats.documents import write_document
 from endpoint.heuristics import assess, entry_point_offset
+from simworld import binaries, goats
+from simworld.macros import CLEAN, MACRO_FAMILIES
+from simworld.programs import PROGRAMS
 
 INFECTING = ["appender_ep", "prepender", "section_adder", "cavity", "polymorphic", "overwriter",
              "date_trigger", "size_trigger", "resident"]  # fmt: skip

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 def dis(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dis_core.cli", *args],
+        [sys.executable, "-m", "launcher", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -21,17 +21,17 @@ from hypothesis import strategies as st
 from backoffice.classifier import classify
 from backoffice.models import SampleKind
 from dis_core.definitions import DefinitionError, SigningKey, build_full, extract_vba, read_package
+from dis_core.formats.documents import write_document
 from dis_core.protocol import ProtocolError, pack_sample, unpack_sample
 from dis_core.protocol.packing import compress, scramble, sha256_hex
-from dis_core.simworld.binaries import dropper
-from dis_core.simworld.bytecode import assemble
-from dis_core.simworld.documents import write_document
-from dis_core.simworld.emulator import Limits, run_binary
-from dis_core.simworld.office import run_document
-from dis_core.simworld.vba import Limits as MacroLimits
-from dis_core.simworld.vfs import Event, VirtualFS
 from dis_core.vocabulary import SampleError
 from dis_core.vocabulary.attributes import Message
+from simworld.binaries import dropper
+from simworld.bytecode import assemble
+from simworld.emulator import Limits, run_binary
+from simworld.office import run_document
+from simworld.vba import Limits as MacroLimits
+from simworld.vfs import Event, VirtualFS
 
 from .helpers import forward_message, quarantine_app, unique_content
 

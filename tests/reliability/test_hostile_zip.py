@@ -18,12 +18,12 @@ import pytest
 
 from backoffice.classifier import classify
 from dis_core.definitions import DefinitionError, SigningKey, extract_vba, read_package
-from dis_core.simworld.documents import write_document
-from dis_core.simworld.office import run_document
-from dis_core.simworld.vba import Limits
-from dis_core.simworld.vfs import VirtualFS
+from dis_core.formats.documents import write_document
 from gateway_sim.kinds import content_kind
 from quarantine_server.strip import strip_user_data
+from simworld.office import run_document
+from simworld.vba import Limits
+from simworld.vfs import VirtualFS
 
 DOCUMENT = write_document(
     "docm", [("Module1", 'Sub AutoOpen()\n    MsgBox "hi"\nEnd Sub\n')], body_text="x", seed=3

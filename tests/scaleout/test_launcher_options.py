@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect, text
 
-from dis_core.cli import main
 from dis_core.config import load_config
 from dis_core.db import make_engine
 from dis_core.migrate import current_revision, head_revision, part_url
+from launcher.main import main
 from launcher.scaleout import ScaleOut
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

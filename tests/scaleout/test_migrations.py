@@ -9,20 +9,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect, text
 
-from dis_core.cli import main
 from dis_core.db import make_engine
 from dis_core.migrate import (
-    PART_MODELS,
     MigrationError,
     create_database_if_missing,
     current_revision,
     ensure_schema,
     head_revision,
-    metadata_for,
     part_url,
     schema_differences,
     upgrade,
 )
+from launcher.databases import PARTS
+from launcher.databases import metadata_of as metadata_for
+from launcher.main import main
 
 CHECKS = (
     "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
@@ -39,11 +39,13 @@ def test_part_url_names_one_database_per_part() -> None:
 
 
 def test_unknown_part_is_refused() -> None:
-    with pytest.raises(MigrationError, match="unknown database"):
+    with pytest.raises(ValueError, match="unknown database"):
         metadata_for("console")
+    with pytest.raises(MigrationError, match="unknown database"):
+        head_revision("console")
 
 
-@pytest.mark.parametrize("part", list(PART_MODELS))
+@pytest.mark.parametrize("part", list(PARTS))
 def test_upgrade_builds_exactly_the_models_schema(pg_base: str, part: str) -> None:
     migrated, created = (
         make_engine(part_url(pg_base, part)),
@@ -51,10 +53,10 @@ def test_upgrade_builds_exactly_the_models_schema(pg_base: str, part: str) -> No
     )
     for engine in (migrated, created):
         create_database_if_missing(engine.url)
-    assert upgrade(migrated, part) == head_revision(part)
+    assert upgrade(migrated, part, metadata_for(part)) == head_revision(part)
     metadata_for(part).create_all(created)
     with migrated.connect() as a, created.connect() as b:
-        assert schema_differences(a, part) == []
+        assert schema_differences(a, metadata_for(part)) == []
         # autogenerate cannot see CHECK constraints; compare them with create_all's directly
         assert set(map(tuple, a.execute(text(CHECKS)))) == set(map(tuple, b.execute(text(CHECKS))))
         assert set(inspect(a).get_table_names()) == set(metadata_for(part).tables) | {
@@ -70,7 +72,9 @@ def test_many_processes_starting_at_once_migrate_once(pg_base: str) -> None:
     engines = [make_engine(url) for _ in range(6)]
     create_database_if_missing(url)
     with ThreadPoolExecutor(6) as pool:  # each engine its own connection: like separate processes
-        revisions = list(pool.map(lambda e: upgrade(e, "backoffice"), engines))
+        revisions = list(
+            pool.map(lambda e: upgrade(e, "backoffice", metadata_for("backoffice")), engines)
+        )
     assert set(revisions) == {head_revision("backoffice")}
     with engines[0].connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1

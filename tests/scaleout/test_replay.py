@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 def dis(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dis_core.cli", *args],
+        [sys.executable, "-m", "launcher", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

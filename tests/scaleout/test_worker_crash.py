@@ -28,8 +28,8 @@ from backoffice.models import Analysis, BuildRecord, BuiltSignature, StateChange
 from backoffice.service import BackOffice
 from dis_core.config import Config, load_config
 from dis_core.migrate import part_url
-from dis_core.simworld.generator import generate_samples
 from dis_core.vocabulary import SampleState
+from simworld.generator import generate_samples
 
 MID_ANALYSIS = {
     s.value
@@ -78,7 +78,7 @@ def _start_worker(config_file: Path, name: str, logs: Path) -> Worker:
     log = logs / f"{name}.log"
     with open(log, "wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dis_core.cli", "worker", "--concurrency", "1", "--name", name],
+            [sys.executable, "-m", "launcher", "worker", "--concurrency", "1", "--name", name],
             stdout=handle,
             stderr=subprocess.STDOUT,
             env={**_without_dis_settings(os.environ), "DIS_CONFIG": str(config_file)},

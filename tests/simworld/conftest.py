@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dis_core.simworld.goats import Goat, binary_goats, document_goats
-from dis_core.simworld.vfs import Event, VirtualFS
+from simworld.goats import Goat, binary_goats, document_goats
+from simworld.vfs import Event, VirtualFS
 
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 FRIDAY_13 = datetime(2026, 3, 13, 10, 0, tzinfo=UTC)

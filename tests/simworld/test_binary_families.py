@@ -8,13 +8,13 @@ import struct
 import pefile
 import pytest
 
-from dis_core.simworld import pe
-from dis_core.simworld.binaries import damaged, dropper, infected_host, program_sample
-from dis_core.simworld.bytecode import CARRIER_HEADER, MAGIC
-from dis_core.simworld.emulator import find_program, locate, run_binary
-from dis_core.simworld.goats import Goat
-from dis_core.simworld.programs import PROGRAMS, program
-from dis_core.simworld.vfs import Event, RunResult
+from dis_core.formats import pe
+from simworld.binaries import damaged, dropper, infected_host, program_sample
+from simworld.bytecode import CARRIER_HEADER, MAGIC
+from simworld.emulator import find_program, locate, run_binary
+from simworld.goats import Goat
+from simworld.programs import PROGRAMS, program
+from simworld.vfs import Event, RunResult
 
 from .conftest import FRIDAY_13, MONDAY, goat_vfs, open_events
 

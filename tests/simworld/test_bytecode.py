@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dis_core.simworld.bytecode import (
+from simworld.bytecode import (
     BY_CODE,
     MAGIC,
     AssemblyError,
@@ -11,7 +11,7 @@ from dis_core.simworld.bytecode import (
     disassemble,
     pack_carrier,
 )
-from dis_core.simworld.programs import PROGRAMS, program
+from simworld.programs import PROGRAMS, program
 
 
 def test_assembler_encodes_operands_and_labels() -> None:
@@ -82,7 +82,7 @@ def test_carrier_roundtrip_and_damage_detection() -> None:
 def test_the_documentation_examples_are_exact() -> None:
     from pathlib import Path
 
-    from dis_core.simworld.programs import appender
+    from simworld.programs import appender
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "simulated-malware.md").read_text()
     listing = doc.split("complete example of an infecting")[1].split("```")[1]

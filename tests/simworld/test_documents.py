@@ -8,10 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dis_core.simworld import ovba
-from dis_core.simworld.cfb import write_cfb
-from dis_core.simworld.documents import DocumentError, parse_document, write_document
-from dis_core.simworld.office import read_modules, remove_modules
+from dis_core.formats import ovba
+from dis_core.formats.cfb import write_cfb
+from dis_core.formats.documents import (
+    DocumentError,
+    parse_document,
+    read_modules,
+    remove_modules,
+    write_document,
+)
 
 from .conftest import extract_macros, quiet_olevba
 

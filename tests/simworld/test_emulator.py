@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dis_core.simworld.binaries import dropper, program_sample
-from dis_core.simworld.bytecode import MAGIC, assemble
-from dis_core.simworld.emulator import Limits, find_program, run_binary
-from dis_core.simworld.programs import program
-from dis_core.simworld.vfs import Event, VFSLimitError, VirtualFS
+from simworld.binaries import dropper, program_sample
+from simworld.bytecode import MAGIC, assemble
+from simworld.emulator import Limits, find_program, run_binary
+from simworld.programs import program
+from simworld.vfs import Event, VFSLimitError, VirtualFS
 
 WHEN = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
@@ -93,7 +93,7 @@ def test_bad_programs_fault_with_a_description(source: str, detail: str) -> None
 
 
 def test_a_pe_without_program_carries_nothing() -> None:
-    from dis_core.simworld.goats import binary_goats
+    from simworld.goats import binary_goats
 
     goat = binary_goats(1)[0]
     result = run_binary(goat.data, VirtualFS(), when=WHEN, events=[])

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dis_core.simworld.binaries import dropper
-from dis_core.simworld.bytecode import OPS
-from dis_core.simworld.documents import write_document
-from dis_core.simworld.emulator import run_binary
-from dis_core.simworld.goats import binary_goats
-from dis_core.simworld.office import run_document
-from dis_core.simworld.vfs import Event, VirtualFS
+from dis_core.formats.documents import write_document
+from simworld.binaries import dropper
+from simworld.bytecode import OPS
+from simworld.emulator import run_binary
+from simworld.goats import binary_goats
+from simworld.office import run_document
+from simworld.vfs import Event, VirtualFS
 
 WHEN = datetime(2026, 3, 13, tzinfo=UTC)
 GOAT = binary_goats(1)[1]

@@ -14,12 +14,12 @@ import pefile
 import pytest
 from click.testing import CliRunner
 
-from dis_core.cli import main
-from dis_core.simworld import pe
-from dis_core.simworld.bytecode import MAGIC
-from dis_core.simworld.datafiles import ARCHIVE_PASSWORD, EICAR
-from dis_core.simworld.emulator import find_program
-from dis_core.simworld.generator import (
+from dis_core.formats import pe
+from launcher.main import main
+from simworld.bytecode import MAGIC
+from simworld.datafiles import ARCHIVE_PASSWORD, EICAR
+from simworld.emulator import find_program
+from simworld.generator import (
     FAMILIES,
     GeneratorError,
     generate_samples,

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pefile
 
-from dis_core.simworld import pe
-from dis_core.simworld.goats import binary_goats, document_goats
-from dis_core.simworld.office import GLOBAL_TEMPLATE_PATH, read_modules
+from dis_core.formats import pe
+from dis_core.formats.documents import read_modules
+from simworld.goats import binary_goats, document_goats
+from simworld.office import GLOBAL_TEMPLATE_PATH
 
 
 def test_binary_goats_are_clean_pe_files_with_a_ret_entry() -> None:

@@ -5,17 +5,31 @@ from __future__ import annotations
 import pytest
 import yara
 
-from dis_core.simworld.binaries import infected_host, program_sample
-from dis_core.simworld.datafiles import eicar_file
-from dis_core.simworld.emulator import run_binary
-from dis_core.simworld.generator import FAMILIES, generate_samples
-from dis_core.simworld.goats import Goat
-from dis_core.simworld.known import baseline_signatures
+from dis_core.definitions import baseline
+from simworld.binaries import infected_host, program_sample
+from simworld.datafiles import eicar_file
+from simworld.emulator import run_binary
+from simworld.generator import FAMILIES, generate_samples
+from simworld.goats import Goat
 
 from . import recipe
 from .conftest import MONDAY, goat_vfs
 
-SIGNATURES = {s["virus_name"]: s for s in baseline_signatures()}
+FIELDS = ("virus_name", "kind", "rule", "repair", "family", "category")
+SIGNATURES = {
+    s.virus_name: {name: getattr(s, name) for name in FIELDS}
+    for s in baseline.baseline_signatures()
+}
+
+
+def test_the_facts_frozen_in_the_baseline_are_the_worlds() -> None:
+    from simworld.binaries import dropper
+    from simworld.bytecode import MAGIC
+    from simworld.programs import EXE_PATTERN, program
+
+    assert baseline.SIMVM_MAGIC == MAGIC and baseline.EXE_PATTERN == EXE_PATTERN
+    assert len(program("known_oldie")) == baseline.OLDIE_CODE_LENGTH
+    assert len(dropper(program("known_jolt"), seed=0)) == baseline.JOLT_IMAGE_SIZE
 
 
 def matches(signature: dict, data: bytes) -> bool:

@@ -6,17 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dis_core.simworld.documents import write_document
-from dis_core.simworld.goats import Goat
-from dis_core.simworld.macros import CLEAN, MACRO_FAMILIES
-from dis_core.simworld.office import (
+from dis_core.formats.documents import read_modules, remove_modules, write_document
+from simworld.goats import Goat
+from simworld.macros import CLEAN, MACRO_FAMILIES
+from simworld.office import (
     EXCEL_STARTUP_PATH,
     GLOBAL_TEMPLATE_PATH,
-    read_modules,
-    remove_modules,
     run_document,
 )
-from dis_core.simworld.vfs import Event
+from simworld.vfs import Event
 
 from .conftest import MONDAY, extract_macros, goat_vfs, open_events
 

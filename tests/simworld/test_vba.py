@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dis_core.simworld.documents import write_document
-from dis_core.simworld.office import run_document
-from dis_core.simworld.vba import Interpreter, Limits, Project, VBASyntaxError, parse_module
-from dis_core.simworld.vfs import VirtualFS
+from dis_core.formats.documents import write_document
+from simworld.office import run_document
+from simworld.vba import Interpreter, Limits, Project, VBASyntaxError, parse_module
+from simworld.vfs import VirtualFS
 
 WHEN = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)  # a Friday
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from dis_core.simworld import pe
+from dis_core.formats import pe
 
 BINARY_GOAT_DIRS = ("C:/goats/a", "C:/goats/b", "C:/Program Files/Tools", "C:/Users/Public/Apps")
 DOCUMENT_GOAT_DIR = "C:/docs"
@@ -143,7 +143,7 @@ def host_program(seed: int, layout_name: str = "cavity") -> bytes:
 
 def document_goats(seed: int) -> list[Goat]:
     """Word documents, Excel workbooks (no macros) and an empty global template."""
-    from dis_core.simworld import office
+    from simworld import office
 
     rng = random.Random(f"document-goats:{seed}")
     goats = [

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dis_core.simworld import pe
-from dis_core.simworld.bytecode import (
+from dis_core.formats import pe
+from simworld.bytecode import (
     BUFFERS,
     BY_CODE,
     CARRIER_HEADER,
@@ -28,7 +28,7 @@ from dis_core.simworld.bytecode import (
     carrier_at,
     pack_carrier,
 )
-from dis_core.simworld.vfs import Event, RunResult, VFSLimitError, VirtualFS, diff
+from simworld.vfs import Event, RunResult, VFSLimitError, VirtualFS, diff
 
 MASK32 = 0xFFFFFFFF
 MAX_CALL_DEPTH = 64

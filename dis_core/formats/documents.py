@@ -16,14 +16,15 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import olefile
 
-from dis_core.simworld import ovba
-from dis_core.simworld.cfb import write_cfb
+from dis_core.formats import ovba
+from dis_core.formats.cfb import write_cfb
 
 KINDS = ("docm", "dotm", "xlsm", "doc", "xls")
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -332,3 +333,19 @@ def dir_modules(directory: bytes) -> list[tuple[str, str, int]]:
         elif ident == 0x0010:
             break
     return modules
+
+
+def read_modules(doc: bytes) -> list[tuple[str, str]]:
+    """(module name, source) of every module of a document (source without attribute lines)."""
+    return parse_document(doc).modules
+
+
+def remove_modules(doc: bytes, drop: Callable[[str, str], bool]) -> bytes:
+    """The document rewritten without the modules for which ``drop(name, source)`` is true."""
+    document = parse_document(doc)
+    kept = [(name, source) for name, source in document.modules if not drop(name, source)]
+    return render(
+        OfficeDocument(
+            document.kind, kept, document.body_text, document.project_id if kept else None
+        )
+    )

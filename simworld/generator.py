@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dis_core.simworld import binaries, datafiles
-from dis_core.simworld.documents import write_document
-from dis_core.simworld.macros import MACRO_FAMILIES
+from dis_core.formats.documents import write_document
+from simworld import binaries, datafiles
+from simworld.macros import MACRO_FAMILIES
 
 GENERATOR = "dis fixtures generate"
 

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from dis_core.simworld.documents import (
+from dis_core.formats.documents import (
     DocumentError,
     OfficeDocument,
     parse_document,
     render,
     write_document,
 )
-from dis_core.simworld.vba import (
+from simworld.vba import (
     Frame,
     Interpreter,
     Limits,
@@ -34,13 +34,11 @@ from dis_core.simworld.vba import (
     VBASyntaxError,
     parse_module,
 )
-from dis_core.simworld.vfs import Event, RunResult, VFSLimitError, VirtualFS, diff
+from simworld.vfs import Event, RunResult, VFSLimitError, VirtualFS, diff
 
 __all__ = [
     "EXCEL_STARTUP_PATH",
     "GLOBAL_TEMPLATE_PATH",
-    "read_modules",
-    "remove_modules",
     "run_document",
     "write_document",
 ]
@@ -64,22 +62,6 @@ HANDLERS: dict[str, dict[str, tuple[str, ...]]] = {
         "new": ("workbook_new",),
     },
 }
-
-
-def read_modules(doc: bytes) -> list[tuple[str, str]]:
-    """(module name, source) of every module of a document (source without attribute lines)."""
-    return parse_document(doc).modules
-
-
-def remove_modules(doc: bytes, drop: Callable[[str, str], bool]) -> bytes:
-    """The document rewritten without the modules for which ``drop(name, source)`` is true."""
-    document = parse_document(doc)
-    kept = [(name, source) for name, source in document.modules if not drop(name, source)]
-    return render(
-        OfficeDocument(
-            document.kind, kept, document.body_text, document.project_id if kept else None
-        )
-    )
 
 
 # ----------------------------------------------------------------------------- runtime

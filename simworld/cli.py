@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dis_core.simworld.generator import FAMILIES, GeneratorError, write_corpus
+from simworld.generator import FAMILIES, GeneratorError, write_corpus
 
 
 @click.group("fixtures")

@@ -18,7 +18,7 @@ import hashlib
 import random
 import re
 
-from dis_core.simworld.bytecode import assemble
+from simworld.bytecode import assemble
 
 EXE_PATTERN = "c:/*.exe"
 MAX_HOST = 4 * 2**20

@@ -11,11 +11,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from dis_core.simworld import goats, pe
-from dis_core.simworld.bytecode import pack_carrier
-from dis_core.simworld.emulator import run_binary
-from dis_core.simworld.programs import program
-from dis_core.simworld.vfs import Event, VirtualFS
+from dis_core.formats import pe
+from simworld import goats
+from simworld.bytecode import pack_carrier
+from simworld.emulator import run_binary
+from simworld.programs import program
+from simworld.vfs import Event, VirtualFS
 
 NOTICE = (
     "This file is a harmless simulated sample of the Digital Immune System test world. "
@@ -85,7 +86,7 @@ def infected_host(name: str, seed: int, variant: int = 0) -> bytes:
 
 def damaged(sample: bytes, seed: int) -> bytes:
     """A copy whose bytecode is damaged (every 7th code byte flipped; checksum left stale)."""
-    from dis_core.simworld.emulator import locate
+    from simworld.emulator import locate
 
     found = locate(sample)
     if found is None:

@@ -178,7 +178,7 @@ def _without_timestamps(compound: bytes) -> bytes:
     """The same streams rewritten by our compound-file writer (msoffcrypto stamps the time)."""
     import olefile
 
-    from dis_core.simworld.cfb import write_cfb
+    from dis_core.formats.cfb import write_cfb
 
     ole = olefile.OleFileIO(io.BytesIO(compound))
     streams = {
