@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dis_core.formats.documents import write_document
+from dis_core.vocabulary.parts import Part
 from simworld import binaries, datafiles
 from simworld.macros import MACRO_FAMILIES
 
@@ -63,14 +64,14 @@ def _expected(
     status: str,
     virus_family: str | None,
     repairable: bool,
-    settled_by: str = "backoffice",
+    settled_by: Part = Part.BACKOFFICE,
 ) -> dict[str, Any]:
     return {
         "state": state,
         "status": status,
         "virus_family": virus_family,
         "repairable": repairable,
-        "settled_by": settled_by,
+        "settled_by": settled_by.value,
         "protocol_error": None,
     }
 
@@ -148,7 +149,7 @@ def _known(family: str, seed: int, variant: int, index: int) -> Sample:
     name = KNOWN_FAMILIES[variant % len(KNOWN_FAMILIES)]
     data = binaries.infected_host(name, seed, variant)
     return _binary_sample(
-        family, index, data, _expected(None, "installed", name, True, "quarantine_server")
+        family, index, data, _expected(None, "installed", name, True, Part.QUARANTINE_SERVER)
     )
 
 
@@ -196,7 +197,7 @@ def _eicar(family: str, seed: int, variant: int, index: int) -> Sample:
         datafiles.eicar_file(),
         family,
         "test",
-        _expected("delete", "installed", "eicar", False, "gateway"),
+        _expected("delete", "installed", "eicar", False, Part.GATEWAY),
     )
 
 
