@@ -15,12 +15,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from dis_core.definitions import extract_vba, normalize_vba
 from simworld.bytecode import disassemble
 
 COMMON_NAMES = ("setup", "install", "update", "game", "calc", "notepad", "command", "explorer")
 WELL_KNOWN_DATES = ((13, None), (1, 1), (25, 12), (1, 4), (6, 3), (15, None), (31, 10))
 _IMMEDIATE = re.compile(r"^[0-9a-f]{4}: (?:MOVI|ADDI) r\d+, (\d+)$")
 _STRING = re.compile(r"hex:([0-9a-f]+)")
+_NUMBER = re.compile(r"\b(\d{1,8})\b")
+_VB_WEEKDAYS = {
+    "vbsunday": 7,
+    "vbmonday": 1,
+    "vbtuesday": 2,
+    "vbwednesday": 3,
+    "vbthursday": 4,
+    "vbfriday": 5,
+    "vbsaturday": 6,
+}
 
 
 @dataclass
@@ -41,7 +52,7 @@ def harvest(program: bytes | None, base: date) -> Hints:
     for line in disassemble(program):
         immediate = _IMMEDIATE.match(line)
         if immediate:
-            _date_hints(int(immediate.group(1)), base, hints)
+            date_hints(int(immediate.group(1)), base, hints)
         for literal in _STRING.findall(line):
             _name_hint(bytes.fromhex(literal), hints)
     hints.dates = list(dict.fromkeys(hints.dates))[:6]
@@ -52,7 +63,21 @@ def harvest(program: bytes | None, base: date) -> Hints:
     return hints
 
 
-def _date_hints(value: int, base: date, hints: Hints) -> None:
+def harvest_macro_hints(document: bytes, today: date) -> Hints:
+    """Dates, days and weekdays the macro source compares with (it is read, never run)."""
+    hints = Hints()
+    for _, source in extract_vba(document) or []:
+        text = normalize_vba(source)
+        for number in _NUMBER.findall(text):
+            date_hints(int(number), today, hints)
+        hints.weekdays += [iso for name, iso in _VB_WEEKDAYS.items() if name in text]
+    hints.weekdays = sorted(set(hints.weekdays))
+    hints.days = sorted(set(hints.days), key=lambda d: (d < 10, d))[:4]
+    hints.dates = list(dict.fromkeys(hints.dates))[:6]
+    return hints
+
+
+def date_hints(value: int, base: date, hints: Hints) -> None:
     if 19000101 <= value <= 21001231:
         found = _make_date(value // 10000, value // 100 % 100, value % 100)
         if found:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from backoffice.distributed.app import QUEUE, configure, preload_goodware
+from backoffice.distributed.app import QUEUE, configure
+from backoffice.distributed.tasks import preload_goodware
 from dis_core.config import Config
 
 

@@ -9,7 +9,7 @@ from backoffice import builder
 from backoffice.builder import Build, SampleEvidence, UnitTestFailure
 from backoffice.rescan import after_publish
 from backoffice.stages.base import Job, Outcome, Stage
-from backoffice.stages.scoring import load_pairs
+from backoffice.stages.scoring.common import load_pairs
 from dis_core.vocabulary import SampleState
 
 T = SampleState

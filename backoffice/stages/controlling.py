@@ -23,7 +23,7 @@ def plans_for(job: Job) -> list[dict[str, Any]]:
 def _hints(job: Job, today: Any) -> Hints:
     if job.engine_kind == "binary":
         return harvest(unpacked(find_program(job.content)), today)
-    from backoffice.macros import harvest_macro_hints
+    from backoffice.conditions import harvest_macro_hints
 
     return harvest_macro_hints(job.content, today)
 

@@ -1,4 +1,4 @@
-"""Macro viruses: trigger hints from VBA source, and signatures from infected goat documents.
+"""Scoring a macro virus: a signature from the VBA its infected goat documents share.
 
 A macro signature is a run of whole lines of NORMALIZED VBA (``dis_core.definitions``'
 ``normalize_vba``, the one the scanner uses) that every module the virus added to a goat
@@ -12,13 +12,11 @@ literal of the virus's own (a module name, a marker) rank first: plain statement
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
-from backoffice.conditions import Hints, _date_hints
 from backoffice.names import family_of, virus_name
 from backoffice.stages.base import Job, Outcome
-from backoffice.stages.scoring import _defer, load_pairs
+from backoffice.stages.scoring.common import defer, load_pairs
 from dis_core.definitions import extract_vba, normalize_vba
 from dis_core.vocabulary import SampleState
 
@@ -28,30 +26,6 @@ MAX_LINES = 8
 MIN_CHARS = 40
 MAX_CHARS = 400
 _LITERAL = re.compile(r'"([^"]{6,})"')
-_NUMBER = re.compile(r"\b(\d{1,8})\b")
-_VB_WEEKDAYS = {
-    "vbsunday": 7,
-    "vbmonday": 1,
-    "vbtuesday": 2,
-    "vbwednesday": 3,
-    "vbthursday": 4,
-    "vbfriday": 5,
-    "vbsaturday": 6,
-}
-
-
-def harvest_macro_hints(document: bytes, today: date) -> Hints:
-    """Dates, days and weekdays the macro source compares with (it is read, never run)."""
-    hints = Hints()
-    for _, source in extract_vba(document) or []:
-        text = normalize_vba(source)
-        for number in _NUMBER.findall(text):
-            _date_hints(int(number), today, hints)
-        hints.weekdays += [iso for name, iso in _VB_WEEKDAYS.items() if name in text]
-    hints.weekdays = sorted(set(hints.weekdays))
-    hints.days = sorted(set(hints.days), key=lambda d: (d < 10, d))[:4]
-    hints.dates = list(dict.fromkeys(hints.dates))[:6]
-    return hints
 
 
 def added_modules(original: bytes, infected: bytes) -> list[str]:
@@ -84,7 +58,7 @@ def score_macro(job: Job) -> Outcome:
     pairs = load_pairs(job)
     added = [added_modules(original, infected) for original, infected in pairs]
     if not all(added):
-        return _defer(job, "an infected goat shows no added macro module", [])
+        return defer(job, "an infected goat shows no added macro module", [])
     sample_texts = [normalize_vba(src) for _, src in extract_vba(job.content) or []]
     originals = [
         normalize_vba(src) for original, _ in pairs for _, src in extract_vba(original) or []
@@ -96,7 +70,7 @@ def score_macro(job: Job) -> Outcome:
     runs = sorted(dict.fromkeys(runs), key=lambda run: (not _LITERAL.search(run), -len(run)))
     tried = [{"text": run[:120], "lines": run.count("\n") + 1} for run in runs[:20]]
     if not runs:
-        return _defer(
+        return defer(
             job, "no macro text is common to every infection and absent from goodware", tried
         )
     return _chosen(job, runs[0], tried)
