@@ -36,10 +36,6 @@ from dis_core.vocabulary.parts import Part
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_S = 2.0
-# states in which a sample holds its replication engine
-ENGINE_STATES = frozenset(
-    SampleState(k + s) for k in ("binary", "macro") for s in ("Wait", "Controlling", "Replicating")
-)
 
 
 class StageRunner:
@@ -167,7 +163,7 @@ class StageRunner:
                 raise RetryableError(f"lost the claim on {job.cookie}")
             for move in outcome.moves:
                 self._move(row, move.state, move.reason)
-            if outcome.moves and outcome.moves[-1].state not in ENGINE_STATES:
+            if outcome.moves and not outcome.moves[-1].state.holds_engine:
                 # the engine goes back in the same transaction as the move out of replication
                 freed = session.execute(
                     update(EngineSlot)

@@ -25,6 +25,7 @@ from backoffice.stages.locking import certified_build_due
 from dis_core.clock import Clock
 from dis_core.config import Config
 from dis_core.db import unit_of_work
+from dis_core.vocabulary import SampleState, settled
 
 log = logging.getLogger(__name__)
 SCHEDULER_HOLDER = "certified-build-scheduler"
@@ -154,7 +155,7 @@ class BackOffice:
         deadline = time.monotonic() + timeout_s
         while True:
             states = self.states(cookies)
-            if all(_settled(s) for s in states.values()) or time.monotonic() > deadline:
+            if all(_at_rest(s) for s in states.values()) or time.monotonic() > deadline:
                 return states
             time.sleep(0.05)
 
@@ -180,12 +181,9 @@ class BackOffice:
         return self.states([cookie]).get(cookie)
 
 
-def _settled(state: str | None) -> bool:
-    from dis_core.vocabulary import SampleState
-
-    return state is not None and (
-        SampleState(state).is_final or state == SampleState.DEFERRED.value
-    )
+def _at_rest(state: str | None) -> bool:
+    """Over, or waiting for an analyst: nothing more happens to it on its own."""
+    return settled(state) or state == SampleState.DEFERRED.value
 
 
 def next_certified_due(services: Services) -> datetime | None:

@@ -25,9 +25,6 @@ from gateway_sim.known_clean import KnownCleanList
 from gateway_sim.models import Submission
 
 # final results that say nothing about the sample itself, so they are not reused
-NOT_REUSABLE = frozenset(
-    {SampleState.ERROR.value, SampleState.ABORT.value, SampleState.DECLINED.value}
-)
 
 
 class Filter(StrEnum):
@@ -102,9 +99,13 @@ def _other_owner(ctx: FilterContext, *, final: bool) -> Submission | None:
         .order_by(Submission.id.desc())
     )
     for candidate in ctx.session.scalars(query):
-        if candidate.is_final == final and (candidate.state not in NOT_REUSABLE):
+        if candidate.is_final == final and _reusable(candidate.state):
             return candidate
     return None
+
+
+def _reusable(state: str | None) -> bool:
+    return state is None or SampleState(state).verdict_reusable
 
 
 def certified_definitions(ctx: FilterContext) -> Verdict | None:

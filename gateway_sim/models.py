@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from dis_core.db import UtcDateTime, one_of
 from dis_core.lifecycle import Transition
-from dis_core.vocabulary import SampleError, SampleState
+from dis_core.vocabulary import SampleError, SampleState, settled
 
 
 def _one_of(column: str, values: list[str]) -> CheckConstraint:
@@ -103,7 +103,7 @@ class Submission(Base):
 
     @property
     def is_final(self) -> bool:
-        return self.state is not None and SampleState(self.state).is_final
+        return settled(self.state)
 
 
 class HistoryRow(Base):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from dis_core.config import Config
 from dis_core.lifecycle import IllegalTransition, transition
 from dis_core.protocol import pack_sample
-from dis_core.vocabulary import AlertEvent, SampleError, SampleState, SampleStatus
+from dis_core.vocabulary import AlertEvent, NextMove, SampleError, SampleState, SampleStatus
 from dis_core.vocabulary.attributes import ATTRIBUTES, Message, format_value, lookup
 from dis_core.vocabulary.parts import Part
 from quarantine_server.alerts import raise_event
@@ -32,11 +32,6 @@ TRANSFER = {
     "X-Content-Scrambling-Key",
     "X-Content-Strip",
 }
-NEEDS_DEFINITIONS = {T.INFECTED, T.NOREPAIR, T.UNSUBMITTABLE, T.DELETE, T.RESTORE, T.MISFIRED}
-NOTHING_NEEDED = {T.UNINFECTED, T.UNINFECTABLE, T.NODETECT, T.ENCRYPTED}
-FOR_A_PERSON = {T.DECLINED, T.ATTENTION}
-FAILED = {T.ERROR, T.ABORT, T.BROKEN}
-NO_REPAIR = {T.NOREPAIR, T.UNSUBMITTABLE, T.DELETE, T.RESTORE}
 
 
 def submission_headers(config: Config, sample: Sample, at: datetime, strip: bool) -> dict[str, Any]:
@@ -194,9 +189,10 @@ def settle_final(
     at: datetime,
 ) -> None:
     why = f"analysis ended {state.value}"
-    if state in NEEDS_DEFINITIONS and sequence > 0:
+    move_on = state.next_move
+    if move_on is NextMove.DEFINITIONS and sequence > 0:
         sample.definitions_needed = sequence
-        if state in NO_REPAIR:
+        if not state.repair_works:
             raise_event(
                 session,
                 config,
@@ -210,14 +206,16 @@ def settle_final(
             move(sample, S.UNNEEDED, at, f"{why}; the sender already has sequence {sequence}")
         else:
             move(sample, S.NEEDED, at, f"{why}; definitions {sequence} needed")
-    elif state in NOTHING_NEEDED:
+    elif move_on is NextMove.NOTHING:
         move(sample, S.UNNEEDED, at, why)
-    elif state in FOR_A_PERSON or state in NEEDS_DEFINITIONS:
+    elif move_on in (NextMove.PERSON, NextMove.DEFINITIONS):
         move(
             sample,
             S.ATTENTION,
             at,
-            why if sequence or state in FOR_A_PERSON else f"{why} without a definition sequence",
+            why
+            if sequence or move_on is NextMove.PERSON
+            else f"{why} without a definition sequence",
         )
         raise_event(
             session,

@@ -2,7 +2,15 @@
 
 from dis_core.vocabulary.errors import SampleError
 from dis_core.vocabulary.events import AlertEvent
-from dis_core.vocabulary.state import SampleState, StateGroup
+from dis_core.vocabulary.state import NextMove, SampleState, StateGroup, settled
 from dis_core.vocabulary.status import SampleStatus
 
-__all__ = ["AlertEvent", "SampleError", "SampleState", "SampleStatus", "StateGroup"]
+__all__ = [
+    "AlertEvent",
+    "NextMove",
+    "SampleError",
+    "SampleState",
+    "SampleStatus",
+    "StateGroup",
+    "settled",
+]

@@ -12,6 +12,15 @@ class StateGroup(StrEnum):
     ACTIVE = "active"
 
 
+class NextMove(StrEnum):
+    """What a final analysis state asks of the Quarantine Server next."""
+
+    DEFINITIONS = "definitions"  # definitions handle it: the sender needs the set that has them
+    NOTHING = "nothing"  # harmless, or nothing to analyse: no definitions are needed
+    PERSON = "person"  # refused or given up on: an administrator looks at it
+    FAILURE = "failure"  # processing failed: an error is recorded on the sample
+
+
 class SampleState(StrEnum):
     """Analysis state reported by the gateway and back office (seed Tables A-2 to A-5)."""
 
@@ -75,6 +84,40 @@ class SampleState(StrEnum):
     def meaning(self) -> str:
         return STATE_MEANINGS[self]
 
+    @property
+    def next_move(self) -> NextMove | None:
+        """What the server does with a sample that ended here (None: not final yet)."""
+        return _NEXT_MOVES.get(self)
+
+    @property
+    def repair_works(self) -> bool:
+        """The definitions for a sample that ended here detect it and can repair the file
+        (False for the ends whose advice is to delete or restore it, and for non-final states)."""
+        return self in (SampleState.INFECTED, SampleState.MISFIRED)
+
+    @property
+    def troubled(self) -> bool:
+        """An end someone should look at: a failure or a refusal."""
+        return self.next_move in (NextMove.PERSON, NextMove.FAILURE)
+
+    @property
+    def verdict_reusable(self) -> bool:
+        """A later copy of the same file may take this outcome over instead of being analysed
+        again: not after a failure a new try might avoid, nor a policy refusal that may lift."""
+        return self not in (SampleState.ERROR, SampleState.ABORT, SampleState.DECLINED)
+
+    @property
+    def holds_engine(self) -> bool:
+        """A sample in this state keeps a replication engine of its kind busy."""
+        return self.value.startswith(("binary", "macro")) and self.value.endswith(
+            ("Wait", "Controlling", "Replicating")
+        )
+
+
+def settled(state: SampleState | str | None) -> bool:
+    """Whether the analysis of a sample in ``state`` is over (None: nothing reported yet)."""
+    return state is not None and SampleState(state).is_final
+
 
 _GROUP_MEMBERS: dict[StateGroup, tuple[str, ...]] = {
     StateGroup.FINAL: (
@@ -106,6 +149,31 @@ STATE_GROUPS: dict[SampleState, StateGroup] = {
 }
 
 FINAL_STATES = frozenset(s for s in SampleState if s.group is StateGroup.FINAL)
+
+_NEXT_MOVES: dict[SampleState, NextMove] = {
+    **dict.fromkeys(
+        (
+            SampleState.INFECTED,
+            SampleState.NOREPAIR,
+            SampleState.UNSUBMITTABLE,
+            SampleState.DELETE,
+            SampleState.RESTORE,
+            SampleState.MISFIRED,
+        ),
+        NextMove.DEFINITIONS,
+    ),
+    **dict.fromkeys(
+        (
+            SampleState.UNINFECTED,
+            SampleState.UNINFECTABLE,
+            SampleState.NODETECT,
+            SampleState.ENCRYPTED,
+        ),
+        NextMove.NOTHING,
+    ),
+    **dict.fromkeys((SampleState.DECLINED, SampleState.ATTENTION), NextMove.PERSON),
+    **dict.fromkeys((SampleState.ERROR, SampleState.ABORT, SampleState.BROKEN), NextMove.FAILURE),
+}
 
 STATE_MEANINGS: dict[SampleState, str] = {
     SampleState.ABORT: "An internal fault stopped transport or analysis; the traceback is kept.",

@@ -25,6 +25,11 @@ class SampleStatus(StrEnum):
     def meaning(self) -> str:
         return STATUS_MEANINGS[self]
 
+    @property
+    def troubled(self) -> bool:
+        """A status an administrator should look at."""
+        return self in (SampleStatus.ATTENTION, SampleStatus.ERROR, SampleStatus.NOT_INSTALLED)
+
 
 STATUS_MEANINGS: dict[SampleStatus, str] = {
     SampleStatus.QUARANTINED: "Arrived at the Quarantine Server and waits for its first scan.",

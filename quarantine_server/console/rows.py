@@ -10,7 +10,6 @@ from dis_core.vocabulary import SampleState, SampleStatus
 from quarantine_server.models import Sample
 
 DONE_STATUSES = frozenset({"installed", "unneeded"})
-TROUBLE_STATUSES = frozenset({"attention", "error", "not installed"})
 WAITING_STATUSES = frozenset({"held", "available"})
 
 
@@ -54,7 +53,7 @@ def stamp(moment: datetime | None) -> str:
 
 
 def status_class(status: str | None) -> str:
-    if status in TROUBLE_STATUSES:
+    if status is not None and SampleStatus(status).troubled:
         return "trouble"
     if status in DONE_STATUSES:
         return "done"

@@ -35,7 +35,6 @@ LANE_COLOURS = {
     "active": "#7c3aed",
     "final": "#16a34a",
 }
-TROUBLE = frozenset({"error", "attention", "abort", "broken", "not installed", "declined"})
 TROUBLE_COLOUR = "#dc2626"
 COLUMN_W, LANE_H, LEFT, TOP = 118, 56, 150, 36
 BOX_W, BOX_H = 110, 26
@@ -105,7 +104,11 @@ def next_moves(step_field: str, current: str | None) -> list[str]:
 
 
 def _colour(lane: str, value: str) -> str:
-    return TROUBLE_COLOUR if value in TROUBLE else LANE_COLOURS[lane]
+    return TROUBLE_COLOUR if _troubled(lane, value) else LANE_COLOURS[lane]
+
+
+def _troubled(lane: str, value: str) -> bool:
+    return SampleStatus(value).troubled if lane == "status" else SampleState(value).troubled
 
 
 BAND_H = len(LANES) * LANE_H + BAND_GAP

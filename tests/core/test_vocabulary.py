@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from dis_core.vocabulary import AlertEvent, SampleError, SampleState, SampleStatus, StateGroup
+from dis_core.vocabulary import (
+    AlertEvent,
+    NextMove,
+    SampleError,
+    SampleState,
+    SampleStatus,
+    StateGroup,
+    settled,
+)
 from dis_core.vocabulary.parts import Part
 from dis_core.vocabulary.state import FINAL_STATES
 
@@ -87,3 +95,38 @@ def test_unknown_values_are_refused() -> None:
     for enum in (SampleStatus, SampleState, SampleError, AlertEvent):
         with pytest.raises(ValueError):
             enum("no-such-value")
+
+
+@pytest.mark.parametrize("state", list(SampleState))
+def test_every_final_state_and_only_those_say_what_comes_next(state: SampleState) -> None:
+    assert (state.next_move is not None) is state.is_final
+    assert settled(state) is state.is_final
+    if state.repair_works:
+        assert state.next_move is NextMove.DEFINITIONS
+
+
+def test_the_meanings_of_the_ends() -> None:
+    by_move = {m: {s.value for s in SampleState if s.next_move is m} for m in NextMove}
+    assert by_move[NextMove.DEFINITIONS] == {
+        "infected", "norepair", "unsubmittable", "delete", "restore", "misfired",
+    }  # fmt: skip
+    assert by_move[NextMove.NOTHING] == {"uninfected", "uninfectable", "nodetect", "encrypted"}
+    assert by_move[NextMove.PERSON] == {"declined", "attention"}
+    assert by_move[NextMove.FAILURE] == {"error", "abort", "broken"}
+    assert {s.value for s in SampleState if s.repair_works} == {"infected", "misfired"}
+    assert {s.value for s in SampleState if not s.verdict_reusable} == {
+        "error",
+        "abort",
+        "declined",
+    }
+    assert {s.value for s in SampleStatus if s.troubled} == {"attention", "error", "not installed"}
+    assert settled(None) is False
+
+
+def test_engine_holding_states_are_the_wait_control_replicate_loop_of_each_kind() -> None:
+    held = {s.value for s in SampleState if s.holds_engine}
+    assert held == {
+        f"{kind}{step}"
+        for kind in ("binary", "macro")
+        for step in ("Wait", "Controlling", "Replicating")
+    }
