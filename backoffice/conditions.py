@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dis_core.definitions import extract_vba, normalize_vba
+from dis_core.vocabulary.kinds import EngineKind
 from simworld.bytecode import disassemble
 
 COMMON_NAMES = ("setup", "install", "update", "game", "calc", "notepad", "command", "explorer")
@@ -117,7 +118,12 @@ def plans(kind: str, base: datetime, hints: Hints, rounds: int) -> list[dict[str
     noon = base.astimezone(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     found: list[dict[str, Any]] = [
         # documents do nothing until opened, so macro plans always exercise the goats
-        {"label": "ordinary day", "when": noon, "exercise": kind == "macro", "rename": None},
+        {
+            "label": "ordinary day",
+            "when": noon,
+            "exercise": kind == EngineKind.MACRO,
+            "rename": None,
+        },
         {"label": "goats exercised by events", "when": noon, "exercise": True, "rename": None},
     ]
     for moment in hints.dates:
@@ -161,7 +167,7 @@ def plans(kind: str, base: datetime, hints: Hints, rounds: int) -> list[dict[str
                 "rename": None,
             }
         )
-    if kind == "binary":
+    if kind == EngineKind.BINARY:
         for name in COMMON_NAMES:
             found.append(
                 {"label": f"goats named '{name}'", "when": noon, "exercise": True, "rename": name}

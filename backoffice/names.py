@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from dis_core.vocabulary.kinds import EngineKind
+
 _SELF_NAME = re.compile(rb"(Sim\.[A-Za-z0-9]{2,20}\.[A-Z])\b")
 _MACRO_SELF_NAME = re.compile(r"\b(Sim\.[A-Za-z0-9]{2,20}\.[A-Z])\b")
 
@@ -19,7 +21,7 @@ def virus_name(program_or_text: bytes | str, kind: str, fallback_seed: bytes) ->
         found = _SELF_NAME.search(program_or_text)
         if found:
             return found.group(1).decode("ascii")
-    prefix = "Sim.Macro" if kind == "macro" else "Sim.Auto"
+    prefix = "Sim.Macro" if kind == EngineKind.MACRO else "Sim.Auto"
     return f"{prefix}{hashlib.sha256(fallback_seed).hexdigest()[:6].upper()}.A"
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dis_core.vocabulary.kinds import EngineKind
 from simworld.emulator import find_program, run_binary
 from simworld.goats import Goat, binary_goats, document_goats
 from simworld.vfs import Event, RunResult, VirtualFS
@@ -48,7 +49,7 @@ class Replication:
 
 def goat_kit(kind: str, rename: str | None) -> list[Goat]:
     """The goats for a plan; ``rename`` gives every goat a name built from that word."""
-    kit = binary_goats(GOAT_SEED) if kind == "binary" else document_goats(GOAT_SEED)
+    kit = binary_goats(GOAT_SEED) if kind == EngineKind.BINARY else document_goats(GOAT_SEED)
     if not rename:
         return kit
     renamed = []
@@ -69,7 +70,7 @@ def replicate(kind: str, sample: bytes, plan: dict[str, Any], max_steps: int) ->
         vfs.write(goat.path, goat.data)
     when = datetime.fromisoformat(plan["when"])
     events = _events(kind, goats) if plan.get("exercise") else []
-    if kind == "binary":
+    if kind == EngineKind.BINARY:
         result = run_binary(
             sample,
             vfs,
@@ -88,12 +89,15 @@ def replicate(kind: str, sample: bytes, plan: dict[str, Any], max_steps: int) ->
         )
         carries = _carries_macros
     return _collect(
-        result, goats, carries, sample_path=BINARY_SAMPLE_PATH if kind == "binary" else None
+        result,
+        goats,
+        carries,
+        sample_path=BINARY_SAMPLE_PATH if kind == EngineKind.BINARY else None,
     )
 
 
 def _events(kind: str, goats: list[Goat]) -> list[Event]:
-    if kind == "binary":
+    if kind == EngineKind.BINARY:
         return [Event(k, g.path) for g in goats for k in ("execute", "open", "close")]
     documents = [g for g in goats if "Templates" not in g.path]
     return [Event(k, g.path) for g in documents for k in ("open", "save", "close")]

@@ -13,6 +13,7 @@ from dis_core.db import unit_of_work
 from dis_core.definitions import Detection, Scanner, read_package
 from dis_core.lifecycle import transition
 from dis_core.vocabulary import SampleState
+from dis_core.vocabulary.kinds import DetectionCategory
 from dis_core.vocabulary.parts import Part
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from backoffice.services import Services
 
 T = SampleState
-_END_BY_CATEGORY = {"threat": T.UNSUBMITTABLE, "artifact": T.DELETE, "test": T.DELETE}
 
 
 def after_publish(services: Services, build: Build) -> None:
@@ -47,7 +47,7 @@ def after_publish(services: Services, build: Build) -> None:
 
 def _rescan(services: Services, scanner: Scanner, row: Analysis, now: datetime) -> None:
     content = services.store.samples.get(row.content_file, row.content_key)
-    hits = [d for d in scanner.scan_bytes(content) if d.category != "heuristic"]
+    hits = [d for d in scanner.scan_bytes(content) if d.category != DetectionCategory.HEURISTIC]
     if not hits:
         return
     found = hits[0]
@@ -74,6 +74,7 @@ def _rescan(services: Services, scanner: Scanner, row: Analysis, now: datetime) 
 
 
 def end_for(detection: Detection) -> SampleState:
-    if detection.category in _END_BY_CATEGORY:
-        return _END_BY_CATEGORY[detection.category]
+    known = DetectionCategory(detection.category).known_end
+    if known is not None:
+        return known
     return T.INFECTED if detection.repairable else T.NOREPAIR

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from dis_core.vocabulary.kinds import ConfirmationOutcome, ScanResult
+
 
 class ForwardStatus(StrEnum):
     """Where the item stands with the Quarantine Server."""
@@ -16,23 +18,6 @@ class ForwardStatus(StrEnum):
     FORWARDED = "forwarded"  # the server acknowledged it (201 or 200) and gave an id
     REFUSED = "refused"  # the server answered with a client error; resending cannot help
     NOT_NEEDED = "not_needed"  # resolved locally before it could be forwarded
-
-
-class Outcome(StrEnum):
-    """The per-sample results an install confirmation reports (docs/protocol.md)."""
-
-    REPAIRED = "repaired"
-    RESTORED = "restored"
-    NOT_REPAIRED = "not_repaired"
-    INSTALL_FAILED = "install_failed"
-
-
-class ScanResult(StrEnum):
-    """X-Scan-Result: why the endpoint quarantined the file."""
-
-    DETECTED = "detected"  # a signature matched and the endpoint has no repair for it
-    SUSPICIOUS = "suspicious"  # the content heuristic (or the user) flagged it
-    UNREPAIRABLE = "unrepairable"  # a signature with a repair matched, but the repair failed
 
 
 @dataclass
@@ -89,7 +74,7 @@ class QuarantinedItem:
     server_id: str = ""
     server_status: str = ""
     forwarded_at: str = ""
-    outcome: Outcome | None = None
+    outcome: ConfirmationOutcome | None = None
     outcome_sequence: int = 0
     given_back_to: str = ""  # where the repaired or restored file was written
     resolved: bool = False
@@ -106,7 +91,7 @@ class QuarantinedItem:
         raw = json.loads(data)
         raw["scan_result"] = ScanResult(raw["scan_result"])
         raw["forward_status"] = ForwardStatus(raw["forward_status"])
-        raw["outcome"] = Outcome(raw["outcome"]) if raw.get("outcome") else None
+        raw["outcome"] = ConfirmationOutcome(raw["outcome"]) if raw.get("outcome") else None
         raw["side_effects"] = SideEffects(**raw["side_effects"])
         raw["history"] = [HistoryEntry(**h) for h in raw.get("history", [])]
         return cls(**raw)

@@ -31,11 +31,12 @@ from dis_core.definitions import (
     read_package,
 )
 from dis_core.vocabulary.errors import SampleError
+from dis_core.vocabulary.kinds import ScanResult
 from endpoint import forwarding
 from endpoint.defcast import DefcastListener, InstallReply, listener_certificate, start_listener
 from endpoint.identity import Identity
 from endpoint.intake_client import IntakeClient, IntakeRefused, IntakeUnavailable
-from endpoint.item import ForwardStatus, QuarantinedItem, ScanResult
+from endpoint.item import ForwardStatus, QuarantinedItem
 from endpoint.journal import Journal
 from endpoint.layout import EndpointFolders, write_atomically
 from endpoint.outbox import ConfirmationOutbox

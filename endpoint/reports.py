@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from endpoint.item import Outcome, QuarantinedItem
+from dis_core.vocabulary.kinds import ConfirmationOutcome
+from endpoint.item import QuarantinedItem
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Resolution:
     """The fate of one quarantined item after an install."""
 
     item_id: str
-    outcome: Outcome
+    outcome: ConfirmationOutcome
     path: str = ""
 
 

@@ -24,9 +24,10 @@ from typing import Any
 
 from dis_core.clock import Clock
 from dis_core.definitions import Detection, RepairError, Scanner
+from dis_core.vocabulary.kinds import ConfirmationOutcome, DetectionCategory, ScanResult
 from endpoint import forwarding
 from endpoint.intake_client import IntakeClient, IntakeRefused, IntakeUnavailable
-from endpoint.item import ForwardStatus, Outcome, QuarantinedItem, ScanResult
+from endpoint.item import ForwardStatus, QuarantinedItem
 from endpoint.journal import Journal
 from endpoint.outbox import ConfirmationOutbox
 from endpoint.reports import Resolution
@@ -42,7 +43,7 @@ Attributes = Callable[[QuarantinedItem, datetime], dict[str, Any]]
 
 def cures(detections: list[Detection]) -> list[Detection]:
     """Detections that name a threat; an over-broad 'heuristic' rule only raises suspicion."""
-    return [d for d in detections if d.category != "heuristic"]
+    return [d for d in detections if d.category != DetectionCategory.HEURISTIC]
 
 
 class Resolver:
@@ -96,14 +97,18 @@ class Resolver:
             return self._repair(item, data, scanner, pick(detections), sequence, from_server)
         if scanner and item.scan_result != ScanResult.SUSPICIOUS:
             return self.give_back(
-                item, data, Outcome.RESTORED, sequence, "no longer detected: false positive"
+                item,
+                data,
+                ConfirmationOutcome.RESTORED,
+                sequence,
+                "no longer detected: false positive",
             )
         verdict, needed = self._server_verdict(item)
         # a settled verdict counts only once this computer runs the set that settles it
         settled_here = verdict in SETTLED and (needed or 0) <= sequence
         if verdict == HARMLESS or (from_server and scanner and settled_here):
             why = f"not detected, and the server says {verdict}: nothing to cure"
-            return self.give_back(item, data, Outcome.RESTORED, sequence, why)
+            return self.give_back(item, data, ConfirmationOutcome.RESTORED, sequence, why)
         return None  # the vendor has not spoken about this file yet: keep it
 
     def _server_verdict(self, item: QuarantinedItem) -> tuple[str, int | None]:
@@ -139,23 +144,35 @@ class Resolver:
         except RepairError as exc:
             return self._not_repaired(item, sequence, from_server, str(exc))
         return self.give_back(
-            item, repaired, Outcome.REPAIRED, sequence, f"repaired {detection.virus_name}"
+            item,
+            repaired,
+            ConfirmationOutcome.REPAIRED,
+            sequence,
+            f"repaired {detection.virus_name}",
         )
 
     def _not_repaired(
         self, item: QuarantinedItem, sequence: int, from_server: bool, why: str
     ) -> Resolution | None:
         """Only a set the server delivered can tell it 'not repaired', and once per set."""
-        already = (item.outcome, item.outcome_sequence) == (Outcome.NOT_REPAIRED, sequence)
+        already = (item.outcome, item.outcome_sequence) == (
+            ConfirmationOutcome.NOT_REPAIRED,
+            sequence,
+        )
         if not from_server or already:
             return None
-        item.outcome, item.outcome_sequence = Outcome.NOT_REPAIRED, sequence
+        item.outcome, item.outcome_sequence = ConfirmationOutcome.NOT_REPAIRED, sequence
         item.note(self.clock.now(), "not_repaired", why)
         self.vault.save(item)
-        return Resolution(item.id, Outcome.NOT_REPAIRED)
+        return Resolution(item.id, ConfirmationOutcome.NOT_REPAIRED)
 
     def give_back(
-        self, item: QuarantinedItem, data: bytes, outcome: Outcome, sequence: int, why: str
+        self,
+        item: QuarantinedItem,
+        data: bytes,
+        outcome: ConfirmationOutcome,
+        sequence: int,
+        why: str,
     ) -> Resolution:
         """Write the (repaired or original) file where it was found; close the item."""
         target = self.vault.give_back(item, data)
@@ -179,7 +196,7 @@ class Resolver:
         data = self.vault.content(item)
         return Path(
             self.give_back(
-                item, data, Outcome.RESTORED, sequence, "restored by the administrator"
+                item, data, ConfirmationOutcome.RESTORED, sequence, "restored by the administrator"
             ).path
         )
 
@@ -189,7 +206,8 @@ class Resolver:
         self.journal.write(now, "install_failed", sequence=sequence, reason=reason)
         waiting = [i for i in self.vault.items() if i.server_id and not i.resolved]
         results = [
-            {"sample_id": i.server_id, "outcome": Outcome.INSTALL_FAILED.value} for i in waiting
+            {"sample_id": i.server_id, "outcome": ConfirmationOutcome.INSTALL_FAILED.value}
+            for i in waiting
         ]
         if results:
             self.outbox.put(

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from dis_core.clock import Clock
 from dis_core.definitions import Detection, RepairError, Scanner
+from dis_core.vocabulary.kinds import DetectionCategory, ScanResult
 from endpoint import heuristics
-from endpoint.item import QuarantinedItem, ScanResult
+from endpoint.item import QuarantinedItem
 from endpoint.journal import Journal
 from endpoint.layout import write_atomically
 from endpoint.reports import ScanReport
@@ -90,7 +91,7 @@ class FolderScanner:
         sequence: int,
         report: ScanReport,
     ) -> None:
-        if detection.category == "heuristic":
+        if detection.category == DetectionCategory.HEURISTIC:
             result, reason = ScanResult.SUSPICIOUS, detection.signature_id
         elif not detection.repairable:
             result, reason = ScanResult.DETECTED, detection.signature_id

@@ -17,7 +17,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dis_core.clock import Clock
-from endpoint.item import QuarantinedItem, ScanResult, SideEffects
+from dis_core.vocabulary.kinds import ScanResult
+from endpoint.item import QuarantinedItem, SideEffects
 from endpoint.layout import EndpointFolders, write_atomically
 
 KEY_BYTES = 32

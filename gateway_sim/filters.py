@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dis_core.config import GatewayConfig
 from dis_core.vocabulary import SampleError, SampleState
+from dis_core.vocabulary.kinds import DetectionCategory
 from gateway_sim.catalog import CERTIFIED, NEWEST, DefinitionCatalog
 from gateway_sim.faults import Faults
 from gateway_sim.known_clean import KnownCleanList
@@ -122,7 +123,7 @@ def _definitions(ctx: FilterContext, ref: str, name: Filter) -> Verdict | None:
     if found is None:
         return None
     sequence, scanner = found
-    detection = repaired_detection(scanner, ctx.content)
+    detection = scanner.repaired_detection(ctx.content)
     if detection is None:
         return _non_viral_verdict(scanner, ctx.content, sequence, ref, name)
     return Verdict(
@@ -137,11 +138,6 @@ def _definitions(ctx: FilterContext, ref: str, name: Filter) -> Verdict | None:
 
 
 # Detections that settle a sample without any repair: the file is nothing but the threat.
-NON_VIRAL_ENDS = {
-    "test": SampleState.DELETE,  # a test file such as EICAR: delete it
-    "artifact": SampleState.DELETE,  # a file that malware made
-    "threat": SampleState.UNSUBMITTABLE,  # a worm or trojan: not a virus, delete it
-}
 
 
 def _non_viral_verdict(
@@ -149,7 +145,7 @@ def _non_viral_verdict(
 ) -> Verdict | None:
     """A known non-viral threat needs no analysis: its category decides the final state."""
     for detection in scanner.scan_bytes(content):
-        state = NON_VIRAL_ENDS.get(detection.category)
+        state = DetectionCategory(detection.category).known_end
         if state is not None:
             return Verdict(
                 name,
@@ -160,19 +156,6 @@ def _non_viral_verdict(
                 repairable=False,
                 detail=f"known {detection.category} in {ref} definitions {sequence}",
             )
-    return None
-
-
-def repaired_detection(scanner: Any, content: bytes) -> Any | None:
-    """The first detection whose repair really works on this content, or None."""
-    for detection in scanner.scan_bytes(content):
-        if not detection.repairable:
-            continue
-        try:
-            scanner.repair(content, detection)
-        except Exception:  # RepairError or a recipe that does not fit: not settled here
-            continue
-        return detection
     return None
 
 

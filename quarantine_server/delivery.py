@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from dis_core.config import Config
 from dis_core.tls import http_session
 from dis_core.vocabulary import AlertEvent, SampleStatus
+from dis_core.vocabulary.kinds import ConfirmationOutcome
 from dis_core.vocabulary.parts import Part
 from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.lifecycle import lock_and_refresh, move
 from quarantine_server.models import Sample
 
 S = SampleStatus
-OUTCOMES = {"repaired", "restored", "not_repaired", "install_failed"}
+OUTCOMES = frozenset(o.value for o in ConfirmationOutcome)
 
 
 class DefcastFailed(Exception):
@@ -245,7 +246,7 @@ STILL_UNCURED = frozenset({S.QUARANTINED, S.HELD, S.RELEASED, S.SUBMITTED, S.NEE
 def _apply_outcome(
     session: Session, config: Config, sample: Sample, sequence: int, outcome: str, at: datetime
 ) -> dict[str, Any]:
-    failed = outcome == "install_failed"
+    failed = outcome == ConfirmationOutcome.INSTALL_FAILED
     repeat = sample.status in NO_LONGER_OPEN or (failed and sample.status == S.NOT_INSTALLED)
     if repeat:  # the endpoint sends again when it missed our answer: same answer, no change
         return {"sample_id": sample.id, "applied": True, "status": sample.status}
@@ -255,7 +256,7 @@ def _apply_outcome(
             "applied": False,
             "reason": f"status {sample.status} takes no confirmation",
         }
-    if outcome == "not_repaired" and sample.status in STILL_UNCURED:
+    if outcome == ConfirmationOutcome.NOT_REPAIRED and sample.status in STILL_UNCURED:
         # a set that does not cure it says nothing about the analysis still under way
         return {
             "sample_id": sample.id,
@@ -280,8 +281,8 @@ def _apply_outcome(
         )
     else:
         _walk(sample, [S.DISTRIBUTE, S.DISTRIBUTED, S.INSTALLED], at, reason)
-        sample.repaired = outcome in {"repaired", "restored"}
-        if outcome == "not_repaired":
+        sample.repaired = outcome in (ConfirmationOutcome.REPAIRED, ConfirmationOutcome.RESTORED)
+        if outcome == ConfirmationOutcome.NOT_REPAIRED:
             raise_event(
                 session,
                 config,

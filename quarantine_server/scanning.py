@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dis_core.config import Config
-from dis_core.definitions import Detection, RepairError, Scanner
+from dis_core.definitions import Detection, Scanner
 from dis_core.vocabulary import AlertEvent, SampleError, SampleStatus
 from quarantine_server.alerts import raise_event
 from quarantine_server.lifecycle import move
@@ -30,17 +30,6 @@ def best_detection(detections: list[Detection]) -> Detection | None:
     repairable = [d for d in detections if d.repairable]
     chosen = repairable or detections
     return chosen[0] if chosen else None
-
-
-def try_repair(scanner: Scanner, content: bytes, detection: Detection) -> bool:
-    """Check that the active set really cleans this sample (the result is not kept)."""
-    if not detection.repairable:
-        return False
-    try:
-        scanner.repair(content, detection)
-    except RepairError:
-        return False
-    return True
 
 
 def deliver_or_hold(
@@ -121,7 +110,7 @@ def first_scan(
         return
     sample.scanned_sequence = sequence
     detection = best_detection(scanner.scan_bytes(content)) if scanner else None
-    if detection is not None and detection.repairable and try_repair(scanner, content, detection):  # type: ignore[arg-type]
+    if scanner is not None and detection is not None and scanner.repair_works(content, detection):
         sample.virus_name, sample.repairable = detection.virus_name, True
         note_repair(session, config, sample, True, at)
         deliver_or_hold(
@@ -159,7 +148,7 @@ def rescan_after_install(
     if detection is not None:
         sample.virus_name = sample.virus_name or detection.virus_name
         sample.repairable = detection.repairable
-        note_repair(session, config, sample, try_repair(scanner, content, detection), at)
+        note_repair(session, config, sample, scanner.repair_works(content, detection), at)
     deliver_or_hold(
         session, config, sample, sequence, at, f"set {sequence} installed on this server"
     )

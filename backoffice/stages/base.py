@@ -17,6 +17,7 @@ from backoffice.models import SampleKind
 from backoffice.services import Services
 from backoffice.workspace import Workspace
 from dis_core.vocabulary import SampleState
+from dis_core.vocabulary.kinds import EngineKind
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,11 @@ class Job:
         return self.services.workspace(self.cookie)
 
     @property
-    def engine_kind(self) -> str:
-        """'binary' or 'macro': which engine family works on this sample."""
-        if self.kind is None or self.kind.value not in ("binary", "macro"):
+    def engine_kind(self) -> EngineKind:
+        """Which engine family works on this sample."""
+        if self.kind is None or self.kind.value not in tuple(EngineKind):
             raise ValueError(f"sample {self.cookie} has no engine kind ({self.kind})")
-        return self.kind.value
+        return EngineKind(self.kind.value)
 
     def kind_state(self, suffix: str) -> SampleState:
         """binaryWait / macroWait etc. for this sample's kind."""

@@ -8,6 +8,7 @@ from backoffice.conditions import Hints, harvest, plans
 from backoffice.stages.base import Job, Outcome, Stage
 from backoffice.unpacking import unpacked
 from dis_core.vocabulary import SampleState
+from dis_core.vocabulary.kinds import EngineKind
 from simworld.emulator import find_program
 
 T = SampleState
@@ -21,7 +22,7 @@ def plans_for(job: Job) -> list[dict[str, Any]]:
 
 
 def _hints(job: Job, today: Any) -> Hints:
-    if job.engine_kind == "binary":
+    if job.engine_kind is EngineKind.BINARY:
         return harvest(unpacked(find_program(job.content)), today)
     from backoffice.conditions import harvest_macro_hints
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from backoffice.rescan import end_for
 from backoffice.stages.base import Job, Move, Outcome, Stage
-from dis_core.definitions import Detection, RepairError, Scanner
+from dis_core.definitions import Detection, Scanner
 from dis_core.vocabulary import SampleState
+from dis_core.vocabulary.kinds import DetectionCategory as C
 from simworld.emulator import locate
 
 T = SampleState
@@ -27,7 +28,7 @@ class Intake(Stage):
         settled = None if scanner is None else _settling(scanner, job.content)
         if settled is None:
             return Outcome.go(T.CLASSIFYING, "not settled by current definitions")
-        end = end_for(settled) if settled.category in ("virus", "threat") else T.DELETE
+        end = end_for(settled) if settled.category in (C.VIRUS, C.THREAT) else T.DELETE
         outcome = Outcome.go(
             T.RESCAN, f"definitions {settled.sequence} know it as {settled.virus_name}"
         )
@@ -41,9 +42,9 @@ class Intake(Stage):
 
 def _settling(scanner: Scanner, content: bytes) -> Detection | None:
     for found in scanner.scan_bytes(content):
-        if found.category in ("artifact", "test", "threat"):
+        if found.category in (C.ARTIFACT, C.TEST, C.THREAT):
             return found
-        if found.category == "virus" and _intact(content) and _repairs(scanner, content, found):
+        if found.category == C.VIRUS and _intact(content) and _repairs(scanner, content, found):
             return found
     return None
 
@@ -54,10 +55,5 @@ def _intact(content: bytes) -> bool:
 
 
 def _repairs(scanner: Scanner, content: bytes, found: Detection) -> bool:
-    if not found.repairable:
-        return True  # a known, unrepairable virus: norepair
-    try:
-        scanner.repair(content, found)
-    except RepairError:
-        return False
-    return True
+    # a known virus without a repair settles too: norepair
+    return not found.repairable or scanner.repair_works(content, found)

@@ -10,6 +10,7 @@ from backoffice.replication import Replication, replicate
 from backoffice.stages.base import Job, Outcome, Stage
 from dis_core.definitions import Detection
 from dis_core.vocabulary import SampleState
+from dis_core.vocabulary.kinds import DetectionCategory as C
 
 T = SampleState
 
@@ -64,7 +65,7 @@ def _verdict(job: Job, rounds: list[dict[str, Any]]) -> Outcome:
     faulted = any(r["stop_reason"] == "fault" for r in rounds)
     threats = sorted({a for r in rounds for a in r["threat_actions"]})
     by_category = {d.category: d for d in detections}
-    known = by_category.get("virus") or by_category.get("threat")
+    known = by_category.get(C.VIRUS) or by_category.get(C.THREAT)
     if faulted and known is not None:
         return _settled(
             T.RESTORE,
@@ -72,9 +73,9 @@ def _verdict(job: Job, rounds: list[dict[str, Any]]) -> Outcome:
             f"known as {known.virus_name}, but its program faults and cannot spread",
         )
     if threats:
-        if "threat" in by_category:
+        if C.THREAT in by_category:
             return _settled(
-                T.UNSUBMITTABLE, by_category["threat"], "a known threat that does not infect"
+                T.UNSUBMITTABLE, by_category[C.THREAT], "a known threat that does not infect"
             )
         outcome = Outcome.go(
             job.kind_state("Scoring"),
@@ -82,8 +83,8 @@ def _verdict(job: Job, rounds: list[dict[str, Any]]) -> Outcome:
         )
         outcome.findings.update(mode="threat", threat_actions=threats)
         return outcome
-    if "heuristic" in by_category:
-        wrong = by_category["heuristic"]
+    if C.HEURISTIC in by_category:
+        wrong = by_category[C.HEURISTIC]
         outcome = Outcome.go(
             T.SIGNATURES,
             f"{wrong.virus_name} ({wrong.signature_id}) flags a file that does nothing malicious",
@@ -94,7 +95,7 @@ def _verdict(job: Job, rounds: list[dict[str, Any]]) -> Outcome:
         outcome.findings.update(
             mode="misfire",
             end=T.MISFIRED.value,
-            remove=[d.signature_id for d in detections if d.category == "heuristic"],
+            remove=[d.signature_id for d in detections if d.category == C.HEURISTIC],
         )
         return outcome
     if carried:

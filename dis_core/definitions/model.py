@@ -12,9 +12,10 @@ from dis_core.definitions import canonical
 from dis_core.definitions.engines import RULE_NAME
 from dis_core.definitions.errors import unpackage
 from dis_core.definitions.recipe import validate_recipe
+from dis_core.vocabulary.kinds import DetectionCategory, SignatureKind
 
-KINDS = ("binary", "macro", "hash")
-CATEGORIES = ("virus", "threat", "artifact", "test", "heuristic")
+KINDS = tuple(k.value for k in SignatureKind)
+CATEGORIES = tuple(c.value for c in DetectionCategory)
 SET_KINDS = ("full", "incremental")
 MAX_SIGNATURES = 200_000
 MAX_RULE_BYTES = 64 * 1024

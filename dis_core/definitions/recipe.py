@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from dis_core.definitions.errors import RepairError
+from dis_core.vocabulary.kinds import SignatureKind
 
 MAX_OPS = 256
 MAX_EXPR_DEPTH = 16
@@ -34,7 +35,7 @@ def validate_recipe(recipe: Any, kind: str) -> None:
     """Raise ValueError unless ``recipe`` is a well-formed recipe for a signature of ``kind``."""
     if not isinstance(recipe, dict) or recipe.get("version") != 1:
         raise ValueError("repair recipe must be an object with version 1")
-    if kind == "macro":
+    if kind == SignatureKind.MACRO:
         if recipe != {"version": 1, "op": "remove_modules"}:
             raise ValueError('macro repair must be {"version": 1, "op": "remove_modules"}')
         return

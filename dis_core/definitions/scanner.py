@@ -18,6 +18,7 @@ from dis_core.definitions.model import DefinitionSet, Detection, Signature
 from dis_core.definitions.recipe import apply_binary_recipe
 from dis_core.definitions.vba import extract_vba, looks_like_office, normalize_vba
 from dis_core.formats.documents import remove_modules
+from dis_core.vocabulary.kinds import SignatureKind
 
 MAX_SCAN_BYTES = 512 * 2**20
 
@@ -38,9 +39,13 @@ class Scanner:
         self.definitions = definitions
         self.engine = engine
         self._signatures = definitions.by_id()
-        self._file_rules = self._compile(s for s in definitions.signatures if s.kind != "macro")
-        self._macro_rules = self._compile(s for s in definitions.signatures if s.kind == "macro")
-        self._has_macros = any(s.kind == "macro" for s in definitions.signatures)
+        self._file_rules = self._compile(
+            s for s in definitions.signatures if s.kind != SignatureKind.MACRO
+        )
+        self._macro_rules = self._compile(
+            s for s in definitions.signatures if s.kind == SignatureKind.MACRO
+        )
+        self._has_macros = any(s.kind == SignatureKind.MACRO for s in definitions.signatures)
         self._single: dict[str, CompiledRules] = {}
         self._lock = threading.Lock()
 
@@ -74,7 +79,7 @@ class Scanner:
         return Detection(
             signature_id=sig.id, virus_name=sig.virus_name, sequence=self.definitions.sequence,
             kind=sig.kind, category=sig.category, repairable=sig.repair is not None,
-            offset=_anchor_offset(sig, hit) if sig.kind == "binary" else None,
+            offset=_anchor_offset(sig, hit) if sig.kind == SignatureKind.BINARY else None,
         )  # fmt: skip
 
     def _rules_of(self, sig: Signature) -> CompiledRules:
@@ -92,12 +97,26 @@ class Scanner:
     def matches(self, sig: Signature, data: bytes) -> RuleHit | None:
         """Whether one signature matches ``data`` (for macro kind: any module of the document)."""
         rules = self._rules_of(sig)
-        if sig.kind == "macro":
+        if sig.kind == SignatureKind.MACRO:
             modules = extract_vba(data) or []
             return next(
                 (RuleHit(sig.id, {}) for _, src in modules if rules.match(_text(src))), None
             )
         return next(iter(rules.match(data)), None)
+
+    def repair_works(self, data: bytes, detection: Detection) -> bool:
+        """The detection has a repair and it really cleans ``data`` (the result is not kept)."""
+        if not detection.repairable:
+            return False
+        try:
+            self.repair(data, detection)
+        except RepairError:
+            return False
+        return True
+
+    def repaired_detection(self, data: bytes) -> Detection | None:
+        """The first detection of ``data`` whose repair works, or None."""
+        return next((d for d in self.scan_bytes(data) if self.repair_works(data, d)), None)
 
     def repair(self, data: bytes, detection: Detection) -> bytes:
         """Apply the signature's recipe and check the signature no longer matches the result."""
@@ -111,7 +130,7 @@ class Scanner:
             raise RepairError(f"{sig.virus_name} ({sig.id}) does not match this file")
         repaired = (
             self._repair_macro(sig, data)
-            if sig.kind == "macro"
+            if sig.kind == SignatureKind.MACRO
             else self._repair_binary(sig, data, hit)
         )
         if self.matches(sig, repaired) is not None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from dis_core.vocabulary.errors import SampleError
+from dis_core.vocabulary.kinds import ScanResult
 from dis_core.vocabulary.parts import Part
 from dis_core.vocabulary.state import SampleState
 
@@ -168,7 +169,7 @@ ATTRIBUTE_LIST: tuple[Attribute, ...] = (
     _attr("X-Platform-Domain", _text, E, "Domain of that computer.", user_data=True),
     _attr("X-Platform-Address", _text, E, "Network address of that computer.", user_data=True),
     _attr("X-Platform-Port", _integer, E, "Port on which the endpoint takes Defcast deliveries.", type_name="integer"),
-    _attr("X-Scan-Result", _choice("detected", "suspicious", "unrepairable"), E, "What the local scan concluded.", (F,), "choice"),
+    _attr("X-Scan-Result", _choice(*ScanResult), E, "What the local scan concluded.", (F,), "choice"),
     _attr("X-Scan-Virus-Name", _text, E, "Virus name the local scan gave, if any."),
     _attr("X-Scan-Signatures-Sequence", _sequence, E, "Sequence of the definitions installed on the endpoint.", (F,), "integer"),
     _attr("X-Date-Created", _date, E, "When the file was created on its computer.", type_name="date"),

@@ -130,3 +130,25 @@ def test_engine_holding_states_are_the_wait_control_replicate_loop_of_each_kind(
         for kind in ("binary", "macro")
         for step in ("Wait", "Controlling", "Replicating")
     }
+
+
+def test_scan_results_are_the_values_the_x_scan_result_attribute_accepts() -> None:
+    from dis_core.vocabulary.attributes import lookup
+    from dis_core.vocabulary.kinds import ScanResult
+
+    attribute = lookup("X-Scan-Result")
+    assert attribute is not None
+    for result in ScanResult:
+        assert attribute.parse(result.value) == result.value
+    with pytest.raises(ValueError):
+        attribute.parse("clean")
+
+
+def test_known_ends_of_detection_categories() -> None:
+    from dis_core.vocabulary.kinds import DetectionCategory as C
+
+    ends = {c.value: c.known_end for c in C}
+    assert ends == {
+        "virus": None, "heuristic": None, "threat": SampleState.UNSUBMITTABLE,
+        "artifact": SampleState.DELETE, "test": SampleState.DELETE,
+    }  # fmt: skip

@@ -11,7 +11,8 @@ import pytest
 from dis_core.clock import ManualClock
 from dis_core.definitions import Signature, build_full
 from dis_core.tls import http_session
-from endpoint.item import ForwardStatus, Outcome, ScanResult
+from dis_core.vocabulary.kinds import ConfirmationOutcome, ScanResult
+from endpoint.item import ForwardStatus
 from endpoint.machine import Endpoint
 
 from .conftest import ALICE, BOB, HOST, INFECTED, PRODUCED, TAIL, Packages, endpoint_config
@@ -76,7 +77,7 @@ def test_file_travels_to_server_and_is_repaired_in_place(data_dir, packages, int
         ]
         assert held.status == "installed"
         item = endpoint.items()[0]
-        assert item.outcome == Outcome.REPAIRED and item.resolved
+        assert item.outcome == ConfirmationOutcome.REPAIRED and item.resolved
         assert not list(endpoint.folders.quarantine.glob("*.bin"))
         assert endpoint.scan_once().quarantined == []  # the repaired file stays put
     finally:
@@ -178,7 +179,7 @@ def test_false_positive_is_restored_when_newer_definitions_drop_it(
     intake.deliver()  # the server records the delivery, as the real one does
     endpoint.install_definitions(fixed)
     decided = endpoint.resolve_quarantine()
-    assert [d.outcome for d in decided] == [Outcome.RESTORED]
+    assert [d.outcome for d in decided] == [ConfirmationOutcome.RESTORED]
     assert path.read_bytes() == b"meeting notes, nothing else\n"
     endpoint.forward_pending()
     assert intake.state.confirmations[-1]["results"][0]["outcome"] == "restored"
@@ -198,7 +199,7 @@ def test_detection_without_repair_is_confirmed_not_repaired(
     intake.deliver()  # the server records the delivery, as the real one does
     endpoint.install_definitions(detect_only)
     assert [d.outcome for d in endpoint.resolve_quarantine(from_server=True)] == [
-        Outcome.NOT_REPAIRED
+        ConfirmationOutcome.NOT_REPAIRED
     ]
     assert endpoint.resolve_quarantine(from_server=True) == []  # judged once per set
     endpoint.forward_pending()
@@ -318,7 +319,7 @@ def test_heuristic_item_is_restored_when_the_server_says_it_is_harmless(
     assert endpoint.resolve_quarantine() == []  # the vendor has not spoken yet
     assert not path.exists()
     intake.deliver("unneeded")
-    assert [d.outcome for d in endpoint.resolve_quarantine()] == [Outcome.RESTORED]
+    assert [d.outcome for d in endpoint.resolve_quarantine()] == [ConfirmationOutcome.RESTORED]
     assert path.read_bytes() == b"an innocent letter\n"
     assert len(intake.state.samples) == 1  # the status question was a recognised resend
     endpoint.forward_pending()

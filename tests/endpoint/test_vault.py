@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from dis_core.clock import ManualClock
-from endpoint.item import QuarantinedItem, ScanResult
+from dis_core.vocabulary.kinds import ScanResult
+from endpoint.item import QuarantinedItem
 from endpoint.layout import EndpointFolders
 from endpoint.vault import LocalQuarantine, VaultError
 

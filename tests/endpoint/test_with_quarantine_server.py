@@ -16,9 +16,10 @@ from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
 from dis_core.definitions import InstalledDefinitions, VerifyKey
 from dis_core.tls import server_context
+from dis_core.vocabulary.kinds import ConfirmationOutcome
 from endpoint.fleet import fleet_identities
 from endpoint.identity import Identity
-from endpoint.item import ForwardStatus, Outcome
+from endpoint.item import ForwardStatus
 from endpoint.machine import Endpoint
 from quarantine_server.agent import Agent
 from quarantine_server.models import Sample
@@ -134,7 +135,7 @@ def test_sample_is_settled_by_the_server_pushed_and_repaired_in_place(
 
         assert path.read_bytes() == HOST
         assert endpoint.active_sequence() == 2
-        assert endpoint.items()[0].outcome == Outcome.REPAIRED
+        assert endpoint.items()[0].outcome == ConfirmationOutcome.REPAIRED
         assert qs.samples()[0].status == "installed"
         assert not list(endpoint.folders.outbox.glob("*.json"))
     finally:

@@ -15,6 +15,7 @@ from backoffice.stages.base import Job, Outcome, Stage
 from backoffice.stages.scoring.binary import score_infection, score_threat
 from backoffice.stages.scoring.macro import score_macro
 from dis_core.vocabulary import SampleState
+from dis_core.vocabulary.kinds import EngineKind
 
 T = SampleState
 
@@ -24,7 +25,7 @@ class Scorer(Stage):
     picks_up = frozenset({T.BINARY_SCORING, T.MACRO_SCORING})
 
     def run(self, job: Job) -> Outcome:
-        if job.engine_kind == "macro":
+        if job.engine_kind is EngineKind.MACRO:
             return score_macro(job)
         if job.findings.get("mode") == "threat":
             return score_threat(job)

@@ -11,6 +11,7 @@ from backoffice.names import family_of, virus_name
 from backoffice.stages.base import Job, Outcome
 from backoffice.stages.scoring.common import defer, goodware_rejects, load_pairs, other_viruses
 from dis_core.vocabulary import SampleState
+from dis_core.vocabulary.kinds import DetectionCategory
 from simworld.emulator import carrier_span, find_program
 
 T = SampleState
@@ -64,7 +65,7 @@ def _with_repair(
             tried[-1]["rejected"] = f"repair: {exc}"
             return None
         recipe, end = None, T.NOREPAIR
-    return _chosen(job, candidate, recipe, end, tried, category="virus")
+    return _chosen(job, candidate, recipe, end, tried, category=DetectionCategory.VIRUS)
 
 
 def score_threat(job: Job) -> Outcome:
@@ -81,7 +82,7 @@ def score_threat(job: Job) -> Outcome:
         return defer(
             job, "no detection candidate for the threat passed the false-positive checks", tried
         )
-    return _chosen(job, candidate, None, T.UNSUBMITTABLE, tried, category="threat")
+    return _chosen(job, candidate, None, T.UNSUBMITTABLE, tried, category=DetectionCategory.THREAT)
 
 
 def _name(job: Job) -> str:
@@ -97,7 +98,7 @@ def _chosen(
     end: SampleState,
     tried: list[dict[str, Any]],
     *,
-    category: str,
+    category: DetectionCategory,
 ) -> Outcome:
     name = _name(job)
     signature = {

@@ -19,6 +19,7 @@ from backoffice.stages.base import Job, Outcome
 from backoffice.stages.scoring.common import defer, load_pairs
 from dis_core.definitions import extract_vba, normalize_vba
 from dis_core.vocabulary import SampleState
+from dis_core.vocabulary.kinds import DetectionCategory
 
 T = SampleState
 MIN_LINES = 2
@@ -81,7 +82,7 @@ def _chosen(job: Job, run: str, tried: list[dict[str, Any]]) -> Outcome:
     name = virus_name(sources, "macro", job.sample_checksum.encode())
     signature = {
         "kind": "macro", "pattern_text": run, "repair": {"version": 1, "op": "remove_modules"},
-        "virus_name": name, "family": family_of(name), "category": "virus",
+        "virus_name": name, "family": family_of(name), "category": DetectionCategory.VIRUS.value,
     }  # fmt: skip
     job.workspace.put_json("scores.json", tried)
     outcome = Outcome.go(
