@@ -10,7 +10,6 @@ other exception ends it in ``abort`` with the traceback kept.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -18,7 +17,6 @@ import threading
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -226,7 +224,3 @@ def _release_held_rows(row: Analysis) -> None:
     session = Session.object_session(row)
     if session is not None:
         _release_held(session, row.cookie)
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)

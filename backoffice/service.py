@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
@@ -184,13 +183,3 @@ class BackOffice:
 def _at_rest(state: str | None) -> bool:
     """Over, or waiting for an analyst: nothing more happens to it on its own."""
     return settled(state) or state == SampleState.DEFERRED.value
-
-
-def next_certified_due(services: Services) -> datetime | None:
-    certified = services.repository.certified_sequence()
-    if certified is None:
-        return None
-    last = services.repository.load(certified)
-    return (last.certified_at or last.produced) + timedelta(
-        seconds=services.config.backoffice.certified_build_interval_s
-    )

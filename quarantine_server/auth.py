@@ -49,12 +49,6 @@ def create_user(session: Session, username: str, password: str, role: str, at: d
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: at least {MIN_PASSWORD} characters")
-    user.password_hash = generate_password_hash(password, method="scrypt")
-
-
 def verify_password(session: Session, username: str, password: str) -> User | None:
     """The user when the password is right, else None (constant work either way)."""
     user = session.scalar(select(User).where(User.username == username))

@@ -12,7 +12,7 @@ from dis_core.definitions.baseline import (
 )
 from dis_core.definitions.engines import ENGINES, EngineError
 from dis_core.definitions.errors import DefinitionError, InstallError, RepairError
-from dis_core.definitions.installed import InstalledDefinitions, fetch_and_install
+from dis_core.definitions.installed import InstalledDefinitions
 from dis_core.definitions.keys import SigningKey, VerifyKey, load_or_create_signing_key
 from dis_core.definitions.model import DefinitionSet, Detection, Signature
 from dis_core.definitions.package import (
@@ -31,7 +31,7 @@ __all__ = [
     "EICAR", "ENGINES", "DefinitionError", "DefinitionRepository", "DefinitionSet", "Detection",
     "EngineError", "InstallError", "InstalledDefinitions", "RepairError", "Scanner", "Signature",
     "SigningKey", "VerifyKey", "apply_incremental", "baseline_signatures", "build_baseline",
-    "build_full", "build_incremental", "eicar_signature", "extract_vba", "fetch_and_install",
+    "build_full", "build_incremental", "eicar_signature", "extract_vba",
     "full_package", "load_or_create_signing_key", "normalize_vba", "read_package", "rule_name",
     "write_rule_file",
 ]  # fmt: skip

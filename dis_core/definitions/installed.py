@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from dis_core.definitions.engines import EngineError
@@ -116,7 +115,7 @@ class InstalledDefinitions:
     def install_incremental(self, package: bytes) -> DefinitionSet:
         """Apply an increment to the active set and activate the result; InstallError on a
         gap (wrong base), a damaged increment or a failed load test (caller falls back to a
-        full set, see fetch_and_install)."""
+        full set, as the Quarantine Server's fetch_and_install does)."""
         definitions = _read(package, self.verify_key)
         if definitions.kind != "incremental":
             raise InstallError(f"package {definitions.sequence} is a full set, not an increment")
@@ -222,28 +221,3 @@ def _load_test(definitions: DefinitionSet, engine: str) -> Scanner:
         raise InstallError(
             f"set {definitions.sequence} failed the load test{culprit}: {exc}"
         ) from None
-
-
-def fetch_and_install(
-    installed: InstalledDefinitions, fetch: Callable[[str], bytes], target: int | str = "newest"
-) -> DefinitionSet:
-    """Bring ``installed`` up to ``target`` (a sequence, "newest" or "certified").
-
-    ``fetch(ref)`` returns package bytes for ``ref``, which is either "<N>/to/<target>" (an
-    increment from the active set N) or "<target>" (a full set) - the path after
-    ``/definitions/`` on the gateway or the Quarantine Server. It raises on failure (e.g.
-    DefinitionError for a 404/410). An increment is tried first when a set is active; if it
-    cannot be fetched or installed, the full set is fetched and installed. Errors of the full
-    attempt propagate (DefinitionError from fetch, InstallError from install).
-    """
-    active = installed.active_sequence
-    if isinstance(target, int) and 0 < target <= active:
-        current = installed.active()
-        assert current is not None
-        return current
-    if active:
-        try:
-            return installed.install_incremental(fetch(f"{active}/to/{target}"))
-        except Exception:  # any failed increment (missing, damaged, gap): fall back to full
-            pass
-    return installed.install(fetch(str(target)))

@@ -15,6 +15,7 @@ from backoffice.service import BackOffice
 from backoffice.services import Goodware
 from dis_core.clock import ScaledClock
 from dis_core.config import Config, load_config
+from tests.support.corpus import SHARED_CORPUS
 
 # A Monday in March that is not the 13th: date triggers must be found, not stumbled upon.
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -22,8 +23,7 @@ SMALL_CORPUS = CorpusLimits(documents=8 * 2**20, python_pe=3 * 2**20, elf=3 * 2*
 
 
 def shared_corpus() -> Path:
-    beside = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-    return beside if beside.is_dir() else Path("/work/shared/corpus")
+    return SHARED_CORPUS
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ Debian's Chromium driven by Playwright, headless; nothing is downloaded.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,13 +38,6 @@ CHROMIUM_ARGS = [
 ADMIN = ("admin", "correct-horse-battery")
 VIEWER = ("viewer", "just-looking-123")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(autouse=True)
-def _no_dis_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("DIS_"):
-            monkeypatch.delenv(name)
 
 
 @dataclass

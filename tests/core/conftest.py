@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,6 @@ from dis_core.certs import CertPaths, generate
 
 # Hypothesis keeps caches in .hypothesis/ of the working directory; keep the repository clean.
 set_hypothesis_home_dir(str(Path(tempfile.gettempdir()) / "dis-core-hypothesis"))
-
-
-@pytest.fixture(autouse=True)
-def _no_dis_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The developer's own DIS_ variables must not leak into what a test sees."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("DIS_"):
-            monkeypatch.delenv(name)
-    yield
 
 
 @pytest.fixture(scope="session")

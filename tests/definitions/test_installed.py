@@ -8,15 +8,11 @@ from pathlib import Path
 import pytest
 
 from dis_core.definitions import (
-    DefinitionError,
-    DefinitionRepository,
     InstalledDefinitions,
     InstallError,
     SigningKey,
     build_incremental,
-    fetch_and_install,
 )
-from dis_core.vocabulary.errors import SampleError
 
 from .helpers import HOST, MARKER, binary_signature, full_set, infect, loaded
 
@@ -106,42 +102,6 @@ def test_increment_without_a_base(host: InstalledDefinitions, key: SigningKey) -
     one, two = full_set(key, 1, []), full_set(key, 2, [binary_signature(2, 2)])
     with pytest.raises(InstallError, match="needs an installed base"):
         host.install(build_incremental(loaded(key, one), loaded(key, two)))
-
-
-def _fetcher(repo: DefinitionRepository, log: list[str], break_increments: bool = False):  # noqa: ANN202
-    def fetch(ref: str) -> bytes:
-        log.append(ref)
-        if "/to/" in ref:
-            base, target = ref.split("/to/")
-            package = repo.incremental(int(base), target)
-            return package[:-1] + bytes([package[-1] ^ 1]) if break_increments else package
-        return repo.get(ref)
-
-    return fetch
-
-
-def test_fetch_and_install_prefers_increments_and_falls_back(
-    tmp_path: Path, host: InstalledDefinitions, key: SigningKey
-) -> None:
-    repo = DefinitionRepository(tmp_path / "published", key.verify_key())
-    for sequence in (1, 2, 4):
-        repo.publish(
-            full_set(key, sequence, [binary_signature(i, i) for i in range(1, sequence + 1)])
-        )
-    repo.abandon(3, "failed unit tests")
-    log: list[str] = []
-    assert fetch_and_install(host, _fetcher(repo, log), 1).sequence == 1
-    assert log == ["1"]  # nothing installed: full set
-    assert fetch_and_install(host, _fetcher(repo, log), 2).sequence == 2
-    assert log[-1] == "1/to/2"
-    assert fetch_and_install(host, _fetcher(repo, log, break_increments=True)).sequence == 4
-    assert log[-2:] == ["2/to/newest", "newest"]  # damaged increment: fell back to the full set
-    assert fetch_and_install(host, _fetcher(repo, log), 3).sequence == 4  # already newer
-    with pytest.raises(DefinitionError) as caught:
-        fetch_and_install(
-            InstalledDefinitions(tmp_path / "fresh", key.verify_key()), _fetcher(repo, log), 3
-        )
-    assert caught.value.error is SampleError.ABANDONED
 
 
 def test_yara_x_engine_installs_and_scans(tmp_path: Path, key: SigningKey) -> None:

@@ -16,6 +16,7 @@ from dis_core.definitions import (
     normalize_vba,
 )
 from dis_core.definitions.engines import EngineError
+from tests.support.corpus import SHARED_CORPUS
 
 from .helpers import (
     APPENDER_RECIPE,
@@ -29,9 +30,7 @@ from .helpers import (
     macro_signature,
 )
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-if not CORPUS.exists():
-    CORPUS = Path("/work/shared/corpus")
+CORPUS = SHARED_CORPUS
 DOCM = CORPUS / "oletools-test-data" / "oleform" / "oleform-PR314.docm"
 PPT = CORPUS / "oletools-test-data" / "olevba" / "sample_with_vba.ppt"
 ENGINES = ["yara", "yara-x"]

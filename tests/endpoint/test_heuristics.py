@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from dis_core.formats.documents import write_document
@@ -11,12 +9,11 @@ from endpoint.heuristics import assess, entry_point_offset
 from simworld import binaries, goats
 from simworld.macros import CLEAN, MACRO_FAMILIES
 from simworld.programs import PROGRAMS
+from tests.support.corpus import SHARED_CORPUS
 
 INFECTING = ["appender_ep", "prepender", "section_adder", "cavity", "polymorphic", "overwriter",
              "date_trigger", "size_trigger", "resident"]  # fmt: skip
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-if not CORPUS.exists():
-    CORPUS = Path("/work/shared/corpus")
+CORPUS = SHARED_CORPUS
 
 
 @pytest.mark.parametrize("family", INFECTING)

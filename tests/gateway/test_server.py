@@ -18,7 +18,7 @@ from backoffice.database import BackOfficeStore
 from backoffice.models import Analysis
 from dis_core.config import load_config
 from dis_core.tls import client_context, http_session
-from gateway_sim.client import GatewayClient, GatewayError, GatewayUnreachable
+from tests.support.gateway_client import GatewayClient, GatewayError, GatewayUnreachable
 
 from .helpers import Publisher, host_program, packed, repairable_signature, submit_attributes
 from .server_process import ADMIN_TOKEN, DIS, RunningGateway, start_gateway

@@ -3,21 +3,12 @@ directory, with known secrets so the tests can look for them in the logs."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .loop import RunningLoop, start_loop
-
-
-@pytest.fixture(autouse=True)
-def _no_dis_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come from the test, never from the shell that runs it."""
-    for name in list(os.environ):
-        if name.startswith("DIS_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from dis_core.formats.documents import (
     remove_modules,
     write_document,
 )
+from tests.support.corpus import SHARED_CORPUS
 
 from .conftest import extract_macros, quiet_olevba
 
@@ -110,11 +111,7 @@ def test_bad_module_names_are_refused() -> None:
 
 
 def test_corpus_documents_with_macros_can_be_read() -> None:
-    from pathlib import Path
-
-    corpus = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-    if not corpus.exists():
-        corpus = Path("/work/shared/corpus")
+    corpus = SHARED_CORPUS
     data = (corpus / "oletools-test-data" / "msodde" / "harmless-clean.docm").read_bytes()
     parsed = parse_document(data)
     assert parsed.kind == "docm"
