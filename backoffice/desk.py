@@ -150,7 +150,7 @@ def _find(session: Any, cookie: str) -> Analysis:
     row = session.scalars(select(Analysis).where(Analysis.cookie == cookie)).first()
     if row is None:
         abort(404, description=f"no sample {cookie}")
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 class _PathOnlyLog(WSGIRequestHandler):

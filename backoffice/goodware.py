@@ -112,7 +112,7 @@ def _walk(roots: list[Path], keep: Callable[[Path], bool]) -> Iterator[Path]:
                     and not path.is_symlink()
                     and 0 < path.stat().st_size <= MAX_FILE_BYTES
                     and keep(path)
-                ):  # type: ignore[operator]
+                ):
                     yield path
             except OSError:
                 continue

@@ -39,7 +39,7 @@ class NgramModel:
         # what unrelated grams add to a hashed bucket on average: subtracted from every count
         self.noise = [0.0, 0.0] + [totals[n - 1] / (1 << bucket_bits) for n in range(3, MAX_N + 1)]
         # overlapping candidate windows ask for the same conditionals again and again
-        self._conditional = functools.lru_cache(maxsize=1 << 17)(self._conditional_uncached)  # type: ignore[method-assign]
+        self._conditional = functools.lru_cache(maxsize=1 << 17)(self._conditional_uncached)  # type: ignore[method-assign]  # a per-instance cache
 
     @classmethod
     def build(cls, blobs: Iterable[bytes], bucket_bits: int = DEFAULT_BUCKET_BITS) -> NgramModel:

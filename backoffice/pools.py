@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.models import EngineSlot, Lock
-from dis_core.db import unit_of_work
+from dis_core.db import rows_changed, unit_of_work
 
 BUILDER_LOCK = "definition-builder"
 
@@ -45,7 +45,7 @@ class EnginePools:
                 .where(EngineSlot.id == free, EngineSlot.holder.is_(None))
                 .values(holder=cookie, taken_at=now)
             )
-            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+            return bool(rows_changed(taken) == 1)
 
     def release(self, cookie: str) -> None:
         with unit_of_work(self.sessions) as session:
@@ -103,7 +103,7 @@ class BuilderLock:
                 .where((Lock.holder.is_(None)) | (Lock.holder == holder))
                 .values(holder=holder, taken_at=now)
             )
-            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+            return bool(rows_changed(taken) == 1)
 
     def release(self, holder: str) -> None:
         with unit_of_work(self.sessions) as session:

@@ -27,7 +27,7 @@ from backoffice.models import Analysis, EngineSlot, Lock
 from backoffice.services import Services
 from backoffice.stages import STAGES, stage_for
 from backoffice.stages.base import Job, Move, Outcome, Stage
-from dis_core.db import unit_of_work
+from dis_core.db import rows_changed, unit_of_work
 from dis_core.lifecycle import transition
 from dis_core.vocabulary import SampleError, SampleState
 from dis_core.vocabulary.parts import Part
@@ -89,7 +89,7 @@ class StageRunner:
                 .where(or_(Analysis.claimed_by.is_(None), Analysis.claimed_until < now))
                 .values(claimed_by=self.worker, claimed_until=lease)
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if rows_changed(claimed) != 1:
                 return None
             row = _row(session, cookie)
             return self._job(row)
@@ -168,7 +168,7 @@ class StageRunner:
                     .where(EngineSlot.holder == row.cookie)
                     .values(holder=None, taken_at=None)
                 )
-                if freed.rowcount:  # type: ignore[attr-defined]
+                if rows_changed(freed):
                     _wake(session, WAITING_FOR_ENGINE)
             if job.state is SampleState.UNLOCKING and outcome.moves:
                 _wake(session, WAITING_FOR_LOCK)

@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from dis_core.config import Config
@@ -102,9 +102,9 @@ def shared_clock(data_dir: Path, speed: float) -> ScaledClock:
     return _clock_from_epoch(epoch, speed)
 
 
-def _clock_from_epoch(epoch: dict[str, object], speed: float) -> ScaledClock:
-    speed = float(epoch.get("speed", speed))  # type: ignore[arg-type]
-    real_elapsed = time.time() - float(epoch["real"])  # type: ignore[arg-type]
+def _clock_from_epoch(epoch: dict[str, Any], speed: float) -> ScaledClock:
+    speed = float(epoch.get("speed", speed))
+    real_elapsed = time.time() - float(epoch["real"])
     simulated_origin = datetime.fromisoformat(str(epoch["simulated"]))
     return ScaledClock(speed, simulated_origin + timedelta(seconds=real_elapsed * speed))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CheckConstraint, DateTime, Engine, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
@@ -91,6 +91,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (its result is a CursorResult; the typing says Result)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError("rows_changed needs the result of an UPDATE or DELETE")
+    return result.rowcount
 
 
 def one_of(column: str, values: Iterable[str], *, name: str) -> CheckConstraint:

@@ -61,7 +61,7 @@ def listen_file(config: Config) -> Path:
     return gateway_dir(config) / "listen.json"
 
 
-class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+class GatewayServer(BaseApplication):
     def __init__(self, config: Config, *, access_log: bool = False) -> None:
         self.config = config
         self.access_log = access_log

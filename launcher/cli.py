@@ -149,7 +149,7 @@ def demo(data_dir: Path, clock_speed: float, corpus: Path, timeout: float) -> No
     sys.exit(_summary(outcomes, console))
 
 
-def _demo_set(corpus: Path):  # type: ignore[no-untyped-def]
+def _demo_set(corpus: Path):
     try:
         rows = load_manifest(corpus)
     except ManifestError as exc:
@@ -306,7 +306,7 @@ def step_go(context: Context, key: str | None) -> None:
     click.echo(f"released {_gate(context).release(key)}")
 
 
-def _gate(context: Context):  # type: ignore[no-untyped-def]
+def _gate(context: Context):
     from dis_core.stepping import StepGate
 
     return StepGate(Path(context.config.general.data_dir), enabled=context.config.clock.step_mode)

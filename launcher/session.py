@@ -62,7 +62,7 @@ class LoopSession:
         self.fleet = fleet
 
     @property
-    def endpoints(self) -> list:  # type: ignore[type-arg]
+    def endpoints(self) -> list[Any]:
         return list(getattr(self.fleet, "endpoints", []))
 
     def observer(self) -> Observer:
@@ -90,7 +90,7 @@ class LoopSession:
 
     def stop(self) -> None:
         if self.fleet is not None:
-            self.fleet.stop()  # type: ignore[attr-defined]
+            self.fleet.stop()  # type: ignore[attr-defined]  # a Fleet, imported lazily (endpoint code)
             self.fleet = None
         self.stack.stop()
 

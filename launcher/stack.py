@@ -103,7 +103,7 @@ class Stack:
             plan.append(ServiceProcess("qserver-agent", ["quarantine-server", "agent"], logs, env))
         return plan
 
-    def _probe(self, url: str):  # type: ignore[no-untyped-def]
+    def _probe(self, url: str):
         def ready() -> bool:
             try:
                 with self.session() as session:

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dis_core.config import Config
+from dis_core.db import rows_changed
 from dis_core.definitions import InstalledDefinitions
 from dis_core.vocabulary import AlertEvent, SampleError, SampleStatus
 from dis_core.vocabulary.state import FINAL_STATES
@@ -128,7 +129,7 @@ def take_lease(services: Services, holder: str, ttl_s: float) -> None:
             )
             .values(holder=holder, beat_at=now, detail="agent lease")
         )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
+        if rows_changed(taken) == 1:
             return
         current = session.get(Heartbeat, LEASE)
         if current is not None:
@@ -152,7 +153,7 @@ def renew_lease(services: Services, holder: str) -> None:
             .where(Heartbeat.service == LEASE, Heartbeat.holder == holder)
             .values(beat_at=services.clock.now())
         )
-        if kept.rowcount != 1:  # type: ignore[attr-defined]
+        if rows_changed(kept) != 1:
             raise AgentAlreadyRunning("the database lease was taken over by another agent")
 
 

@@ -22,7 +22,7 @@ def _gunicorn_app(config: Config, options: dict[str, Any]) -> Any:
 
     from quarantine_server.web.app import create_app
 
-    class QuarantineWeb(BaseApplication):  # type: ignore[misc]
+    class QuarantineWeb(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -98,7 +98,7 @@ def waiting_delivery(session: Session) -> dict[tuple[str, int] | None, list[Samp
             if sample.platform_address and sample.platform_port
             else None
         )
-        groups[target].append(sample)  # type: ignore[index]
+        groups[target].append(sample)
     return groups
 
 

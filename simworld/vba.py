@@ -219,9 +219,9 @@ def _postfix(cur: _Cursor) -> Expr:
     while True:
         if cur.accept("."):
             member = cur.name()
-            args = _args_in_parens(cur) if cur.peek() and cur.peek().text == "(" else None  # type: ignore[union-attr]
+            args = _args_in_parens(cur) if _next_is(cur, "(") else None
             expr = ("member", expr, member, args)
-        elif cur.peek() is not None and cur.peek().text == "(" and expr[0] == "name":  # type: ignore[union-attr]
+        elif _next_is(cur, "(") and expr[0] == "name":
             expr = ("index", expr, _args_in_parens(cur))
         else:
             return expr
@@ -237,6 +237,11 @@ def _args_in_parens(cur: _Cursor) -> list[Expr]:
         if cur.accept(")"):
             return args
         cur.expect(",")
+
+
+def _next_is(cur: _Cursor, text: str) -> bool:
+    token = cur.peek()
+    return token is not None and token.text == text
 
 
 def _primary(cur: _Cursor) -> Expr:

@@ -40,11 +40,11 @@ class FileTable(dict[str, bytes]):
         super().__delitem__(path)
         self.by_lower.pop(path.lower(), None)
 
-    def update(self, *args: Any, **kwargs: bytes) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: bytes) -> None:
         for path, data in dict(*args, **kwargs).items():
             self[path] = data
 
-    def setdefault(self, path: str, default: bytes = b"") -> bytes:  # type: ignore[override]
+    def setdefault(self, path: str, default: bytes = b"") -> bytes:
         if path not in self:
             self[path] = default
         return self[path]
@@ -54,7 +54,7 @@ class FileTable(dict[str, bytes]):
         self.by_lower.clear()
         self.total = 0
 
-    def pop(self, path: str, *default: bytes) -> bytes:  # type: ignore[override]
+    def pop(self, path: str, *default: bytes) -> bytes:  # type: ignore[override]  # dict.pop's overloads, one signature here
         if path in self:
             data = self[path]
             self.__delitem__(path)

@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from backoffice.models import Analysis
 from backoffice.services import Services
-from dis_core.db import unit_of_work
+from dis_core.db import rows_changed, unit_of_work
 
 MIN_RENEW_INTERVAL_S = 0.2
 
@@ -70,4 +70,4 @@ class LeaseKeeper:
                 .where(Analysis.cookie == self.cookie, Analysis.claimed_by == self.worker_id)
                 .values(claimed_until=until)
             )
-            return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+            return bool(rows_changed(renewed) == 1)

@@ -92,7 +92,7 @@ def _prepare_goodware(services: Services) -> None:
     max_retries=MAX_TASK_RETRIES,
     ignore_result=True,
 )
-def run_step(task: Task, stage_name: str, cookie: str) -> None:  # type: ignore[type-arg]
+def run_step(task: Task, stage_name: str, cookie: str) -> None:
     """One stage step. Stage failures are recorded on the sample by the runner; what escapes
     it (the database or broker unreachable) is retried with a growing delay."""
     worker = runtime()

@@ -41,7 +41,7 @@ def _summary(db: Session) -> list[tuple[str, int, str]]:
     for label, args in SUMMARY:
         query = ListQuery.parse(args)
         count = int(counts.get(args["status"], 0)) if "status" in args else query.count(db)
-        found.append((label, count, url_for("console.items", **args)))  # type: ignore[arg-type]
+        found.append((label, count, url_for("console.items", **args)))  # type: ignore[arg-type]  # query arguments, not url_for's keywords
     return found
 
 

@@ -90,7 +90,7 @@ def admin_only(view: F) -> F:
             return json_error(403, "forbidden", "this action needs the admin role")
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # same call signature as ``view`` (functools.wraps)
 
 
 @blueprint.errorhandler(BadInput)
@@ -473,7 +473,7 @@ def new_token() -> Response:
     found = services()
     with found.work() as session:
         user = session.get(User, g.user.id)
-        token = create_token(session, user, name, found.clock.now())  # type: ignore[arg-type]
+        token = create_token(session, user, name, found.clock.now())  # type: ignore[arg-type]  # g.user was loaded, so the row exists
     response = jsonify({"token": token, "user": g.user.username})
     response.status_code = 201
     return response

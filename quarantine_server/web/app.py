@@ -21,7 +21,7 @@ def create_app(
         services = build_services(config, clock)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = None  # intake enforces its own limit from the properties
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # on Flask's DefaultJSONProvider, typed as the base
     app.extensions["quarantine_services"] = services
     errors.register(app)
     app.register_blueprint(intake.blueprint)

@@ -66,7 +66,7 @@ TAB = {
         ],
     },
 }
-TAB_NAMES: list[str] = TAB["schema"]["enum"]  # type: ignore[index]
+TAB_NAMES: list[str] = TAB["schema"]["enum"]  # type: ignore[index]  # TAB is the literal above
 WRITABLE_TAB = {**TAB, "schema": {"type": "string", "enum": TAB_NAMES[:-1]}}
 
 
