@@ -12,6 +12,7 @@ from backoffice.models import Base
 from backoffice.samples import SampleStore
 from dis_core.config import Config
 from dis_core.db import make_engine, session_factory
+from dis_core.layout import PUBLISHED_SETS_DIR, SIGNING_KEYS_DIR
 from dis_core.migrate import ensure_schema
 
 
@@ -38,11 +39,11 @@ class BackOfficeStore:
 
     @property
     def published_dir(self) -> Path:
-        return self.root / "published"
+        return self.root.parent / PUBLISHED_SETS_DIR  # root is data_dir/backoffice
 
     @property
     def keys_dir(self) -> Path:
-        return self.root / "keys"
+        return self.root.parent / SIGNING_KEYS_DIR
 
     def close(self) -> None:
         self.engine.dispose()

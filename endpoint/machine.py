@@ -30,6 +30,7 @@ from dis_core.definitions import (
     VerifyKey,
     read_package,
 )
+from dis_core.layout import VERIFY_KEY_PATH
 from dis_core.vocabulary.errors import SampleError
 from dis_core.vocabulary.kinds import ScanResult
 from endpoint import forwarding
@@ -56,7 +57,7 @@ CONFIRM_GRACE_S = 0.5
 
 def verify_key_path(config: Config) -> Path:
     configured = config.endpoint.verify_key_file
-    return Path(configured) if configured else config.path("backoffice/keys/signing.pub")
+    return Path(configured) if configured else config.path(VERIFY_KEY_PATH)
 
 
 class Endpoint:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dis_core.config import Config
+from dis_core.layout import PUBLISHED_SETS_DIR, VERIFY_KEY_PATH
 from dis_core.protocol import ProtocolError
 from dis_core.vocabulary import SampleError
 
@@ -80,7 +81,7 @@ def as_protocol_error(exc: Exception) -> ProtocolError:
 
 def open_repository(config: Config) -> Repository | None:
     """The back office's repository, or None while it has published nothing (no key yet)."""
-    public_key = config.path("backoffice/keys/signing.pub")
+    public_key = config.path(VERIFY_KEY_PATH)
     if not public_key.exists():
         return None
     try:
@@ -89,7 +90,7 @@ def open_repository(config: Config) -> Repository | None:
         raise ProtocolError(
             SampleError.INTERNAL, f"definition support is not installed: {exc}"
         ) from None
-    root = config.path("backoffice/published")
+    root = config.path(PUBLISHED_SETS_DIR)
     repository: Repository = DefinitionRepository(Path(root), VerifyKey.load(public_key))
     return repository
 

@@ -16,6 +16,7 @@ import requests
 
 from dis_core.certs import CertPaths, generate
 from dis_core.config import Config
+from dis_core.layout import PUBLISHED_SETS_DIR, SIGNING_KEYS_DIR, VERIFY_KEY_PATH
 from dis_core.tls import http_session
 from launcher.processes import ServiceProcess
 
@@ -123,8 +124,8 @@ def publish_baseline(config: Config) -> None:
         load_or_create_signing_key,
     )
 
-    key = load_or_create_signing_key(config.path("backoffice/keys"))
-    repository = DefinitionRepository(config.path("backoffice/published"), key.verify_key())
+    key = load_or_create_signing_key(config.path(SIGNING_KEYS_DIR))
+    repository = DefinitionRepository(config.path(PUBLISHED_SETS_DIR), key.verify_key())
     if repository.newest_sequence() is None:
         repository.publish(build_baseline(key, clock_for(config).now()))
 
@@ -133,12 +134,12 @@ def install_baseline_on_server(config: Config) -> None:
     """The Quarantine Server starts with the certified baseline installed."""
     from dis_core.definitions import DefinitionRepository, InstalledDefinitions, VerifyKey
 
-    verify_key = VerifyKey.load(config.path("backoffice/keys/signing.pub"))
+    verify_key = VerifyKey.load(config.path(VERIFY_KEY_PATH))
     installed = InstalledDefinitions(
         config.path(config.definition_policy.definitions_dir), verify_key
     )
     if installed.active_sequence == 0:
-        repository = DefinitionRepository(config.path("backoffice/published"), verify_key)
+        repository = DefinitionRepository(config.path(PUBLISHED_SETS_DIR), verify_key)
         installed.install(repository.get("certified"))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from dis_core.config import Config
 from dis_core.definitions import DefinitionError, InstalledDefinitions, InstallError, VerifyKey
-from dis_core.vocabulary import AlertEvent, SampleError
+from dis_core.vocabulary import AlertEvent, CodedError, SampleError
 from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.gateway import GatewayClient, GatewayRefused
 from quarantine_server.models import InstalledSet
@@ -55,13 +55,11 @@ class Installed:
     how: str
 
 
-class FetchFailed(Exception):
+class FetchFailed(CodedError):
     """A needed set could not be fetched or installed; ``error`` says why."""
 
     def __init__(self, error: SampleError, detail: str, *, install_failed: bool = False) -> None:
-        super().__init__(f"{error.value}: {detail}")
-        self.error = error
-        self.detail = detail
+        super().__init__(error, detail)
         self.install_failed = install_failed
 
 

@@ -11,7 +11,7 @@ import requests
 
 from dis_core.config import Config
 from dis_core.tls import http_session, proxy_url
-from dis_core.vocabulary import SampleError
+from dis_core.vocabulary import CodedError, SampleError
 from dis_core.vocabulary.attributes import AttributeProblem, Message, parse_attributes
 
 
@@ -19,14 +19,12 @@ class GatewayUnreachable(Exception):
     """No connection to the gateway (or to the proxy in front of it)."""
 
 
-class GatewayRefused(Exception):
+class GatewayRefused(CodedError):
     """The gateway answered with an error (``error`` from X-Error, else internal)."""
 
     def __init__(self, status: int, error: SampleError, detail: str) -> None:
-        super().__init__(f"{status} {error.value}: {detail}")
+        super().__init__(error, detail, message=f"{status} {error.value}: {detail}")
         self.status = status
-        self.error = error
-        self.detail = detail
 
 
 @dataclass

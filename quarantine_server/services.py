@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from dis_core.clock import Clock, clock_for
 from dis_core.config import Config
 from dis_core.db import unit_of_work
+from dis_core.layout import VERIFY_KEY_PATH
 from quarantine_server.database import Database, open_database
 from quarantine_server.models import Sample
 from quarantine_server.properties import effective_config
@@ -59,7 +60,7 @@ class Services:
         return config.path(config.definition_policy.definitions_dir)
 
     def verify_key_path(self) -> Path:
-        return self.base_config.path("backoffice/keys/signing.pub")
+        return self.base_config.path(VERIFY_KEY_PATH)
 
     def ca_file(self, config: Config) -> Path:
         configured = config.web_communication.ca_file

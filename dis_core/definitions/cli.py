@@ -30,11 +30,10 @@ from dis_core.definitions.package import (
 from dis_core.definitions.repository import DefinitionRepository
 from dis_core.definitions.rulefile import write_rule_file
 from dis_core.definitions.scanner import Scanner
+from dis_core.layout import PUBLISHED_SETS_DIR, SIGNING_KEYS_DIR
 
 EXIT_CLEAN, EXIT_DETECTED, EXIT_ERROR = 0, 1, 2
 MAX_REPAIR_ROUNDS = 8
-KEYS_DIR = "backoffice/keys"
-PUBLISHED_DIR = "backoffice/published"
 
 
 def fail(message: str) -> NoReturn:
@@ -43,7 +42,7 @@ def fail(message: str) -> NoReturn:
 
 
 def _verify_key(context: Context, pub: str | None) -> VerifyKey:
-    path = Path(pub) if pub else context.config.path(KEYS_DIR) / VERIFY_KEY_FILE
+    path = Path(pub) if pub else context.config.path(SIGNING_KEYS_DIR) / VERIFY_KEY_FILE
     try:
         return VerifyKey.load(path)
     except (OSError, ValueError) as exc:
@@ -116,7 +115,7 @@ def build(
     """Build and sign the baseline or a full set from a JSON list of signatures."""
     if baseline == bool(signatures):
         fail("give exactly one of --baseline or --signatures FILE")
-    key = load_or_create_signing_key(Path(keys) if keys else context.config.path(KEYS_DIR))
+    key = load_or_create_signing_key(Path(keys) if keys else context.config.path(SIGNING_KEYS_DIR))
     now = clock_for(context.config).now()
     try:
         if baseline:
@@ -144,7 +143,7 @@ def build(
 
 
 def _publish(context: Context, package: bytes, key: VerifyKey) -> None:
-    repository = DefinitionRepository(context.config.path(PUBLISHED_DIR), key)
+    repository = DefinitionRepository(context.config.path(PUBLISHED_SETS_DIR), key)
     try:
         published = repository.publish(package)
     except DefinitionError as exc:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from dis_core.vocabulary.errors import SampleError
+from dis_core.vocabulary.errors import CodedError, SampleError
 
 
-class DefinitionError(Exception):
+class DefinitionError(CodedError):
     """A definition package or request failed; ``error`` is the protocol error value.
 
     ``unpackage``: the bytes are not a valid, authentic package (any tampering).
     ``unavailable``/``superseded``/``abandoned``/``unpublished``: see DefinitionRepository.get.
     """
-
-    def __init__(self, error: SampleError, detail: str) -> None:
-        super().__init__(f"{error.value}: {detail}")
-        self.error = error
-        self.detail = detail
 
 
 class InstallError(Exception):

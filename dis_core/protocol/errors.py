@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dis_core.vocabulary.errors import SampleError
+from dis_core.vocabulary.errors import CodedError, SampleError
 
 # HTTP status that goes with each error when a server refuses a request.
 HTTP_STATUS: dict[SampleError, int] = {
@@ -25,13 +25,8 @@ HTTP_STATUS: dict[SampleError, int] = {
 }
 
 
-class ProtocolError(Exception):
+class ProtocolError(CodedError):
     """A request or sample failed one of the protocol's checks."""
-
-    def __init__(self, error: SampleError, detail: str) -> None:
-        super().__init__(f"{error.value}: {detail}")
-        self.error = error
-        self.detail = detail
 
     @property
     def http_status(self) -> int:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from dis_core.vocabulary.errors import SampleError
+from dis_core.vocabulary.errors import CodedError, SampleError
 from dis_core.vocabulary.kinds import ScanResult
 from dis_core.vocabulary.parts import Part
 from dis_core.vocabulary.state import SampleState
@@ -29,14 +29,12 @@ class Message(StrEnum):
     DEFINITIONS = "definitions"  # gateway -> Quarantine Server: a definition set download
 
 
-class AttributeProblem(ValueError):
+class AttributeProblem(CodedError, ValueError):
     """An attribute is missing or malformed; ``error`` says which."""
 
     def __init__(self, error: SampleError, name: str, detail: str) -> None:
-        super().__init__(f"{error.value}: {name}: {detail}")
-        self.error = error
+        super().__init__(error, detail, message=f"{error.value}: {name}: {detail}")
         self.name = name
-        self.detail = detail
 
 
 _HEX = re.compile(r"^[0-9a-f]+$")

@@ -46,3 +46,13 @@ ERROR_MEANINGS: dict[SampleError, str] = {
     SampleError.UNPACKAGE: "The sample or definition package cannot be unpacked.",
     SampleError.UNPUBLISHED: "That definition set could not be published.",
 }
+
+
+class CodedError(Exception):
+    """A failure that carries its sample error and one readable line of detail; every part's
+    error of this kind derives from it, so a caller can record any of them on the sample."""
+
+    def __init__(self, error: SampleError, detail: str, *, message: str | None = None) -> None:
+        super().__init__(message or f"{error.value}: {detail}")
+        self.error = error
+        self.detail = detail

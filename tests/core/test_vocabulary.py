@@ -152,3 +152,24 @@ def test_known_ends_of_detection_categories() -> None:
         "virus": None, "heuristic": None, "threat": SampleState.UNSUBMITTABLE,
         "artifact": SampleState.DELETE, "test": SampleState.DELETE,
     }  # fmt: skip
+
+
+def test_every_error_that_carries_a_sample_error_is_a_coded_error() -> None:
+    from backoffice.errors import PermanentError
+    from dis_core.definitions.errors import DefinitionError
+    from dis_core.protocol.errors import ProtocolError
+    from dis_core.vocabulary import CodedError
+    from dis_core.vocabulary.attributes import AttributeProblem
+    from quarantine_server.definitions import FetchFailed
+    from quarantine_server.gateway import GatewayRefused
+
+    made = [
+        PermanentError(SampleError.CONTENT, "d"), DefinitionError(SampleError.CONTENT, "d"),
+        ProtocolError(SampleError.CONTENT, "d"), AttributeProblem(SampleError.CONTENT, "X-A", "d"),
+        FetchFailed(SampleError.CONTENT, "d"), GatewayRefused(400, SampleError.CONTENT, "d"),
+    ]  # fmt: skip
+    for error in made:
+        assert isinstance(error, CodedError)
+        assert (error.error, error.detail) == (SampleError.CONTENT, "d")
+        assert "content" in str(error)
+    assert str(made[3]) == "content: X-A: d" and str(made[5]) == "400 content: d"
