@@ -23,8 +23,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dis_core.certs import CertPaths, issue
+from dis_core.files import write_atomic
 from dis_core.tls import server_context
-from endpoint.layout import write_atomically
 
 log = logging.getLogger(__name__)
 MAX_PACKAGE_BYTES = 64 * 2**20
@@ -137,8 +137,8 @@ def listener_certificate(
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    write_atomically(key, key_pem, 0o600)
-    write_atomically(cert, leaf.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomic(key, key_pem, 0o600)
+    write_atomic(cert, leaf.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert, key
 
 

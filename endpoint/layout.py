@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from dis_core.files import locked as exclusive
 
 
 @dataclass(frozen=True)
@@ -74,25 +74,5 @@ class EndpointFolders:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Serialize work on this endpoint across threads and processes (flock per open)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write, flush and rename, so a reader sees the old file or the whole new one."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        with exclusive(self.root / ".lock"):
+            yield

@@ -30,6 +30,7 @@ from dis_core.definitions import (
     VerifyKey,
     read_package,
 )
+from dis_core.files import write_atomic
 from dis_core.layout import VERIFY_KEY_PATH
 from dis_core.vocabulary.errors import SampleError
 from dis_core.vocabulary.kinds import ScanResult
@@ -39,7 +40,7 @@ from endpoint.identity import Identity
 from endpoint.intake_client import IntakeClient, IntakeRefused, IntakeUnavailable
 from endpoint.item import ForwardStatus, QuarantinedItem
 from endpoint.journal import Journal
-from endpoint.layout import EndpointFolders, write_atomically
+from endpoint.layout import EndpointFolders
 from endpoint.outbox import ConfirmationOutbox
 from endpoint.reports import ForwardReport, Resolution, ScanReport, TakenIn
 from endpoint.resolution import Resolver
@@ -302,7 +303,7 @@ class Endpoint:
         )
         self._listener = start_listener(self, host, port, cert, key)
         record = {"host": host, "port": self._listener.port, "pid": os.getpid()}
-        write_atomically(self.folders.listener, json.dumps(record).encode(), 0o644)
+        write_atomic(self.folders.listener, json.dumps(record).encode(), 0o644)
         return self._listener.port
 
     def listener_address(self) -> tuple[str, int] | None:

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dis_core.files import write_atomic
 from endpoint.intake_client import IntakeClient, IntakeRefused, IntakeUnavailable
 from endpoint.journal import Journal
-from endpoint.layout import write_atomically
 
 KEEP_ASKING_S = 7 * 86400  # analysis at the vendor can take days
 UNKNOWN_SAMPLE = "no such sample"
@@ -61,7 +61,7 @@ class ConfirmationOutbox:
         return pending
 
     def _save(self, pending: PendingConfirmation) -> None:
-        write_atomically(
+        write_atomic(
             self.folder / f"{pending.name}.json", json.dumps(asdict(pending)).encode(), 0o600
         )
 

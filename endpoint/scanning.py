@@ -15,11 +15,11 @@ from pathlib import Path
 
 from dis_core.clock import Clock
 from dis_core.definitions import Detection, RepairError, Scanner
+from dis_core.files import write_atomic
 from dis_core.vocabulary.kinds import DetectionCategory, ScanResult
 from endpoint import heuristics
 from endpoint.item import QuarantinedItem
 from endpoint.journal import Journal
-from endpoint.layout import write_atomically
 from endpoint.reports import ScanReport
 from endpoint.trust import TrustedFiles
 from endpoint.vault import LocalQuarantine
@@ -111,7 +111,7 @@ class FolderScanner:
 
     def _repair_in_place(self, path: Path, repaired: bytes, detection: Detection) -> None:
         info = path.stat()
-        write_atomically(path, repaired, info.st_mode & 0o7777)
+        write_atomic(path, repaired, info.st_mode & 0o7777)
         os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
         self.trusted.add(hashlib.sha256(repaired).hexdigest())
         self.journal.write(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from endpoint.layout import write_atomically
+from dis_core.files import write_atomic
 
 
 class TrustedFiles:
@@ -23,4 +23,4 @@ class TrustedFiles:
     def add(self, checksum: str) -> None:
         if checksum not in self._checksums:
             self._checksums.add(checksum)
-            write_atomically(self.path, json.dumps(sorted(self._checksums)).encode(), 0o600)
+            write_atomic(self.path, json.dumps(sorted(self._checksums)).encode(), 0o600)

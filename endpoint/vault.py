@@ -17,9 +17,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dis_core.clock import Clock
+from dis_core.files import write_atomic
 from dis_core.vocabulary.kinds import ScanResult
 from endpoint.item import QuarantinedItem, SideEffects
-from endpoint.layout import EndpointFolders, write_atomically
+from endpoint.layout import EndpointFolders
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -36,7 +37,7 @@ def load_or_create_key(path: Path) -> bytes:
             raise VaultError(f"{path}: quarantine key has {len(key)} bytes, expected {KEY_BYTES}")
         return key
     key = AESGCM.generate_key(bit_length=256)
-    write_atomically(path, key, 0o600)
+    write_atomic(path, key, 0o600)
     return key
 
 
@@ -118,7 +119,7 @@ class LocalQuarantine:
     def _store_content(self, item_id: str, content: bytes) -> None:
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, content, item_id.encode())
-        write_atomically(self._content_path(item_id), nonce + sealed, 0o600)
+        write_atomic(self._content_path(item_id), nonce + sealed, 0o600)
 
     def content(self, item: QuarantinedItem) -> bytes:
         try:
@@ -133,7 +134,7 @@ class LocalQuarantine:
         return data
 
     def save(self, item: QuarantinedItem) -> None:
-        write_atomically(self._record_path(item.id), item.to_json(), 0o600)
+        write_atomic(self._record_path(item.id), item.to_json(), 0o600)
 
     def get(self, item_id: str) -> QuarantinedItem:
         try:
@@ -155,7 +156,7 @@ class LocalQuarantine:
         effects = item.side_effects
         target = _free_path(Path(effects.path))
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, data, effects.mode or 0o644)
+        write_atomic(target, data, effects.mode or 0o644)
         os.chmod(target, effects.mode or 0o644)
         accessed = datetime.fromisoformat(effects.accessed).timestamp()
         modified = datetime.fromisoformat(effects.modified).timestamp()

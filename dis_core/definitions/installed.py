@@ -24,7 +24,7 @@ from dis_core.definitions.package import (
     read_package,
 )
 from dis_core.definitions.scanner import Scanner
-from dis_core.definitions.storage import fsync_dir, locked, write_atomic
+from dis_core.files import fsync_dir, locked, write_atomic
 
 PACKAGE_FILE = "package.def"
 

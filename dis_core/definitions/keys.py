@@ -9,7 +9,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from dis_core.definitions.storage import locked
+from dis_core.files import locked
 
 SIGNING_KEY_FILE = "signing.key"
 VERIFY_KEY_FILE = "signing.pub"

@@ -25,7 +25,7 @@ from dis_core.definitions.errors import DefinitionError
 from dis_core.definitions.keys import VerifyKey
 from dis_core.definitions.model import DefinitionSet
 from dis_core.definitions.package import build_incremental, read_package
-from dis_core.definitions.storage import locked, write_atomic
+from dis_core.files import locked, write_atomic
 from dis_core.vocabulary.errors import SampleError
 
 PUBLISHED, ABANDONED, UNPUBLISHED = "published", "abandoned", "unpublished"
