@@ -21,7 +21,7 @@ from gateway_sim.catalog import Package, parse_ref
 from gateway_sim.desk import SubmissionDesk
 from gateway_sim.faults import Faults
 from gateway_sim.models import Submission
-from gateway_sim.replies import error_reply, package_headers, status_reply
+from gateway_sim.replies import error_reply, status_reply
 from gateway_sim.services import GatewayServices
 from gateway_sim.transfer import cut_connection
 
@@ -177,7 +177,7 @@ def _ceiling(faults: Faults) -> int | None:
 
 
 def _package_reply(package: Package, faults: Faults) -> Response:
-    headers = package_headers(package)
+    headers = package.headers()
     headers["Content-Type"] = "application/octet-stream"
     if request.method == "HEAD":
         response = Response(b"", headers=headers)

@@ -8,15 +8,14 @@ served or used) and keeps one compiled scanner per sequence for its filters.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from dis_core.config import Config
+from dis_core.definitions.model import Package
 from dis_core.layout import PUBLISHED_SETS_DIR, VERIFY_KEY_PATH
 from dis_core.protocol import ProtocolError
 from dis_core.vocabulary import SampleError
@@ -41,21 +40,6 @@ class Repository(Protocol):
 
 
 ScannerFactory = Callable[[Any], Any]  # DefinitionSet -> Scanner
-
-
-@dataclass(frozen=True)
-class Package:
-    """A definition package ready to send, with the facts its reply headers carry."""
-
-    data: bytes
-    sequence: int
-    kind: str
-    certified: bool
-    base: int | None = None
-
-    @property
-    def checksum(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 def parse_ref(text: str) -> int | str:

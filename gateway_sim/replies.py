@@ -8,7 +8,6 @@ from flask import Response, jsonify
 
 from dis_core.protocol import ProtocolError
 from dis_core.vocabulary.attributes import format_attributes
-from gateway_sim.catalog import Package
 from gateway_sim.models import Submission
 
 
@@ -73,18 +72,6 @@ def error_reply(
     response.status_code = error.http_status
     response.headers.update(headers)
     return response
-
-
-def package_headers(package: Package) -> dict[str, str]:
-    values: dict[str, Any] = {
-        "X-Signatures-Sequence": package.sequence,
-        "X-Signatures-Kind": package.kind,
-        "X-Signatures-Certified": package.certified,
-        "X-Signatures-Checksum": package.checksum,
-    }
-    if package.base is not None:
-        values["X-Signatures-Base"] = package.base
-    return format_attributes(values)
 
 
 def _one_line(text: str) -> str:

@@ -12,6 +12,7 @@ from dis_core.definitions import canonical
 from dis_core.definitions.engines import RULE_NAME
 from dis_core.definitions.errors import unpackage
 from dis_core.definitions.recipe import validate_recipe
+from dis_core.vocabulary.attributes import format_attributes
 from dis_core.vocabulary.kinds import DetectionCategory, SignatureKind
 
 KINDS = tuple(k.value for k in SignatureKind)
@@ -211,3 +212,31 @@ def signatures_from_list(items: Any, sequence: int) -> list[Signature]:
     except ValueError as exc:
         raise unpackage(str(exc)) from None
     return signatures
+
+
+@dataclass(frozen=True)
+class Package:
+    """A definition package as it is sent (by the gateway or the Quarantine Server), with the
+    facts its reply headers carry; the checksum describes the bytes as sent."""
+
+    data: bytes
+    sequence: int
+    kind: str  # full or incremental
+    certified: bool
+    base: int | None = None  # an increment's base sequence
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def headers(self) -> dict[str, str]:
+        """The X-Signatures-* reply headers."""
+        values: dict[str, Any] = {
+            "X-Signatures-Sequence": self.sequence,
+            "X-Signatures-Kind": self.kind,
+            "X-Signatures-Certified": self.certified,
+            "X-Signatures-Checksum": self.checksum,
+        }
+        if self.base is not None:
+            values["X-Signatures-Base"] = self.base
+        return format_attributes(values)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
 from dis_core.definitions import InstalledDefinitions
+from dis_core.definitions.model import Package
 from dis_core.protocol import ProtocolError
 from dis_core.vocabulary import SampleError
 from quarantine_server.definitions import DefinitionsUnavailable, open_definitions
@@ -109,10 +108,8 @@ def definitions(ref: str) -> Response:
             )
     current = installed.active()
     response = Response(package, mimetype="application/octet-stream")
-    response.headers["X-Signatures-Sequence"] = str(active)
-    response.headers["X-Signatures-Kind"] = "full"
-    response.headers["X-Signatures-Checksum"] = hashlib.sha256(package).hexdigest()
-    response.headers["X-Signatures-Certified"] = "yes" if current and current.certified else "no"
+    certified = bool(current and current.certified)
+    response.headers.update(Package(package, active, "full", certified).headers())
     return response
 
 
