@@ -37,6 +37,13 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     fsync_dir(path.parent)
 
 
+def write_secret(path: Path, data: bytes) -> None:
+    """A private key or other secret: readable by its owner only from the first byte on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, data, 0o600)
+    os.chmod(path, 0o600)  # a umask cannot widen it, but an older file's mode is not kept
+
+
 @contextlib.contextmanager
 def locked(lock_file: Path) -> Iterator[None]:
     """Hold an exclusive lock (across processes; flock per open, so across threads too)."""

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from dis_core.files import locked
+from dis_core.files import locked, write_atomic, write_secret
 
 SIGNING_KEY_FILE = "signing.key"
 VERIFY_KEY_FILE = "signing.pub"
 MAX_KEY_FILE = 4096
-
-
-def _write_private(path: Path, data: bytes, mode: int) -> None:
-    """Write via a temporary file created with ``mode`` so the key is never world-readable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.unlink(missing_ok=True)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def _read_small(path: Path) -> bytes:
@@ -57,7 +43,8 @@ class VerifyKey:
         pem = self._public.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        _write_private(Path(path), pem, 0o644)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(Path(path), pem, 0o644)
 
     @property
     def public_key_bytes(self) -> bytes:
@@ -94,7 +81,7 @@ class SigningKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_private(Path(path), pem, 0o600)
+        write_secret(Path(path), pem)
 
     @property
     def public_key_bytes(self) -> bytes:
