@@ -14,6 +14,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from dis_core.files import fsync_dir
+
 MAGIC = b"DISQ1"
 NONCE_BYTES = 12
 SUFFIX = ".qsf"
@@ -21,14 +23,6 @@ SUFFIX = ".qsf"
 
 class VaultError(Exception):
     """The quarantine folder cannot be read or written, or a file does not decrypt."""
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -74,7 +68,7 @@ class Vault:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.root / name)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         return name, len(blob)
 
     def read(self, stored_name: str) -> bytes:
