@@ -1,5 +1,6 @@
 """Where the real files nobody here wrote live: ``../shared/corpus`` beside the project (its
-README says tests read them from there), or the folder DIS_TEST_CORPUS names."""
+README says tests read them from there), else the folder DIS_TEST_CORPUS names, else the
+workplace's shared folder (CI may clone the project somewhere else on the same machine)."""
 
 from __future__ import annotations
 
@@ -7,4 +8,15 @@ import os
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
-SHARED_CORPUS = Path(os.environ.get("DIS_TEST_CORPUS") or PROJECT.parent / "shared" / "corpus")
+WORKPLACE_CORPUS = Path("/work/shared/corpus")
+
+
+def _corpus() -> Path:
+    named = os.environ.get("DIS_TEST_CORPUS")
+    if named:
+        return Path(named)
+    beside = PROJECT.parent / "shared" / "corpus"
+    return beside if beside.is_dir() else WORKPLACE_CORPUS
+
+
+SHARED_CORPUS = _corpus()
