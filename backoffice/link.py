@@ -118,10 +118,7 @@ def status_of(row: Analysis) -> AnalysisStatus:
     return AnalysisStatus(
         cookie=row.cookie,
         state=state.value,
-        virus_name=row.virus_name,
-        signature_id=row.signature_id,
-        sequence=row.sequence,
-        repairable=row.repairable,
+        result=row.result,
         error=row.error.value if row.error else None,
         error_detail=row.error_detail,
         date_analyzed=row.date_analyzed if final else None,

@@ -7,52 +7,32 @@ The sample bytes themselves are not in the database: they sit scrambled in a fol
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    DateTime,
     Enum,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
+from dis_core.analysis import AnalysisResult
+from dis_core.db import UtcDateTime
+from dis_core.history import HistoryLine
 from dis_core.lifecycle import Transition
 from dis_core.vocabulary import SampleError, SampleState
-from dis_core.vocabulary.parts import Part
 
 
 class Base(DeclarativeBase):
     """Declarative base of the back-office database (its own, separate from other parts)."""
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes, also on SQLite (which forgets the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _checked(enum_cls: type[StrEnum], name: str) -> Enum:
@@ -88,7 +68,7 @@ class Analysis(Base):
     content_file: Mapped[str] = mapped_column(String(200))  # name inside the samples folder
     content_key: Mapped[bytes] = mapped_column(LargeBinary(32))  # scrambling key of that file
     attributes_json: Mapped[str] = mapped_column(Text, default="{}")
-    status: Mapped[str | None] = mapped_column(String(32), nullable=True)  # unused: state only
+    # state only: the Quarantine Server's status is not the back office's business
     state: Mapped[str | None] = mapped_column(_checked(SampleState, "analysis_state"), index=True)
     kind: Mapped[SampleKind | None] = mapped_column(
         _checked(SampleKind, "analysis_kind"), nullable=True
@@ -98,6 +78,9 @@ class Analysis(Base):
     signature_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
     repairable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    result: Mapped[AnalysisResult] = composite(
+        AnalysisResult, "virus_name", "signature_id", "sequence", "repairable"
+    )
     error: Mapped[SampleError | None] = mapped_column(
         _checked(SampleError, "analysis_error"), nullable=True
     )
@@ -107,11 +90,11 @@ class Analysis(Base):
     control_round: Mapped[int] = mapped_column(Integer, default=0)
     retries: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    date_imported: Mapped[datetime] = mapped_column(UTCDateTime)
-    date_updated: Mapped[datetime] = mapped_column(UTCDateTime)
-    date_analyzed: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    date_imported: Mapped[datetime] = mapped_column(UtcDateTime)
+    date_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    date_analyzed: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     history: Mapped[list[StateChange]] = relationship(
         back_populates="analysis", order_by="StateChange.id", cascade="all, delete-orphan"
@@ -119,16 +102,7 @@ class Analysis(Base):
 
     def record_transition(self, entry: Transition) -> None:
         """Called by :func:`dis_core.lifecycle.transition`: keep the history line."""
-        self.history.append(
-            StateChange(
-                at=entry.at,
-                field=entry.field,
-                before=entry.before,
-                after=entry.after,
-                actor=entry.actor.value,
-                reason=entry.reason[:500],
-            )
-        )
+        self.history.append(StateChange.of(entry))
         self.date_updated = entry.at
         if entry.field == "state" and SampleState(entry.after).is_final:
             self.date_analyzed = entry.at
@@ -153,24 +127,14 @@ class Analysis(Base):
         return [h.after for h in self.history if h.field == "state"]
 
 
-class StateChange(Base):
+class StateChange(HistoryLine, Base):
     """One line of a sample's history (what :class:`dis_core.lifecycle.Transition` says)."""
 
     __tablename__ = "state_change"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     analysis_id: Mapped[int] = mapped_column(
         ForeignKey("analysis.id", ondelete="CASCADE"), index=True
     )
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    field: Mapped[str] = mapped_column(String(10), CheckConstraint("field IN ('status', 'state')"))
-    before: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    after: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(
-        String(32), CheckConstraint("actor IN (" + ", ".join(f"'{p.value}'" for p in Part) + ")")
-    )
-    reason: Mapped[str] = mapped_column(Text, default="")
-
     analysis: Mapped[Analysis] = relationship(back_populates="history")
 
 
@@ -201,7 +165,7 @@ class Lock(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(40))
     holder: Mapped[str | None] = mapped_column(String(80), nullable=True)
-    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    taken_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class EngineSlot(Base):
@@ -214,7 +178,7 @@ class EngineSlot(Base):
     kind: Mapped[str] = mapped_column(String(16), CheckConstraint("kind IN ('binary', 'macro')"))
     number: Mapped[int] = mapped_column(Integer)
     holder: Mapped[str | None] = mapped_column(String(64), nullable=True)  # cookie
-    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    taken_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class BuildRecord(Base):
@@ -232,4 +196,4 @@ class BuildRecord(Base):
         String(16), CheckConstraint("outcome IN ('published', 'abandoned')")
     )
     detail: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

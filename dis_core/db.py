@@ -74,12 +74,14 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """Datetimes stored naive in UTC and read back zone-aware (SQLite keeps no zone).
+    """The one datetime column type of every database: aware UTC in, aware UTC out.
 
-    A naive datetime is refused: every time in the system comes from the one clock, in UTC.
+    PostgreSQL keeps the instant (``timestamp with time zone``); SQLite keeps the UTC wall time
+    as text and forgets the zone, which is put back on reading. A naive datetime is refused:
+    every time in the system comes from the one clock, in UTC.
     """
 
-    impl = DateTime
+    impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -87,10 +89,12 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def rows_changed(result: Result[Any]) -> int:

@@ -149,10 +149,11 @@ class IllegalTransition(ValueError):
 
 
 class Tracked(Protocol):
-    """A record whose status and/or state change through :func:`transition`."""
+    """A record whose status and/or state change through :func:`transition`.
 
-    status: str | None
-    state: str | None
+    A record keeps only the fields its part owns: the Quarantine Server's samples have both,
+    the gateway's submissions and the back office's analyses a state only.
+    """
 
     def record_transition(self, entry: Transition) -> None: ...
 
@@ -206,18 +207,52 @@ def transition(
     Both moves are checked before either is applied, so a refused call changes nothing.
     A move to the value the record already has is not a move and leaves no history.
     """
-    planned: list[Transition] = []
-    if status is not None and status != record.status:
-        before = SampleStatus(record.status) if record.status else None
-        if not allowed_status(before, status):
-            raise IllegalTransition(f"status {before} -> {status} is not allowed ({reason})")
-        planned.append(Transition(at, "status", record.status, status.value, actor, reason))
-    if state is not None and state != record.state:
-        before_state = SampleState(record.state) if record.state else None
-        if not allowed_state(before_state, state, reported=reported):
-            raise IllegalTransition(f"state {before_state} -> {state} is not allowed ({reason})")
-        planned.append(Transition(at, "state", record.state, state.value, actor, reason))
+    planned = [
+        entry
+        for entry in (
+            _status_move(record, status, at, actor, reason),
+            _state_move(record, state, at, actor, reason, reported),
+        )
+        if entry is not None
+    ]
     for entry in planned:
         setattr(record, entry.field, entry.after)
         record.record_transition(entry)
     return planned
+
+
+def _status_move(
+    record: Tracked, status: SampleStatus | None, at: datetime, actor: Part, reason: str
+) -> Transition | None:
+    if status is None or status == _current(record, "status"):
+        return None
+    now = _current(record, "status")
+    before = SampleStatus(now) if now else None
+    if not allowed_status(before, status):
+        raise IllegalTransition(f"status {before} -> {status} is not allowed ({reason})")
+    return Transition(at, "status", now, status.value, actor, reason)
+
+
+def _state_move(
+    record: Tracked,
+    state: SampleState | None,
+    at: datetime,
+    actor: Part,
+    reason: str,
+    reported: bool,
+) -> Transition | None:
+    if state is None or state == _current(record, "state"):
+        return None
+    now = _current(record, "state")
+    before = SampleState(now) if now else None
+    if not allowed_state(before, state, reported=reported):
+        raise IllegalTransition(f"state {before} -> {state} is not allowed ({reason})")
+    return Transition(at, "state", now, state.value, actor, reason)
+
+
+def _current(record: Tracked, field: str) -> str | None:
+    """The record's status or state; a record that keeps no such field cannot be moved in it."""
+    if not hasattr(record, field):
+        raise TypeError(f"{type(record).__name__} keeps no {field}")
+    value: str | None = getattr(record, field)
+    return value

@@ -250,8 +250,7 @@ def _apply(submission: Submission, verdict: Verdict, now: Any) -> None:
     transition(submission, at=now, actor=Part.GATEWAY, reason=verdict.detail, state=verdict.state)
     if verdict.state is SampleState.IMPORTING:
         return
-    submission.virus_name, submission.signature_id = verdict.virus_name, verdict.signature_id
-    submission.sequence, submission.repairable = verdict.sequence, verdict.repairable
+    submission.result = verdict.result
     submission.date_analyzed = now
     if verdict.error is not None:
         submission.record_error(now, verdict.error, verdict.detail)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dis_core.analysis import AnalysisResult
 from dis_core.config import GatewayConfig
 from dis_core.vocabulary import SampleError, SampleState
 from dis_core.vocabulary.kinds import DetectionCategory
@@ -47,10 +48,7 @@ class Verdict:
     filter: Filter
     state: SampleState | None = None
     owner: Submission | None = None
-    virus_name: str | None = None
-    signature_id: str | None = None
-    sequence: int | None = None
-    repairable: bool | None = None
+    result: AnalysisResult = AnalysisResult()
     error: SampleError | None = None
     detail: str = ""
 
@@ -129,10 +127,7 @@ def _definitions(ctx: FilterContext, ref: str, name: Filter) -> Verdict | None:
     return Verdict(
         name,
         SampleState.INFECTED,
-        virus_name=detection.virus_name,
-        signature_id=detection.signature_id,
-        sequence=sequence,
-        repairable=True,
+        result=AnalysisResult(detection.virus_name, detection.signature_id, sequence, True),
         detail=f"detected and repaired by {ref} definitions {sequence}",
     )
 
@@ -150,10 +145,9 @@ def _non_viral_verdict(
             return Verdict(
                 name,
                 state,
-                virus_name=detection.virus_name,
-                signature_id=detection.signature_id,
-                sequence=sequence,
-                repairable=False,
+                result=AnalysisResult(
+                    detection.virus_name, detection.signature_id, sequence, repairable=False
+                ),
                 detail=f"known {detection.category} in {ref} definitions {sequence}",
             )
     return None

@@ -14,9 +14,11 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
+from dis_core.analysis import AnalysisResult
 from dis_core.db import UtcDateTime, one_of
+from dis_core.history import HistoryLine
 from dis_core.lifecycle import Transition
 from dis_core.vocabulary import SampleError, SampleState, settled
 
@@ -46,9 +48,7 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cookie: Mapped[str] = mapped_column(String(64), index=True)
     owner: Mapped[bool] = mapped_column(Boolean, default=True)
-    # the Quarantine Server's status is not the gateway's business; the column stays empty and
-    # exists because dis_core.lifecycle.Tracked records carry both fields
-    status: Mapped[str | None] = mapped_column(String(32), default=None)
+    # state only: the Quarantine Server's status is not the gateway's business
     state: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     error: Mapped[str | None] = mapped_column(String(32), default=None)
     error_detail: Mapped[str | None] = mapped_column(Text, default=None)
@@ -70,6 +70,9 @@ class Submission(Base):
     signature_id: Mapped[str | None] = mapped_column(String(64), default=None)
     sequence: Mapped[int | None] = mapped_column(Integer, default=None)
     repairable: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    result: Mapped[AnalysisResult] = composite(
+        AnalysisResult, "virus_name", "signature_id", "sequence", "repairable"
+    )
     client_address: Mapped[str | None] = mapped_column(String(64), default=None)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
@@ -85,16 +88,7 @@ class Submission(Base):
 
     def record_transition(self, entry: Transition) -> None:
         self.updated_at = entry.at
-        self.history.append(
-            HistoryRow(
-                at=entry.at,
-                field=entry.field,
-                before=entry.before,
-                after=entry.after,
-                actor=entry.actor.value,
-                reason=entry.reason,
-            )
-        )
+        self.history.append(HistoryRow.of(entry))
 
     def record_error(self, at: datetime, error: SampleError, detail: str) -> None:
         self.error = error.value
@@ -106,20 +100,12 @@ class Submission(Base):
         return settled(self.state)
 
 
-class HistoryRow(Base):
+class HistoryRow(HistoryLine, Base):
     """One state change of a submission, with its time, actor and reason."""
 
     __tablename__ = "submission_history"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
-    field: Mapped[str] = mapped_column(String(16))
-    before: Mapped[str | None] = mapped_column(String(32))
-    after: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(32))
-    reason: Mapped[str] = mapped_column(Text)
-
     submission: Mapped[Submission] = relationship(back_populates="history")
 
 

@@ -21,11 +21,8 @@ def status_attributes(submission: Submission, gateway_name: str) -> dict[str, An
         values["X-Sample-Checksum"] = submission.sample_checksum
     if submission.settled_by:
         values["X-Analysis-Filter"] = submission.settled_by
+    values.update(submission.result.attributes())
     optional = {
-        "X-Signatures-Sequence": submission.sequence,
-        "X-Analysis-Virus-Name": submission.virus_name,
-        "X-Analysis-Virus-Id": submission.signature_id,
-        "X-Analysis-Repairable": submission.repairable,
         "X-Date-Analyzed": submission.date_analyzed,
         "X-Error": submission.error,
     }

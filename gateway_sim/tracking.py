@@ -15,7 +15,6 @@ from dis_core.vocabulary.parts import Part
 from gateway_sim.models import Submission
 
 log = logging.getLogger(__name__)
-RESULT_FIELDS = ("virus_name", "signature_id", "sequence", "repairable", "date_analyzed")
 # The hand-off to the back office takes well under a second; an owner still importing after
 # this many (simulated) seconds that the back office does not know was lost in a crash.
 LOST_IMPORT_AFTER_S = 600.0
@@ -35,10 +34,7 @@ def apply_status(submission: Submission, status: AnalysisStatus, now: datetime) 
     except (IllegalTransition, ValueError) as exc:
         log.warning("cookie %s: ignoring back-office report: %s", submission.cookie, exc)
         return
-    for name in ("virus_name", "signature_id", "sequence", "repairable"):
-        value = getattr(status, name)
-        if value is not None:
-            setattr(submission, name, value)
+    submission.result = status.result.over(submission.result)
     if submission.is_final:
         submission.date_analyzed = status.date_analyzed or now
     if status.error and status.error != submission.error:
@@ -60,8 +56,7 @@ def mirror(follower: Submission, owner: Submission, now: datetime, reason: str) 
         except IllegalTransition as exc:
             log.warning("cookie %s: follower %s not mirrored: %s", owner.cookie, follower.id, exc)
             return
-    for name in RESULT_FIELDS:
-        setattr(follower, name, getattr(owner, name))
+    follower.result, follower.date_analyzed = owner.result, owner.date_analyzed
     if owner.error and owner.error != follower.error:
         follower.record_error(now, SampleError(owner.error), owner.error_detail or owner.error)
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from dis_core.db import UtcDateTime, one_of
+from dis_core.history import HistoryLine
 from dis_core.lifecycle import Transition
 from dis_core.vocabulary import AlertEvent, SampleError, SampleState, SampleStatus
 
@@ -95,16 +96,7 @@ class Sample(Base):
         """Called by dis_core.lifecycle.transition: keep the history line, note status entry time."""
         if entry.field == "status":
             self.status_changed_at = entry.at
-        self.history.append(
-            SampleHistory(
-                at=entry.at,
-                field=entry.field,
-                before=entry.before,
-                after=entry.after,
-                actor=entry.actor.value,
-                reason=entry.reason,
-            )
-        )
+        self.history.append(SampleHistory.of(entry))
 
     def add_error(self, at: datetime, error: SampleError, detail: str, source: str) -> None:
         self.errors.append(
@@ -112,18 +104,11 @@ class Sample(Base):
         )
 
 
-class SampleHistory(Base):
+class SampleHistory(HistoryLine, Base):
     """One status or state change of a sample (the Actions tab)."""
 
     __tablename__ = "sample_history"
-    id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
-    field: Mapped[str] = mapped_column(String(10))
-    before: Mapped[str | None] = mapped_column(String(40))
-    after: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(Text)
     sample: Mapped[Sample] = relationship(back_populates="history")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dis_core.analysis import AnalysisResult
 from dis_core.config import Config
 from dis_core.lifecycle import IllegalTransition, transition
 from dis_core.protocol import pack_sample
@@ -171,12 +172,11 @@ def apply_status(
     if not state.is_final:
         return
     sample.date_analyzed = attrs.get("X-Date-Analyzed") or at
-    sample.virus_name = attrs.get("X-Analysis-Virus-Name") or sample.virus_name
-    if "X-Analysis-Repairable" in attrs:
-        sample.repairable = bool(attrs["X-Analysis-Repairable"])
-    settle_final(
-        session, config, sample, state, int(attrs.get("X-Signatures-Sequence") or 0), attrs, at
-    )
+    result = AnalysisResult.from_attributes(attrs)
+    sample.virus_name = result.virus_name or sample.virus_name
+    if result.repairable is not None:
+        sample.repairable = result.repairable
+    settle_final(session, config, sample, state, result.sequence or 0, attrs, at)
 
 
 def settle_final(

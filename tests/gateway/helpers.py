@@ -71,8 +71,11 @@ class FakeLink:
         return self.statuses.get(cookie)
 
     def finish(self, cookie: str, state: SampleState, at: datetime, **fields: Any) -> None:
+        """End the analysis; result fields (virus_name, sequence, ...) go into its result."""
+        now = self.statuses[cookie]
+        found = {k: fields.pop(k) for k in list(fields) if hasattr(now.result, k)}
         self.statuses[cookie] = replace(
-            self.statuses[cookie], state=state.value, date_analyzed=at, **fields
+            now, state=state.value, date_analyzed=at, result=replace(now.result, **found), **fields
         )
 
 

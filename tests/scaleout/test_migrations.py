@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import inspect, text
 
 from dis_core.db import make_engine
 from dis_core.migrate import (
     MigrationError,
+    alembic_config,
     create_database_if_missing,
     current_revision,
     ensure_schema,
@@ -159,3 +162,24 @@ def test_dis_db_upgrade_reports_an_unreachable_server(
     )
     assert result.exit_code == 1
     assert result.output.startswith("Error: gateway:") and "Traceback" not in result.output
+
+
+def test_revision_0002_keeps_each_stored_time_as_the_same_utc_instant(pg_base: str) -> None:
+    """0001 stored naive UTC wall times; after 0002 they read back as the same aware instants,
+    whatever time zone the database session uses."""
+    engine = make_engine(part_url(pg_base, "gateway"))
+    create_database_if_missing(engine.url)
+    with engine.connect() as connection:
+        command.upgrade(alembic_config("gateway", connection), "0001")
+        connection.execute(text("SET TIME ZONE 'Asia/Tokyo'"))
+        connection.execute(
+            text(
+                "INSERT INTO faults (name, value, set_at) VALUES ('x', '1', '2026-12-04 02:15:00')"
+            )
+        )
+        command.upgrade(alembic_config("gateway", connection), "head")
+        stored = connection.execute(text("SELECT set_at FROM faults")).scalar_one()
+        connection.commit()
+    assert stored == datetime(2026, 12, 4, 2, 15, tzinfo=UTC)
+    assert current_revision(engine) == head_revision("gateway")
+    engine.dispose()
