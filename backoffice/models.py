@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
+from backoffice.findings import Findings
 from dis_core.analysis import AnalysisResult
 from dis_core.db import UtcDateTime
 from dis_core.history import HistoryLine
@@ -113,14 +113,12 @@ class Analysis(Base):
         return loaded
 
     @property
-    def findings(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(self.findings_json or "{}")
-        return loaded
+    def findings(self) -> Findings:
+        return Findings.from_json(self.findings_json)
 
-    def update_findings(self, **values: Any) -> None:
-        merged = self.findings
-        merged.update(values)
-        self.findings_json = json.dumps(merged, sort_keys=True)
+    def keep_findings(self, newer: Findings) -> None:
+        """Lay a stage's new findings over the stored ones."""
+        self.findings_json = self.findings.merged(newer).to_json()
 
     def state_path(self) -> list[str]:
         """The states this sample went through, in order."""

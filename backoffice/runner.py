@@ -174,8 +174,8 @@ class StageRunner:
                 _wake(session, WAITING_FOR_LOCK)
             for name, value in outcome.updates.items():
                 setattr(row, name, value)
-            if outcome.findings:
-                row.update_findings(**outcome.findings)
+            if outcome.findings.set_fields():
+                row.keep_findings(outcome.findings)
             if outcome.retry_after_s is not None:
                 row.not_before = self.services.clock.now() + timedelta(
                     seconds=outcome.retry_after_s

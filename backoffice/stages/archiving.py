@@ -3,6 +3,7 @@ moves the sample to the end its analysis reached."""
 
 from __future__ import annotations
 
+from backoffice.findings import Mode
 from backoffice.stages.base import Job, Outcome, Stage
 from dis_core.vocabulary import SampleState
 
@@ -22,12 +23,10 @@ class Archiver(Stage):
         # a step repeated after the work folder was moved away finds the archive complete
         if job.workspace.root.exists() or not (archive / "analysis.json").exists():
             self._archive(job)
-        end = T(
-            job.findings.get("end")
-            or ("misfired" if job.findings.get("mode") == "misfire" else "infected")
-        )
-        build = job.findings.get("build", {})
-        return Outcome.go(end, f"archived; definitions sequence {build.get('sequence')}")
+        found = job.findings
+        end = T(found.end or ("misfired" if found.mode is Mode.MISFIRE else "infected"))
+        sequence = found.build["sequence"] if found.build else None
+        return Outcome.go(end, f"archived; definitions sequence {sequence}")
 
     def _archive(self, job: Job) -> None:
         space = job.workspace

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from backoffice.errors import RetryableError
+from backoffice.findings import Findings
 from backoffice.models import SampleKind
 from backoffice.services import Services
 from backoffice.workspace import Workspace
@@ -30,7 +31,7 @@ class Move:
 class Outcome:
     moves: list[Move] = field(default_factory=list)
     updates: dict[str, Any] = field(default_factory=dict)  # Analysis columns to set
-    findings: dict[str, Any] = field(default_factory=dict)  # merged into Analysis.findings
+    findings: Findings = field(default_factory=Findings)  # merged into Analysis.findings
     retry_after_s: float | None = None  # stay where it is; try again after this long
 
     @classmethod
@@ -53,7 +54,7 @@ class Job:
     cookie: str
     state: SampleState
     kind: SampleKind | None
-    findings: dict[str, Any]
+    findings: Findings
     control_round: int
     services: Services
     content_file: str

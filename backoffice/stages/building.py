@@ -7,6 +7,7 @@ from typing import Any
 
 from backoffice import builder
 from backoffice.builder import Build, SampleEvidence, UnitTestFailure
+from backoffice.findings import BuildInfo
 from backoffice.rescan import after_publish
 from backoffice.stages.base import Job, Outcome, Stage
 from backoffice.stages.scoring.common import load_pairs
@@ -17,7 +18,7 @@ FULL = {T.FULL_BUILDING: T.FULL_UNIT_TESTING, T.INCR_BUILDING: T.INCR_UNIT_TESTI
 
 
 def _new_signatures(job: Job) -> list[dict[str, Any]]:
-    found = job.findings.get("signature")
+    found = job.findings.signature
     return [found] if found else []
 
 
@@ -32,21 +33,21 @@ class Builder(Stage):
                 job.services,
                 full=full,
                 new=_new_signatures(job),
-                remove=job.findings.get("remove", []),
+                remove=job.findings.remove or [],
             )
         except (ValueError, UnitTestFailure) as exc:  # a rule or set that cannot even be built
             outcome = Outcome.go(T.UNLOCKING, f"build failed: {exc}")
-            outcome.findings["build_failure"] = str(exc)
+            outcome.findings.build_failure = str(exc)
             return outcome
         job.workspace.put("build/package.def", build.package)
         outcome = Outcome.go(FULL[job.state], f"{build.kind} set {build.sequence} built")
-        outcome.findings["build"] = {
-            "sequence": build.sequence,
-            "kind": build.kind,
-            "certified": build.certified,
-            "new": build.new_ids,
-            "removed": build.removed,
-        }
+        outcome.findings.build = BuildInfo(
+            sequence=build.sequence,
+            kind=build.kind,
+            certified=build.certified,
+            new=build.new_ids,
+            removed=build.removed,
+        )
         return outcome
 
 
@@ -56,7 +57,9 @@ class UnitTester(Stage):
 
     def run(self, job: Job) -> Outcome:
         services = job.services
-        info = job.findings["build"]
+        info = job.findings.build
+        if info is None:
+            raise ValueError(f"sample {job.cookie} reached the unit tester without a build")
         build = Build(
             info["sequence"],
             info["kind"],
@@ -68,7 +71,7 @@ class UnitTester(Stage):
         evidence = SampleEvidence(
             load_pairs(job) if job.workspace.exists("goats/index.json") else [],
             job.content,
-            job.findings.get("end", ""),
+            job.findings.end or "",
         )
         now = services.clock.now()
         try:
@@ -79,7 +82,7 @@ class UnitTester(Stage):
             outcome = Outcome.go(
                 T.UNLOCKING, f"unit test failed, sequence {build.sequence} abandoned: {exc}"
             )
-            outcome.findings["build_failure"] = f"sequence {build.sequence} abandoned: {exc}"
+            outcome.findings.build_failure = f"sequence {build.sequence} abandoned: {exc}"
             return outcome
         services.repository.publish(build.package)
         archive = services.archive(job.cookie)
@@ -88,7 +91,7 @@ class UnitTester(Stage):
         builder.record_build(services, build, "published", f"sample {job.cookie}", now)
         after_publish(services, build)
         outcome = Outcome.go(T.UNLOCKING, f"unit tests passed; set {build.sequence} published")
-        outcome.findings["unit_tests"] = report
+        outcome.findings.unit_tests = report
         outcome.updates["sequence"] = build.sequence
         if build.new_ids:
             outcome.updates["signature_id"] = build.new_ids[0]

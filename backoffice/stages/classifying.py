@@ -40,5 +40,5 @@ class Classifier(Stage):
         else:
             outcome = Outcome.go(T(found.kind.value), found.detail)
         outcome.updates.update(kind_update)
-        outcome.findings["classification"] = found.detail
+        outcome.findings.classification = found.detail
         return outcome

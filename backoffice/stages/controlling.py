@@ -34,10 +34,10 @@ class Controller(Stage):
     picks_up = frozenset({T.BINARY_CONTROLLING, T.MACRO_CONTROLLING})
 
     def run(self, job: Job) -> Outcome:
-        options = job.findings.get("plans") or plans_for(job)
+        options = job.findings.plans or plans_for(job)
         plan = options[min(job.control_round, len(options) - 1)]
         outcome = Outcome.go(
             job.kind_state("Replicating"), f"round {job.control_round + 1}: {plan['label']}"
         )
-        outcome.findings.update(plans=options, plan=plan)
+        outcome.findings.plans, outcome.findings.plan = options, plan
         return outcome

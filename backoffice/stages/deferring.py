@@ -20,8 +20,8 @@ class Deferrer(Stage):
         space.put_json(
             "desk.json",
             {
-                "reason": job.findings.get("deferred_because"),
-                "rounds": job.findings.get("rounds", []),
+                "reason": job.findings.deferred_because,
+                "rounds": job.findings.rounds or [],
             },
         )
         space.copy_to(job.services.archive(job.cookie))

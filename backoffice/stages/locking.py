@@ -50,7 +50,7 @@ class Unlocker(Stage):
 
     def run(self, job: Job) -> Outcome:
         BuilderLock(job.services.store.sessions).release(job.cookie)
-        failure = job.findings.get("build_failure")
+        failure = job.findings.build_failure
         if failure:
             return Outcome.go(
                 T.BROKEN,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backoffice.findings import Mode
 from backoffice.replication import Replication, replicate
 from backoffice.stages.base import Job, Outcome, Stage
 from dis_core.definitions import Detection
@@ -20,31 +21,33 @@ class Replicator(Stage):
     picks_up = frozenset({T.BINARY_REPLICATING, T.MACRO_REPLICATING})
 
     def run(self, job: Job) -> Outcome:
-        plan = job.findings["plan"]
+        plan = job.findings.plan
+        if plan is None:
+            raise ValueError(f"sample {job.cookie} reached replication without a plan")
         steps = job.services.config.backoffice.emulator_max_steps
         result = replicate(job.engine_kind, job.content, plan, steps)
-        rounds = list(job.findings.get("rounds", [])) + [dict(result.summary(), plan=plan["label"])]
+        rounds = [*(job.findings.rounds or []), dict(result.summary(), plan=plan["label"])]
         if result.infections:
             _keep_infections(job, result)
             outcome = Outcome.go(
                 job.kind_state("Scoring"),
                 f"{len(result.infections)} goats infected ({plan['label']})",
             )
-            outcome.findings.update(rounds=rounds, mode="infection")
+            outcome.findings.rounds, outcome.findings.mode = rounds, Mode.INFECTION
             return outcome
         hopeless = not result.carried_program or (
             result.stop_reason == "fault" and result.steps == 0
         )
-        if not hopeless and job.control_round + 1 < len(job.findings.get("plans", [])):
+        if not hopeless and job.control_round + 1 < len(job.findings.plans or []):
             outcome = Outcome.go(
                 job.kind_state("Controlling"),
                 f"nothing replicated ({plan['label']}); trying other conditions",
             )
             outcome.updates["control_round"] = job.control_round + 1
-            outcome.findings["rounds"] = rounds
+            outcome.findings.rounds = rounds
             return outcome
         outcome = _verdict(job, rounds)
-        outcome.findings["rounds"] = rounds
+        outcome.findings.rounds = rounds
         return outcome
 
 
@@ -81,7 +84,7 @@ def _verdict(job: Job, rounds: list[dict[str, Any]]) -> Outcome:
             job.kind_state("Scoring"),
             f"no infection, but malicious actions: {', '.join(threats[:3])}",
         )
-        outcome.findings.update(mode="threat", threat_actions=threats)
+        outcome.findings.mode, outcome.findings.threat_actions = Mode.THREAT, threats
         return outcome
     if C.HEURISTIC in by_category:
         wrong = by_category[C.HEURISTIC]
@@ -92,11 +95,8 @@ def _verdict(job: Job, rounds: list[dict[str, Any]]) -> Outcome:
         outcome.updates.update(
             virus_name=wrong.virus_name, signature_id=wrong.signature_id, repairable=False
         )
-        outcome.findings.update(
-            mode="misfire",
-            end=T.MISFIRED.value,
-            remove=[d.signature_id for d in detections if d.category == C.HEURISTIC],
-        )
+        outcome.findings.mode, outcome.findings.end = Mode.MISFIRE, T.MISFIRED.value
+        outcome.findings.remove = [d.signature_id for d in detections if d.category == C.HEURISTIC]
         return outcome
     if carried:
         return Outcome.go(

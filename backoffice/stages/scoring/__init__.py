@@ -11,6 +11,7 @@ Nothing passing the checks means the automation cannot settle it: defer to an an
 
 from __future__ import annotations
 
+from backoffice.findings import Mode
 from backoffice.stages.base import Job, Outcome, Stage
 from backoffice.stages.scoring.binary import score_infection, score_threat
 from backoffice.stages.scoring.macro import score_macro
@@ -27,6 +28,6 @@ class Scorer(Stage):
     def run(self, job: Job) -> Outcome:
         if job.engine_kind is EngineKind.MACRO:
             return score_macro(job)
-        if job.findings.get("mode") == "threat":
+        if job.findings.mode is Mode.THREAT:
             return score_threat(job)
         return score_infection(job)

@@ -110,7 +110,8 @@ def _chosen(
         T.SIGNATURES,
         f"signature chosen ({len(candidate.data)} bytes, log10 p {candidate.log10_probability:.1f})",
     )
-    outcome.findings.update(signature=signature, end=end.value, candidates_tried=len(tried))
+    outcome.findings.signature, outcome.findings.end = signature, end.value
+    outcome.findings.candidates_tried = len(tried)
     outcome.updates.update(
         virus_name=name, family=signature["family"], repairable=recipe is not None
     )

@@ -59,5 +59,5 @@ def defer(job: Job, reason: str, tried: list[dict[str, Any]]) -> Outcome:
     """Nothing passed the checks: the automation cannot settle it, an analyst must."""
     job.workspace.put_json("scores.json", tried)
     outcome = Outcome.go(SampleState.DEFER, reason)
-    outcome.findings["deferred_because"] = reason
+    outcome.findings.deferred_because = reason
     return outcome

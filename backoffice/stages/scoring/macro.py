@@ -88,6 +88,6 @@ def _chosen(job: Job, run: str, tried: list[dict[str, Any]]) -> Outcome:
     outcome = Outcome.go(
         T.SIGNATURES, f"macro signature chosen ({run.count(chr(10)) + 1} normalized lines)"
     )
-    outcome.findings.update(signature=signature, end=T.INFECTED.value)
+    outcome.findings.signature, outcome.findings.end = signature, T.INFECTED.value
     outcome.updates.update(virus_name=name, family=signature["family"], repairable=True)
     return outcome
