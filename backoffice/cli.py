@@ -154,30 +154,20 @@ def _print_status(link: object, cookie: str) -> None:
 @pass_context
 def certified_build(context: Context) -> None:
     """Build, unit-test and publish a certified full set now (if the builder is free)."""
-    from backoffice import builder
-    from backoffice.builder import UnitTestFailure
-    from backoffice.pools import BuilderLock
-    from backoffice.service import SCHEDULER_HOLDER, BackOffice
+    from backoffice.publishing import certified_release
+    from backoffice.service import BackOffice
 
     office = BackOffice(context.config)
     services = office.services
     services.ensure_baseline()
-    lock = BuilderLock(services.store.sessions)
-    if not lock.acquire(SCHEDULER_HOLDER, services.clock.now()):
+    done = certified_release(services)
+    if done is None:
         click.echo("error: the definition builder is busy; try again later", err=True)
         sys.exit(1)
-    try:
-        build = builder.build_set(services, full=True, new=[], remove=[])
-        try:
-            builder.unit_test(services, build, None)
-        except UnitTestFailure as exc:
-            services.repository.abandon(build.sequence, f"unit test failed: {exc}")
-            click.echo(f"error: set {build.sequence} abandoned: {exc}", err=True)
-            sys.exit(1)
-        services.repository.publish(build.package)
-        click.echo(f"certified set {build.sequence} published")
-    finally:
-        lock.release(SCHEDULER_HOLDER)
+    if not done.published:
+        click.echo(f"error: set {done.build.sequence} abandoned: {done.failure}", err=True)
+        sys.exit(1)
+    click.echo(f"certified set {done.build.sequence} published")
 
 
 COMMANDS = [backoffice]

@@ -10,13 +10,10 @@ import time
 
 from sqlalchemy import or_, select
 
-from backoffice import builder
-from backoffice.builder import UnitTestFailure
 from backoffice.distributed.executor import executor_for
 from backoffice.executor import Executor
 from backoffice.models import Analysis
-from backoffice.pools import BuilderLock
-from backoffice.rescan import after_publish
+from backoffice.publishing import certified_release
 from backoffice.runner import StageRunner
 from backoffice.services import Goodware, Services
 from backoffice.stages import stage_for, working_states
@@ -27,7 +24,6 @@ from dis_core.db import unit_of_work
 from dis_core.vocabulary import SampleState, settled
 
 log = logging.getLogger(__name__)
-SCHEDULER_HOLDER = "certified-build-scheduler"
 DISPATCH_BATCH = 200
 
 
@@ -125,28 +121,13 @@ class BackOffice:
         services = self.services
         if not certified_build_due(services):
             return None
-        lock = BuilderLock(services.store.sessions)
-        if not lock.acquire(SCHEDULER_HOLDER, services.clock.now()):
+        done = certified_release(services)
+        if done is None:
             return None
-        try:
-            return self._certified_build(services)
-        finally:
-            lock.release(SCHEDULER_HOLDER)
-
-    def _certified_build(self, services: Services) -> int | None:
-        build = builder.build_set(services, full=True, new=[], remove=[])
-        now = services.clock.now()
-        try:
-            builder.unit_test(services, build, None)
-        except UnitTestFailure as exc:
-            services.repository.abandon(build.sequence, f"unit test failed: {exc}")
-            builder.record_build(services, build, "abandoned", str(exc), now)
-            log.error("certified set %s abandoned: %s", build.sequence, exc)
+        if not done.published:
+            log.error("certified set %s abandoned: %s", done.build.sequence, done.failure)
             return None
-        services.repository.publish(build.package)
-        builder.record_build(services, build, "published", "scheduled certified build", now)
-        after_publish(services, build)
-        return build.sequence
+        return done.build.sequence
 
     # -- helpers for tests, the benchmark and run-once ----------------------------------
     def wait_final(self, cookies: list[str], timeout_s: float) -> dict[str, str | None]:

@@ -8,7 +8,7 @@ from typing import Any
 from backoffice import builder
 from backoffice.builder import Build, SampleEvidence, UnitTestFailure
 from backoffice.findings import BuildInfo
-from backoffice.rescan import after_publish
+from backoffice.publishing import release
 from backoffice.stages.base import Job, Outcome, Stage
 from backoffice.stages.scoring.common import load_pairs
 from dis_core.vocabulary import SampleState
@@ -73,25 +73,23 @@ class UnitTester(Stage):
             job.content,
             job.findings.end or "",
         )
-        now = services.clock.now()
-        try:
-            report = builder.unit_test(services, build, evidence)
-        except UnitTestFailure as exc:
-            services.repository.abandon(build.sequence, f"unit test failed: {exc}")
-            builder.record_build(services, build, "abandoned", str(exc), now)
+        done = release(
+            services,
+            build,
+            evidence,
+            f"sample {job.cookie}",
+            cookie=job.cookie,
+            tests=job.workspace,
+        )
+        if not done.published:
             outcome = Outcome.go(
-                T.UNLOCKING, f"unit test failed, sequence {build.sequence} abandoned: {exc}"
+                T.UNLOCKING,
+                f"unit test failed, sequence {build.sequence} abandoned: {done.failure}",
             )
-            outcome.findings.build_failure = f"sequence {build.sequence} abandoned: {exc}"
+            outcome.findings.build_failure = f"sequence {build.sequence} abandoned: {done.failure}"
             return outcome
-        services.repository.publish(build.package)
-        archive = services.archive(job.cookie)
-        job.workspace.copy_to(archive)  # the stored tests later builds re-run
-        builder.record_signatures(services, build, job.cookie, archive)
-        builder.record_build(services, build, "published", f"sample {job.cookie}", now)
-        after_publish(services, build)
         outcome = Outcome.go(T.UNLOCKING, f"unit tests passed; set {build.sequence} published")
-        outcome.findings.unit_tests = report
+        outcome.findings.unit_tests = done.report
         outcome.updates["sequence"] = build.sequence
         if build.new_ids:
             outcome.updates["signature_id"] = build.new_ids[0]
