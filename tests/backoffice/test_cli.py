@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from backoffice.models import BuildRecord
+from backoffice.service import BackOffice
+from dis_core.config import load_config
+from dis_core.db import unit_of_work
 from launcher.main import main
 from simworld import binaries
 
@@ -64,3 +69,23 @@ def test_the_service_runs_the_desk_and_stops_cleanly(tmp_path: Path, stop_signal
             process.kill()
     assert process.returncode == 0
     assert "back office stopped" in rest
+
+
+def test_certified_build_publishes_a_tested_set_and_records_it(tmp_path: Path) -> None:
+    runner = CliRunner(env=SMALL)
+    data = ["--data-dir", str(tmp_path)]
+    first = runner.invoke(main, [*data, "backoffice", "certified-build"])
+    again = runner.invoke(main, [*data, "backoffice", "certified-build"])
+    assert first.exit_code == 0 and first.output.strip() == "certified set 2 published", (
+        first.output
+    )
+    assert again.output.strip() == "certified set 3 published"
+    office = BackOffice(
+        load_config(environ=SMALL, overrides={"general": {"data_dir": str(tmp_path)}})
+    )
+    with unit_of_work(office.services.store.sessions) as session:
+        records = [
+            (r.sequence, r.outcome)
+            for r in session.scalars(select(BuildRecord).order_by(BuildRecord.id))
+        ]
+    assert records == [(2, "published"), (3, "published")]
