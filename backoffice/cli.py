@@ -136,7 +136,7 @@ def _print_status(link: object, cookie: str) -> None:
     from sqlalchemy import select
 
     from backoffice.link import BackOfficeLink
-    from backoffice.models import Analysis
+    from backoffice.store.models import Analysis
 
     assert isinstance(link, BackOfficeLink)
     with link.store.sessions() as session:
@@ -154,7 +154,7 @@ def _print_status(link: object, cookie: str) -> None:
 @pass_context
 def certified_build(context: Context) -> None:
     """Build, unit-test and publish a certified full set now (if the builder is free)."""
-    from backoffice.publishing import certified_release
+    from backoffice.pipeline.publishing import certified_release
     from backoffice.service import BackOffice
 
     office = BackOffice(context.config)

@@ -29,8 +29,8 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
-from backoffice.models import Analysis
 from backoffice.services import Services
+from backoffice.store.models import Analysis
 from dis_core.db import unit_of_work
 from dis_core.lifecycle import IllegalTransition, transition
 from dis_core.vocabulary import SampleError, SampleState

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backoffice.database import BackOfficeStore
-from backoffice.models import Analysis
+from backoffice.store.database import BackOfficeStore
+from backoffice.store.models import Analysis
 from dis_core.analysis import AnalysisStatus
 from dis_core.clock import Clock, clock_for
 from dis_core.config import Config

@@ -10,14 +10,14 @@ import time
 
 from sqlalchemy import or_, select
 
-from backoffice.distributed.executor import executor_for
-from backoffice.executor import Executor
-from backoffice.models import Analysis
-from backoffice.publishing import certified_release
-from backoffice.runner import StageRunner
+from backoffice.pipeline.distributed.executor import executor_for
+from backoffice.pipeline.executor import Executor
+from backoffice.pipeline.publishing import certified_release
+from backoffice.pipeline.runner import StageRunner
+from backoffice.pipeline.stages import stage_for, working_states
+from backoffice.pipeline.stages.locking import certified_build_due
 from backoffice.services import Goodware, Services
-from backoffice.stages import stage_for, working_states
-from backoffice.stages.locking import certified_build_due
+from backoffice.store.models import Analysis
 from dis_core.clock import Clock
 from dis_core.config import Config
 from dis_core.db import unit_of_work

@@ -8,10 +8,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backoffice.database import BackOfficeStore
-from backoffice.goodware import CorpusLimits, GoodwareCorpus, load_or_build_model
-from backoffice.ngram import NgramModel
-from backoffice.workspace import Workspace
+from backoffice.analysis.goodware import CorpusLimits, GoodwareCorpus, load_or_build_model
+from backoffice.analysis.ngram import NgramModel
+from backoffice.store.database import BackOfficeStore
+from backoffice.store.workspace import Workspace
 from dis_core.clock import Clock, clock_for
 from dis_core.config import Config
 from dis_core.definitions import (

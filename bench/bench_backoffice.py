@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from backoffice.link import BackOfficeLink
-from backoffice.models import Analysis
 from backoffice.service import BackOffice
+from backoffice.store.models import Analysis
 from dis_core.clock import ScaledClock
 from dis_core.config import load_config
 from simworld.generator import INFECTING, generate_samples

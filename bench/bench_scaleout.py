@@ -37,8 +37,8 @@ import tomli_w
 from sqlalchemy import select
 
 from backoffice.link import BackOfficeLink
-from backoffice.models import Analysis
 from backoffice.service import BackOffice
+from backoffice.store.models import Analysis
 from dis_core.config import Config, load_config
 from dis_core.migrate import part_url
 from simworld.generator import Sample, generate_samples
@@ -170,7 +170,7 @@ def _wait_warm(office: BackOffice, procs: list[tuple[subprocess.Popen[bytes], Pa
     runs one no-op step (an unknown cookie), which opens them."""
     from celery import Celery
 
-    from backoffice.distributed.app import QUEUE, STEP_TASK
+    from backoffice.pipeline.distributed.app import QUEUE, STEP_TASK
 
     app: Celery = office.executor.app  # type: ignore[attr-defined]
     app.control.purge()

@@ -169,7 +169,7 @@ def _peer_run(command: list[str], cwd: Path) -> str:
 def unseen_goodware(training: list[Path], budget_mb: int) -> list[Path]:
     """Real goodware neither generator saw: the rest of the shared corpus, Python-package PEs,
     /usr/bin ELF programs (in that order, up to the budget)."""
-    from backoffice.goodware import python_package_dirs, shared_corpus_dir
+    from backoffice.analysis.goodware import python_package_dirs, shared_corpus_dir
 
     seen = {p.resolve() for p in training}
     found: list[Path] = []

@@ -249,7 +249,7 @@ def prepare_goodware(config: Config, cache: Path) -> float:
 
 
 def _build_model(goodware_mb: int, extra_dirs: list[str], bucket_bits: int, cache: str) -> None:
-    from backoffice.goodware import CorpusLimits, GoodwareCorpus
+    from backoffice.analysis.goodware import CorpusLimits, GoodwareCorpus
     from backoffice.services import Goodware
 
     budget = goodware_mb * 2**20

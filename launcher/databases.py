@@ -21,7 +21,7 @@ def metadata_of(part: str) -> MetaData:
 
         return GatewayBase.metadata
     if part == "backoffice":
-        from backoffice.models import Base as BackOfficeBase
+        from backoffice.store.models import Base as BackOfficeBase
 
         return BackOfficeBase.metadata
     raise ValueError(f"unknown database {part!r}; one of {', '.join(PARTS)}")

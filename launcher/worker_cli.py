@@ -23,7 +23,7 @@ from dis_core.cli import Context, pass_context
 @pass_context
 def worker(context: Context, concurrency: int, pool: str, name: str | None, loglevel: str) -> None:
     """Run back-office stage steps from the broker (backoffice.broker_url) until stopped."""
-    from backoffice.distributed.worker import run_worker
+    from backoffice.pipeline.distributed.worker import run_worker
 
     config = context.config
     if concurrency < 1:

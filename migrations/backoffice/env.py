@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from backoffice.models import Base
+from backoffice.store.models import Base
 from dis_core.config import load_config
 from dis_core.migrate import run_env
 

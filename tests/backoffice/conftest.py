@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backoffice.goodware import CorpusLimits, GoodwareCorpus
+from backoffice.analysis.goodware import CorpusLimits, GoodwareCorpus
 from backoffice.link import BackOfficeLink
 from backoffice.service import BackOffice
 from backoffice.services import Goodware

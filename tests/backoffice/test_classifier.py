@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from backoffice.classifier import classify
-from backoffice.goodware import python_package_dirs
-from backoffice.models import SampleKind
+from backoffice.analysis.classifier import classify
+from backoffice.analysis.goodware import python_package_dirs
+from backoffice.store.models import SampleKind
 from dis_core.formats.documents import write_document
 from simworld import binaries, datafiles
 from simworld.macros import MACRO_FAMILIES

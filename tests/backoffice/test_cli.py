@@ -14,8 +14,8 @@ import requests
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from backoffice.models import BuildRecord
 from backoffice.service import BackOffice
+from backoffice.store.models import BuildRecord
 from dis_core.config import load_config
 from dis_core.db import unit_of_work
 from launcher.main import main

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from backoffice.desk import DeskServer, create_desk_app
 from backoffice.link import BackOfficeLink
-from backoffice.models import Analysis
-from backoffice.runner import StageRunner
+from backoffice.pipeline.runner import StageRunner
+from backoffice.pipeline.stages import stage_for
 from backoffice.service import BackOffice
 from backoffice.services import Goodware
-from backoffice.stages import stage_for
-from backoffice.workspace import Workspace
+from backoffice.store.models import Analysis
+from backoffice.store.workspace import Workspace
 from dis_core.clock import ManualClock
 from simworld import binaries
 

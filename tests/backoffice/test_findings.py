@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from backoffice.findings import BuildInfo, Findings, Mode
+from backoffice.store.findings import BuildInfo, Findings, Mode
 
 
 def test_only_the_fields_a_stage_set_are_stored() -> None:

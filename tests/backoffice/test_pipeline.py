@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backoffice.builder import BACKOFFICE_PREFIX, stored_pairs
+from backoffice.analysis.builder import BACKOFFICE_PREFIX, stored_pairs
 from backoffice.link import BackOfficeLink
-from backoffice.models import Analysis
 from backoffice.service import BackOffice
 from backoffice.services import Goodware
+from backoffice.store.models import Analysis
 from dis_core.clock import ScaledClock
 from dis_core.definitions import Scanner
 from simworld import binaries, goats
@@ -168,7 +168,7 @@ def test_signatures_hit_no_other_family(run: Run) -> None:
 
 def test_signatures_hit_no_real_goodware(run: Run) -> None:
     """The full real corpus: shared documents, PE files in Python packages, ELF under /usr/bin."""
-    from backoffice.goodware import CorpusLimits, GoodwareCorpus
+    from backoffice.analysis.goodware import CorpusLimits, GoodwareCorpus
 
     everything = GoodwareCorpus.discover([], CorpusLimits(2**40, 2**40, 2**40, 0))
     scanner = _newest_scanner(run)

@@ -7,9 +7,9 @@ import struct
 
 import pytest
 
-from backoffice import extraction, repairgen
-from backoffice.ngram import NgramModel
-from backoffice.repairgen import NoRepair, Pair, find_expression
+from backoffice.analysis import extraction, repairgen
+from backoffice.analysis.ngram import NgramModel
+from backoffice.analysis.repairgen import NoRepair, Pair, find_expression
 from backoffice.services import Goodware
 from dis_core.definitions.recipe import apply_binary_recipe
 
@@ -105,8 +105,8 @@ def test_candidates_prefer_text_a_family_carries(goodware: Goodware) -> None:
 
 
 def test_static_unpacking_reads_what_an_encrypted_program_hides() -> None:
-    from backoffice.names import virus_name
-    from backoffice.unpacking import unpacked
+    from backoffice.analysis.names import virus_name
+    from backoffice.analysis.unpacking import unpacked
     from simworld.binaries import infected_host
     from simworld.emulator import find_program
 

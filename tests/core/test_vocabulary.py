@@ -155,7 +155,7 @@ def test_known_ends_of_detection_categories() -> None:
 
 
 def test_every_error_that_carries_a_sample_error_is_a_coded_error() -> None:
-    from backoffice.errors import PermanentError
+    from backoffice.pipeline.errors import PermanentError
     from dis_core.definitions.errors import DefinitionError
     from dis_core.protocol.errors import ProtocolError
     from dis_core.vocabulary import CodedError

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from backoffice.database import BackOfficeStore
-from backoffice.models import Analysis
+from backoffice.store.database import BackOfficeStore
+from backoffice.store.models import Analysis
 from dis_core.clock import ManualClock
 from dis_core.protocol.packing import sha256_hex
 from gateway_sim.app import create_app

@@ -14,8 +14,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from backoffice.database import BackOfficeStore
-from backoffice.models import Analysis
+from backoffice.store.database import BackOfficeStore
+from backoffice.store.models import Analysis
 from dis_core.config import load_config
 from dis_core.tls import client_context, http_session
 from tests.support.gateway_client import GatewayClient, GatewayError, GatewayUnreachable

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backoffice.classifier import classify
-from backoffice.models import SampleKind
+from backoffice.analysis.classifier import classify
+from backoffice.store.models import SampleKind
 from dis_core.definitions import DefinitionError, SigningKey, build_full, extract_vba, read_package
 from dis_core.formats.documents import write_document
 from dis_core.protocol import ProtocolError, pack_sample, unpack_sample

@@ -15,8 +15,8 @@ import yara
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backoffice.names import virus_name
-from backoffice.rules import binary_rule, macro_rule
+from backoffice.analysis.names import virus_name
+from backoffice.analysis.rules import binary_rule, macro_rule
 from dis_core.definitions import Signature, SigningKey, build_full, read_package
 from dis_core.definitions.model import VIRUS_NAME
 from dis_core.definitions.rulefile import rule_file_text, rule_name

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backoffice.classifier import classify
+from backoffice.analysis.classifier import classify
 from dis_core.definitions import DefinitionError, SigningKey, extract_vba, read_package
 from dis_core.formats.documents import write_document
 from gateway_sim.kinds import content_kind

@@ -10,8 +10,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from backoffice.models import Base
-from backoffice.pools import BuilderLock
+from backoffice.pipeline.pools import BuilderLock
+from backoffice.store.models import Base
 from dis_core.db import make_engine, session_factory
 from dis_core.migrate import ensure_schema, part_url
 

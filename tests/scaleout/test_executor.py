@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from backoffice.distributed.app import QUEUE, STEP_TASK, visibility_timeout_s
-from backoffice.distributed.executor import CeleryExecutor, executor_for, mark_ttl_s
-from backoffice.executor import InProcessExecutor
+from backoffice.pipeline.distributed.app import QUEUE, STEP_TASK, visibility_timeout_s
+from backoffice.pipeline.distributed.executor import CeleryExecutor, executor_for, mark_ttl_s
+from backoffice.pipeline.executor import InProcessExecutor
 from dis_core.config import Config, load_config
 
 

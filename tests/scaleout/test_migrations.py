@@ -116,7 +116,7 @@ def test_sqlite_keeps_create_all_without_history(tmp_path: Path) -> None:
 
 def test_parts_open_their_postgres_database_migrated(pg_base: str, tmp_path: Path) -> None:
     """The parts' own open functions create and upgrade their PostgreSQL database."""
-    from backoffice.database import BackOfficeStore
+    from backoffice.store.database import BackOfficeStore
     from dis_core.config import load_config
     from gateway_sim.services import open_database as open_gateway
     from quarantine_server.database import open_database as open_qs

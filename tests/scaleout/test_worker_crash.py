@@ -24,8 +24,8 @@ import tomli_w
 from sqlalchemy import func, select
 
 from backoffice.link import BackOfficeLink
-from backoffice.models import Analysis, BuildRecord, BuiltSignature, StateChange
 from backoffice.service import BackOffice
+from backoffice.store.models import Analysis, BuildRecord, BuiltSignature, StateChange
 from dis_core.config import Config, load_config
 from dis_core.migrate import part_url
 from dis_core.vocabulary import SampleState

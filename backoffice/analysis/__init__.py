@@ -1,0 +1,1 @@
+"""Deciding from a sample's content: classify, replicate on goats, extract, score, build definitions."""

@@ -1,0 +1,1 @@
+"""What the back office keeps: its database, the scrambled samples, work folders, findings."""
