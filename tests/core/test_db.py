@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import String, select, text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from dis_core.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, session_factory, unit_of_work
+from dis_core.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    UtcDateTime,
+    make_engine,
+    session_factory,
+    unit_of_work,
+)
 
 
 class Base(DeclarativeBase):
@@ -77,3 +85,42 @@ def test_two_engines_share_one_file(factory, tmp_path: Path) -> None:  # type: i
             assert session.scalars(select(Note.body)).one() == "shared"
     finally:
         other.dispose()
+
+
+class Stamped(DeclarativeBase):
+    pass
+
+
+class Stamp(Stamped):
+    __tablename__ = "stamps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+def test_utc_column_stores_the_utc_wall_time_and_reads_back_aware(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'stamps.sqlite3'}")
+    Stamped.metadata.create_all(engine)
+    tokyo = datetime(2026, 12, 4, 11, 15, tzinfo=timezone(timedelta(hours=9)))
+    with unit_of_work(session_factory(engine)) as session:
+        session.add(Stamp(at=tokyo))
+    with engine.connect() as connection:
+        assert (
+            connection.execute(text("SELECT at FROM stamps"))
+            .scalar_one()
+            .startswith("2026-12-04 02:15:00")
+        )
+    with unit_of_work(session_factory(engine)) as session:
+        read = session.scalars(select(Stamp)).one().at
+    assert read == tokyo and read.tzinfo is UTC
+    engine.dispose()
+
+
+def test_utc_column_refuses_a_naive_datetime(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'stamps.sqlite3'}")
+    Stamped.metadata.create_all(engine)
+    with (
+        pytest.raises(StatementError, match="naive datetime"),
+        unit_of_work(session_factory(engine)) as session,
+    ):
+        session.add(Stamp(at=datetime(2026, 12, 4, 2, 15)))
+    engine.dispose()

@@ -248,3 +248,23 @@ def test_groups_are_respected_by_the_table() -> None:
     for before, afters in STATE_MOVES.items():
         if before is not None and before.group in (StateGroup.PENDING, StateGroup.ACTIVE):
             assert not any(a.group is StateGroup.TRANSIT for a in afters)
+
+
+@dataclass
+class StateOnly:
+    """A record that keeps a state only (a gateway submission, a back-office analysis)."""
+
+    state: str | None = None
+    history: list[Transition] = field(default_factory=list)
+
+    def record_transition(self, entry: Transition) -> None:
+        self.history.append(entry)
+
+
+def test_a_state_only_record_moves_its_state_and_refuses_a_status() -> None:
+    record = StateOnly()
+    transition(record, at=AT, actor=Part.GATEWAY, reason="new", state=T.RECEIVING)
+    assert record.state == "receiving" and [h.field for h in record.history] == ["state"]
+    with pytest.raises(TypeError, match="keeps no status"):
+        transition(record, at=AT, actor=Part.GATEWAY, reason="x", status=S.QUARANTINED)
+    assert record.state == "receiving" and len(record.history) == 1
