@@ -17,7 +17,11 @@ from dis_core.lifecycle import Transition
 from dis_core.vocabulary.parts import Part
 
 REASON_LIMIT = 2000  # characters of a reason kept; longer ones are error details cut short
+# what a line records: a status or state change, or an action that changes neither (a priority
+# set or a restore on the Quarantine Server still belongs in the sample's history)
+FIELDS = ("status", "state", "action")
 _ACTORS = ", ".join(f"'{p.value}'" for p in Part)
+_FIELDS = ", ".join(f"'{f}'" for f in FIELDS)
 
 
 class HistoryLine:
@@ -25,7 +29,7 @@ class HistoryLine:
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
-    field: Mapped[str] = mapped_column(String(10), CheckConstraint("field IN ('status', 'state')"))
+    field: Mapped[str] = mapped_column(String(10), CheckConstraint(f"field IN ({_FIELDS})"))
     before: Mapped[str | None] = mapped_column(String(40), nullable=True)
     after: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(32), CheckConstraint(f"actor IN ({_ACTORS})"))
@@ -43,3 +47,8 @@ class HistoryLine:
         )
         line.actor, line.reason = entry.actor.value, entry.reason[:REASON_LIMIT]
         return line
+
+    @classmethod
+    def action(cls, at: datetime, action: str, actor: Part, reason: str) -> Self:
+        """The line that records an action changing neither status nor state."""
+        return cls.of(Transition(at, "action", None, action, actor, reason))

@@ -163,7 +163,7 @@ class Transition:
     """One line of a sample's history: when, what changed, from what, to what, by whom, why."""
 
     at: datetime
-    field: str  # "status" or "state"
+    field: str  # "status" or "state" ("action" in a history line that changes neither)
     before: str | None
     after: str
     actor: Part

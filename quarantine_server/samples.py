@@ -206,11 +206,7 @@ def note_action(
     sample: Sample, at: datetime, action: str, reason: str, actor: Part = Part.ADMINISTRATOR
 ) -> None:
     """An action that changes no status still belongs in the sample's history."""
-    sample.history.append(
-        SampleHistory(
-            at=at, field="action", before=None, after=action, actor=actor.value, reason=reason
-        )
-    )
+    sample.history.append(SampleHistory.action(at, action, actor, reason))
 
 
 def delete_sample(services: Services, session: Session, sample_id: int) -> None:

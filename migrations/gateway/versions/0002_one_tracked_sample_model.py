@@ -34,7 +34,9 @@ def upgrade() -> None:
             "submission_history", column, type_=sa.String(new), existing_type=sa.String(old)
         )
     op.create_check_constraint(
-        "submission_history_field_check", "submission_history", "field IN ('status', 'state')"
+        "submission_history_field_check",
+        "submission_history",
+        "field IN ('status', 'state', 'action')",
     )
     op.create_check_constraint(
         "submission_history_actor_check", "submission_history", f"actor IN ({PARTS})"

@@ -40,7 +40,7 @@ def upgrade() -> None:
     _retype_times(sa.DateTime(), sa.DateTime(timezone=True))
     op.alter_column("sample_history", "actor", type_=sa.String(32), existing_type=sa.String(40))
     op.create_check_constraint(
-        "sample_history_field_check", "sample_history", "field IN ('status', 'state')"
+        "sample_history_field_check", "sample_history", "field IN ('status', 'state', 'action')"
     )
     op.create_check_constraint(
         "sample_history_actor_check", "sample_history", f"actor IN ({PARTS})"
