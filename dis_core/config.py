@@ -72,7 +72,8 @@ class WebCommunicationConfig:
     """Seed tab Web Communication: the gateway and the security of the connection."""
 
     gateway_url: str = doc(
-        "Base URL of the Immune System gateway.", default="https://127.0.0.1:8443"
+        "Base URL of the Immune System gateway; unless set, https://127.0.0.1:<gateway.listen_port>.",
+        default="https://127.0.0.1:8443",
     )
     secure_submission: bool = doc("Submit samples over TLS (https).", default=True)
     secure_download: bool = doc("Download definitions over TLS (https).", default=True)
@@ -306,7 +307,10 @@ class BackofficeConfig:
 class EndpointConfig:
     """A simulated client computer."""
 
-    server_url: str = doc("Quarantine Server intake URL.", default="https://127.0.0.1:8033")
+    server_url: str = doc(
+        "Quarantine Server intake URL; unless set, https://127.0.0.1:<general.listen_port>.",
+        default="https://127.0.0.1:8033",
+    )
     retry_interval_s: int = doc(
         "Wait between forwarding attempts after a failure, in seconds.", default=300, positive=True
     )
@@ -433,8 +437,31 @@ def _field_types(section_cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(section_cls)}
 
 
+# addresses that follow a port on this machine unless they are set themselves:
+# (section, key) of the address -> (section of the port, how the address is made from it)
+DERIVED_ADDRESSES: dict[tuple[str, str], tuple[str, str]] = {
+    ("web_communication", "gateway_url"): ("gateway", "https://127.0.0.1:{port}"),
+    ("endpoint", "server_url"): ("general", "https://127.0.0.1:{port}"),
+}
+
+
+def _derive_addresses(config: Config, explicit: set[tuple[str, str]]) -> None:
+    """A changed listen port moves every address that depends on it (an address set in the
+    file, the environment or an override stays as given)."""
+    for (section, key), (port_section, pattern) in DERIVED_ADDRESSES.items():
+        if (section, key) not in explicit:
+            port = getattr(config, port_section).listen_port
+            setattr(getattr(config, section), key, pattern.format(port=port))
+
+
 def _apply(
-    config: Config, section: str, key: str, value: Any, source: str, problems: list[str]
+    config: Config,
+    section: str,
+    key: str,
+    value: Any,
+    source: str,
+    problems: list[str],
+    explicit: set[tuple[str, str]] | None = None,
 ) -> None:
     sections = _field_types(Config)
     if section not in sections:
@@ -449,6 +476,9 @@ def _apply(
         setattr(target, key, _coerce(value, types_[key], f"{source}: {section}.{key}"))
     except ValueError as exc:
         problems.append(str(exc))
+        return
+    if explicit is not None:
+        explicit.add((section, key))
 
 
 def _validate(config: Config) -> list[str]:
@@ -499,22 +529,26 @@ def load_config(
     environ = os.environ if environ is None else environ
     config = Config()
     problems: list[str] = []
+    explicit: set[tuple[str, str]] = set()
     if path is not None:
-        _load_file(config, Path(path), problems)
+        _load_file(config, Path(path), problems, explicit)
     for name, text in environ.items():
         if name.startswith(ENV_PREFIX) and "__" in name and name != "DIS_CONFIG":
             section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-            _apply(config, section, key, text, f"environment {name}", problems)
+            _apply(config, section, key, text, f"environment {name}", problems, explicit)
     for section, values in (overrides or {}).items():
         for key, value in values.items():
-            _apply(config, section, key, value, "override", problems)
+            _apply(config, section, key, value, "override", problems, explicit)
+    _derive_addresses(config, explicit)
     problems += _validate(config)
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _load_file(config: Config, path: Path, problems: list[str]) -> None:
+def _load_file(
+    config: Config, path: Path, problems: list[str], explicit: set[tuple[str, str]]
+) -> None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -528,7 +562,7 @@ def _load_file(config: Config, path: Path, problems: list[str]) -> None:
             problems.append(f"{path}: {section} must be a [section]")
             continue
         for key, value in values.items():
-            _apply(config, section, key, value, str(path), problems)
+            _apply(config, section, key, value, str(path), problems, explicit)
 
 
 def _is_secret(key: str) -> bool:

@@ -279,3 +279,26 @@ def test_every_password_and_token_key_is_masked() -> None:
     for section_key in secret_keys:
         assert shown[section_key] == "********", section_key
     assert "s3cret-value" not in repr(shown)
+
+
+def test_addresses_follow_the_listen_ports_they_depend_on(tmp_path: Path) -> None:
+    env = {"DIS_GATEWAY__LISTEN_PORT": "18444", "DIS_GENERAL__LISTEN_PORT": "18034"}
+    config = load_config(environ=env)
+    assert config.web_communication.gateway_url == "https://127.0.0.1:18444"
+    assert config.endpoint.server_url == "https://127.0.0.1:18034"
+    settings = tmp_path / "dis.toml"
+    settings.write_text("[general]\nlisten_port = 9033\n[gateway]\nlisten_port = 9443\n")
+    from_file = load_config(settings, environ={})
+    assert from_file.endpoint.server_url == "https://127.0.0.1:9033"
+    assert from_file.web_communication.gateway_url == "https://127.0.0.1:9443"
+
+
+def test_an_address_set_explicitly_stays_as_given() -> None:
+    env = {
+        "DIS_GATEWAY__LISTEN_PORT": "18444",
+        "DIS_WEB_COMMUNICATION__GATEWAY_URL": "https://127.0.0.1:9999",
+    }
+    config = load_config(environ=env, overrides={"endpoint": {"server_url": "https://127.0.0.1:7"}})
+    assert config.web_communication.gateway_url == "https://127.0.0.1:9999"
+    assert config.endpoint.server_url == "https://127.0.0.1:7"
+    assert load_config(environ={}).web_communication.gateway_url == "https://127.0.0.1:8443"
