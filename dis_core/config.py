@@ -13,7 +13,7 @@ import math
 import os
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -437,21 +437,23 @@ def _field_types(section_cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(section_cls)}
 
 
-# addresses that follow a port on this machine unless they are set themselves:
-# (section, key) of the address -> (section of the port, how the address is made from it)
-DERIVED_ADDRESSES: dict[tuple[str, str], tuple[str, str]] = {
-    ("web_communication", "gateway_url"): ("gateway", "https://127.0.0.1:{port}"),
-    ("endpoint", "server_url"): ("general", "https://127.0.0.1:{port}"),
+Explicit = set[tuple[type, str]]  # (section class, key) of every value given, not defaulted
+# addresses that follow a port on this machine unless they are set themselves
+DERIVED_ADDRESSES: dict[tuple[type, str], Callable[[Config], str]] = {
+    (WebCommunicationConfig, "gateway_url"): lambda c: f"https://127.0.0.1:{c.gateway.listen_port}",
+    (EndpointConfig, "server_url"): lambda c: f"https://127.0.0.1:{c.general.listen_port}",
 }
 
 
-def _derive_addresses(config: Config, explicit: set[tuple[str, str]]) -> None:
+def _derive_addresses(config: Config, explicit: Explicit) -> None:
     """A changed listen port moves every address that depends on it (an address set in the
     file, the environment or an override stays as given)."""
-    for (section, key), (port_section, pattern) in DERIVED_ADDRESSES.items():
+    sections = {
+        type(getattr(config, f.name)): getattr(config, f.name) for f in dataclasses.fields(config)
+    }
+    for (section, key), address in DERIVED_ADDRESSES.items():
         if (section, key) not in explicit:
-            port = getattr(config, port_section).listen_port
-            setattr(getattr(config, section), key, pattern.format(port=port))
+            setattr(sections[section], key, address(config))
 
 
 def _apply(
@@ -461,7 +463,7 @@ def _apply(
     value: Any,
     source: str,
     problems: list[str],
-    explicit: set[tuple[str, str]] | None = None,
+    explicit: Explicit | None = None,
 ) -> None:
     sections = _field_types(Config)
     if section not in sections:
@@ -478,7 +480,7 @@ def _apply(
         problems.append(str(exc))
         return
     if explicit is not None:
-        explicit.add((section, key))
+        explicit.add((type(target), key))
 
 
 def _validate(config: Config) -> list[str]:
@@ -529,7 +531,7 @@ def load_config(
     environ = os.environ if environ is None else environ
     config = Config()
     problems: list[str] = []
-    explicit: set[tuple[str, str]] = set()
+    explicit: Explicit = set()
     if path is not None:
         _load_file(config, Path(path), problems, explicit)
     for name, text in environ.items():
@@ -546,9 +548,7 @@ def load_config(
     return config
 
 
-def _load_file(
-    config: Config, path: Path, problems: list[str], explicit: set[tuple[str, str]]
-) -> None:
+def _load_file(config: Config, path: Path, problems: list[str], explicit: Explicit) -> None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
