@@ -7,8 +7,6 @@ import select
 import socket
 import socketserver
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +14,7 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from dis_core.certs import CertPaths
 from dis_core.definitions import (
     DefinitionError,
     DefinitionRepository,
@@ -28,7 +24,6 @@ from dis_core.definitions import (
     read_package,
 )
 from dis_core.protocol import pack_sample, unpack_sample
-from dis_core.tls import server_context
 from dis_core.vocabulary.attributes import Message
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -82,45 +77,6 @@ class Vendor:
 
     def package(self, sequence: int) -> bytes:
         return self.repo.get(sequence)
-
-
-# --- threaded TLS servers --------------------------------------------------------------------
-@dataclass
-class Running:
-    server: BaseWSGIServer
-    thread: threading.Thread
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_port)
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-def serve(app: Flask, certs: CertPaths | None) -> Running:
-    context = server_context(certs.server_cert, certs.server_key) if certs else None
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    return Running(server, thread)
-
-
-@contextmanager
-def serving(app: Flask, certs: CertPaths | None) -> Iterator[Running]:
-    running = serve(app, certs)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 # --- a fake gateway ----------------------------------------------------------------------------

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import Server
-from qs_helpers import DefcastEndpoint, Running, Script, forward, infected, serve
+from qs_helpers import DefcastEndpoint, Script, forward, infected
 
 from dis_core.definitions import VerifyKey
 from dis_core.protocol.packing import sha256_hex
+from tests.support.servers import Running, serve
 
 
 def statuses(server: Server, sample_id: int) -> list[str]:
