@@ -7,24 +7,25 @@ import hashlib
 from flask.testing import FlaskClient
 
 from dis_core.definitions import apply_incremental, read_package
+from tests.support.samples import marker_signature
 
 from .conftest import ADMIN
-from .helpers import Publisher, detect_only_signature, repairable_signature
+from .helpers import Publisher
 
 BASE = "/gateway/v1/definitions"
 
 
 def three_sets(publisher: Publisher) -> tuple[int, int, int]:
-    first = publisher.publish([repairable_signature(1)], certified=True)
+    first = publisher.publish([marker_signature("APPENDED", 1)], certified=True)
     second = publisher.publish(
-        [repairable_signature(1), detect_only_signature(2, "needle-two", "T000002")],
+        [marker_signature("APPENDED", 1), marker_signature("TWO", 2, repairable=False)],
         certified=False,
     )
     third = publisher.publish(
         [
-            repairable_signature(1),
-            detect_only_signature(2, "needle-two", "T000002"),
-            detect_only_signature(3, "needle-three", "T000003"),
+            marker_signature("APPENDED", 1),
+            marker_signature("TWO", 2, repairable=False),
+            marker_signature("THREE", 3, repairable=False),
         ],
         certified=False,
     )
@@ -68,7 +69,7 @@ def test_incremental_turns_n_into_m(client: FlaskClient, publisher: Publisher) -
     base = read_package(client.get(f"{BASE}/{first}").data, key)
     result = apply_incremental(base, read_package(reply.data, key))
     assert result.sequence == third
-    assert sorted(s.id for s in result.signatures) == ["T000001", "T000002", "T000003"]
+    assert sorted(s.id for s in result.signatures) == ["T001APPENDED", "T002TWO", "T003THREE"]
     assert client.head(f"{BASE}/{first}/to/newest").headers["X-Signatures-Sequence"] == str(third)
 
 
@@ -89,14 +90,14 @@ def test_unavailable_for_a_sequence_not_yet_published(
 
 def test_superseded_by_newer_certified(client: FlaskClient, publisher: Publisher) -> None:
     first, _, _ = three_sets(publisher)
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish([marker_signature("APPENDED", 1)], certified=True)
     reply = client.get(f"{BASE}/{first}")
     assert reply.status_code == 410 and reply.headers["X-Error"] == "superseded"
     assert reply.json is not None and reply.json["error"] == "superseded"
 
 
 def test_abandoned_sequence(client: FlaskClient, publisher: Publisher) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish([marker_signature("APPENDED", 1)], certified=True)
     lost = publisher.repository.next_sequence()
     publisher.repository.abandon(lost, "full unit test failed")
     reply = client.get(f"{BASE}/{lost}")
@@ -104,7 +105,7 @@ def test_abandoned_sequence(client: FlaskClient, publisher: Publisher) -> None:
 
 
 def test_unpublished_sequence(client: FlaskClient, publisher: Publisher) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish([marker_signature("APPENDED", 1)], certified=True)
     failed = publisher.repository.next_sequence()
     publisher.repository.mark_unpublished(failed, "disk full")
     reply = client.get(f"{BASE}/{failed}")
@@ -119,10 +120,10 @@ def test_malformed_references(client: FlaskClient, publisher: Publisher) -> None
 
 
 def test_hold_definitions_fault(client: FlaskClient, publisher: Publisher) -> None:
-    first = publisher.publish([repairable_signature(1)], certified=True)
+    first = publisher.publish([marker_signature("APPENDED", 1)], certified=True)
     hold = client.put("/gateway/admin/v1/faults", json={"hold_definitions": True}, headers=ADMIN)
     assert hold.json is not None and hold.json["faults"]["hold_definitions_above"] == first
-    second = publisher.publish([repairable_signature(1)], certified=False)
+    second = publisher.publish([marker_signature("APPENDED", 1)], certified=False)
     assert client.get(f"{BASE}/newest").headers["X-Signatures-Sequence"] == str(first)
     assert client.get(f"{BASE}/certified").headers["X-Signatures-Sequence"] == str(first)
     held = client.get(f"{BASE}/{second}")
@@ -132,7 +133,7 @@ def test_hold_definitions_fault(client: FlaskClient, publisher: Publisher) -> No
 
 
 def test_hold_at_zero_serves_nothing(client: FlaskClient, publisher: Publisher) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish([marker_signature("APPENDED", 1)], certified=True)
     client.put("/gateway/admin/v1/faults", json={"hold_definitions_above": 0}, headers=ADMIN)
     assert client.get(f"{BASE}/newest").headers["X-Error"] == "unavailable"
     assert client.get(f"{BASE}/1").headers["X-Error"] == "unavailable"

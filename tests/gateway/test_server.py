@@ -19,8 +19,9 @@ from backoffice.store.models import Analysis
 from dis_core.config import load_config
 from dis_core.tls import client_context, http_session
 from tests.support.gateway_client import GatewayClient, GatewayError, GatewayUnreachable
+from tests.support.samples import host_program, marker_signature
 
-from .helpers import Publisher, host_program, packed, repairable_signature, submit_attributes
+from .helpers import Publisher, packed, submit_attributes
 from .server_process import ADMIN_TOKEN, DIS, RunningGateway, start_gateway
 
 
@@ -89,7 +90,7 @@ def test_curl_with_the_ca(gateway: RunningGateway, client: GatewayClient) -> Non
 
 
 def test_curl_head_of_definitions(gateway: RunningGateway, publisher: Publisher) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish([marker_signature("APPENDED", 1)], certified=True)
     result = subprocess.run(
         ["curl", "-sS", "-I", "--cacert", str(gateway.ca), f"{gateway.base_url}/gateway/v1/definitions/certified"],
         capture_output=True, text=True, timeout=30, check=False,
@@ -176,7 +177,7 @@ def test_refuse_connections_fault(
 def test_drop_transfers_fault(
     gateway: RunningGateway, client: GatewayClient, admin: requests.Session, publisher: Publisher
 ) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish([marker_signature("APPENDED", 1)], certified=True)
     admin.put(f"{gateway.base_url}/gateway/admin/v1/faults", json={"drop_transfers": True})
     content = host_program("dropped", 30000) + bytes(range(256)) * 100
     with pytest.raises((GatewayUnreachable, GatewayError)):

@@ -25,33 +25,12 @@ from dis_core.definitions import (
 )
 from dis_core.protocol import pack_sample, unpack_sample
 from dis_core.vocabulary.attributes import Message
+from tests.support.samples import marker_signature
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
-HOST_BYTES = b"SIMHOST-" + bytes(range(256)) * 4
 
 
 # --- definitions -------------------------------------------------------------------------------
-def marker_signature(marker: str, sequence: int, *, repairable: bool = True) -> Signature:
-    """A binary signature on the text SIMMARK-<marker>; repair cuts the file at the mark."""
-    rule = f'rule sim_{marker.lower()}\n{{\n  strings:\n    $a = "SIMMARK-{marker}"\n  condition:\n    $a\n}}\n'
-    recipe = {"version": 1, "anchor": "$a", "ops": [{"op": "truncate", "length": {"match": 0}}]}
-    return Signature(
-        id=f"T{sequence:03d}{marker[:8]}",
-        virus_name=f"Sim.Test.{marker}",
-        kind="binary",
-        rule=rule,
-        repair=recipe if repairable else None,
-        added_in=sequence,
-        family="test",
-        category="virus",
-    )
-
-
-def infected(marker: str) -> bytes:
-    """Inert bytes that the marker signature detects (and repairs back to HOST_BYTES)."""
-    return HOST_BYTES + b"SIMMARK-" + marker.encode() + b"-tail-bytes"
-
-
 class Vendor:
     """The vendor's published definitions (a real DefinitionRepository with real signatures)."""
 

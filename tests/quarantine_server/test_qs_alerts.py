@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 from conftest import Server
 from flask import Flask, request
-from qs_helpers import ConnectProxy, SmtpSink, SyslogReceiver, forward, infected
+from qs_helpers import ConnectProxy, SmtpSink, SyslogReceiver, forward
 
 from dis_core.vocabulary import AlertEvent
+from tests.support.samples import infected
 from tests.support.servers import serve
 
 

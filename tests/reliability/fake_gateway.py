@@ -12,26 +12,13 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dis_core.certs import CertPaths
-from dis_core.definitions import DefinitionRepository, Signature, SigningKey, build_full
+from dis_core.definitions import DefinitionRepository, SigningKey, build_full
 from dis_core.protocol import unpack_sample
 from dis_core.tls import server_context
 from dis_core.vocabulary.attributes import Message
+from tests.support.samples import marker_signature
 
 from .helpers import WHEN
-
-MARK = "RELMARK-7Q"
-
-
-def marker_rule(sequence: int) -> Signature:
-    rule = f'rule sig_REL{sequence}\n{{\n  strings:\n    $a = "{MARK}"\n  condition:\n    $a\n}}\n'
-    recipe = {"version": 1, "anchor": "$a", "ops": [{"op": "truncate", "length": {"match": 0}}]}
-    return Signature(id=f"REL{sequence}", virus_name="Sim.Reliab.A", kind="binary", rule=rule, repair=recipe,
-                     added_in=sequence, family="reliab", category="virus")  # fmt: skip
-
-
-def infected_content(tag: str) -> bytes:
-    """Inert bytes the marker rule detects (and its recipe cuts off)."""
-    return b"HOST-BYTES-" + tag.encode() + bytes(range(256)) * 2 + MARK.encode() + b"-tail"
 
 
 @dataclass
@@ -58,7 +45,12 @@ class FakeGateway:
         )
         self.repo.publish(
             build_full(
-                2, [marker_rule(2)], certified=False, produced=WHEN, key=self.key, published=WHEN
+                2,
+                [marker_signature("REL", 2)],
+                certified=False,
+                produced=WHEN,
+                key=self.key,
+                published=WHEN,
             )
         )
 
@@ -102,7 +94,7 @@ class FakeGateway:
                 "X-Analysis-State": "infected",
                 "X-Date-Analyzed": "2026-01-01T00:00:00Z",
                 "X-Signatures-Sequence": str(self.needed),
-                "X-Analysis-Virus-Name": "Sim.Reliab.A",
+                "X-Analysis-Virus-Name": "Sim.Test.REL",
                 "X-Analysis-Repairable": "yes",
             }
         )
@@ -132,7 +124,7 @@ class FakeGateway:
             stranger = SigningKey.generate()
             return build_full(
                 sequence,
-                [marker_rule(sequence)] if sequence >= 2 else [],
+                [marker_signature("REL", sequence)] if sequence >= 2 else [],
                 certified=False,
                 produced=WHEN,
                 key=stranger,

@@ -20,8 +20,9 @@ from dis_core.clock import ManualClock
 from dis_core.definitions import load_or_create_signing_key
 from quarantine_server.agent import Agent
 from quarantine_server.definitions import open_definitions
+from tests.support.samples import host_program, infected
 
-from .fake_gateway import FakeGateway, infected_content, repository
+from .fake_gateway import FakeGateway, repository
 from .helpers import QuarantineApp, forward_message, quarantine_app
 
 
@@ -36,7 +37,7 @@ class Rig:
         return self.qs.clock
 
     def forward(self, tag: str) -> int:
-        headers, body = forward_message(infected_content(tag), sample_id=tag)
+        headers, body = forward_message(infected("REL", host_program(tag)), sample_id=tag)
         reply = self.qs.client().post("/intake/v1/samples", headers=headers, data=body)
         assert reply.status_code == 201, reply.data
         return int(reply.get_json()["id"])

@@ -32,6 +32,7 @@ from simworld.emulator import Limits, run_binary
 from simworld.office import run_document
 from simworld.vba import Limits as MacroLimits
 from simworld.vfs import Event, VirtualFS
+from tests.support.samples import marker_signature
 
 from .helpers import forward_message, quarantine_app, unique_content
 
@@ -407,20 +408,8 @@ KEY = SigningKey.generate()
 OTHER_KEY = SigningKey.generate()
 
 
-def _package(key: SigningKey, virus_name: str = "Sim.Test.1") -> bytes:
-    from dis_core.definitions import Signature
-
-    rule = 'rule sig_R1\n{\n  strings:\n    $a = "SIMMARK-R1"\n  condition:\n    $a\n}\n'
-    signature = Signature(
-        id="R1",
-        virus_name=virus_name,
-        kind="binary",
-        rule=rule,
-        repair=None,
-        added_in=4,
-        family="test",
-        category="virus",
-    )
+def _package(key: SigningKey) -> bytes:
+    signature = marker_signature("R1", 4, repairable=False)
     return build_full(4, [signature], certified=False, produced=WHEN, key=key)
 
 

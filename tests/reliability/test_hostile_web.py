@@ -20,6 +20,7 @@ from backoffice.analysis.rules import binary_rule, macro_rule
 from dis_core.definitions import Signature, SigningKey, build_full, read_package
 from dis_core.definitions.model import VIRUS_NAME
 from dis_core.definitions.rulefile import rule_file_text, rule_name
+from tests.support.samples import marker_signature
 
 from .helpers import (
     ADMIN,
@@ -263,17 +264,7 @@ def test_made_up_virus_names_are_always_valid(carried: bytes | str, kind: str) -
 @settings(max_examples=60, deadline=None)
 @given(hostile_names.filter(lambda n: not VIRUS_NAME.fullmatch(n)))
 def test_a_set_with_a_hostile_virus_name_is_never_built(name: str) -> None:
-    rule = 'rule sig_S1\n{\n  strings:\n    $a = "SIMMARK"\n  condition:\n    $a\n}\n'
-    signature = Signature(
-        id="S1",
-        virus_name=name,
-        kind="binary",
-        rule=rule,
-        repair=None,
-        added_in=1,
-        family="x",
-        category="virus",
-    )
+    signature = marker_signature("S1", 1, repairable=False, virus_name=name)
     with pytest.raises(ValueError) as raised:
         build_full(1, [signature], certified=False, produced=WHEN, key=KEY)
     assert "virus name" in str(raised.value)

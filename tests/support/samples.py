@@ -1,0 +1,42 @@
+"""Inert test samples and the test signatures that find them.
+
+Nothing here is, carries or runs a virus: a test 'infection' is the text SIMMARK-<marker>
+appended to harmless bytes, and its signature is a YARA rule on that text whose repair cuts the
+file back where the text starts."""
+
+from __future__ import annotations
+
+from dis_core.definitions import Signature
+
+HOST_BYTES = b"SIMHOST-" + bytes(range(256)) * 4
+
+
+def host_program(tag: str, size: int = 600) -> bytes:
+    """A harmless 'program' of ``size`` bytes: MZ, then ``tag`` repeated; nothing here runs."""
+    body = (tag.encode() * (size // max(1, len(tag)) + 1))[: size - 2]
+    return b"MZ" + body
+
+
+def infected(marker: str, host: bytes = HOST_BYTES) -> bytes:
+    """``host`` with the inert mark appended, which ``marker_signature(marker)`` detects and
+    repairs back to ``host``."""
+    return host + b"SIMMARK-" + marker.encode() + b"-tail-bytes"
+
+
+def marker_signature(
+    marker: str, sequence: int, *, repairable: bool = True, virus_name: str | None = None
+) -> Signature:
+    """A binary signature added in set ``sequence`` on the text SIMMARK-<marker>; ``marker``
+    names its rule, so it must be a YARA identifier and unique within one set."""
+    rule = f'rule sim_{marker.lower()}\n{{\n  strings:\n    $a = "SIMMARK-{marker}"\n  condition:\n    $a\n}}\n'
+    recipe = {"version": 1, "anchor": "$a", "ops": [{"op": "truncate", "length": {"match": 0}}]}
+    return Signature(
+        id=f"T{sequence:03d}{marker[:8]}",
+        virus_name=f"Sim.Test.{marker}" if virus_name is None else virus_name,
+        kind="binary",
+        rule=rule,
+        repair=recipe if repairable else None,
+        added_in=sequence,
+        family="test",
+        category="virus",
+    )
