@@ -1,4 +1,5 @@
-"""Real loopback servers and builders for the Quarantine Server tests."""
+"""Fakes and builders for the Quarantine Server tests: an endpoint's Defcast listener, samples
+forwarded like an endpoint, a CONNECT proxy, syslog and SMTP receivers."""
 
 from __future__ import annotations
 
@@ -7,199 +8,15 @@ import select
 import socket
 import socketserver
 import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from flask import Flask, Response, jsonify, request
 
-from dis_core.definitions import (
-    DefinitionError,
-    DefinitionRepository,
-    Signature,
-    SigningKey,
-    build_full,
-    read_package,
-)
-from dis_core.protocol import pack_sample, unpack_sample
-from dis_core.vocabulary.attributes import Message
-from tests.support.samples import marker_signature
-
-WHEN = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-# --- definitions -------------------------------------------------------------------------------
-class Vendor:
-    """The vendor's published definitions (a real DefinitionRepository with real signatures)."""
-
-    def __init__(self, root: Path, key: SigningKey) -> None:
-        self.key = key
-        self.repo = DefinitionRepository(root, key.verify_key())
-        self.signatures: list[Signature] = []
-
-    def publish(self, *markers: str, certified: bool = False, repairable: bool = True) -> int:
-        sequence = self.repo.next_sequence()
-        self.signatures += [marker_signature(m, sequence, repairable=repairable) for m in markers]
-        package = build_full(
-            sequence,
-            list(self.signatures),
-            certified=certified,
-            produced=WHEN,
-            key=self.key,
-            published=WHEN,
-            certified_at=WHEN if certified else None,
-        )
-        self.repo.publish(package)
-        return sequence
-
-    def package(self, sequence: int) -> bytes:
-        return self.repo.get(sequence)
-
-
-# --- a fake gateway ----------------------------------------------------------------------------
-@dataclass
-class Script:
-    """What the fake gateway answers for one sample checksum: states in order, then extras."""
-
-    states: list[str]
-    sequence: int = 0
-    virus: str = ""
-    error: str = ""
-    repairable: bool = True
-
-
-@dataclass
-class FakeGateway:
-    vendor: Vendor
-    scripts: dict[str, Script] = field(default_factory=dict)
-    submissions: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    refuse_submit: tuple[int, str] | None = None
-    cookies: dict[str, str] = field(default_factory=dict)
-    position: dict[str, int] = field(default_factory=dict)
-    requests_seen: list[str] = field(default_factory=list)
-    corrupt: set[int] = field(default_factory=set)  # sequences served with a flipped byte
-    corrupt_increments: bool = False
-
-    def app(self) -> Flask:
-        app = Flask("fake_gateway")
-        app.add_url_rule("/gateway/v1/samples", view_func=self.submit, methods=["POST"])
-        app.add_url_rule("/gateway/v1/samples/<cookie>", view_func=self.status, methods=["GET"])
-        app.add_url_rule(
-            "/gateway/v1/definitions/<ref>", view_func=self.definitions, methods=["GET", "HEAD"]
-        )
-        app.add_url_rule(
-            "/gateway/v1/definitions/<int:base>/to/<int:target>",
-            view_func=self.incremental,
-            methods=["GET"],
-        )
-        return app
-
-    def _error(self, status: int, error: str) -> Response:
-        response = jsonify({"error": error, "message": f"fake gateway says {error}"})
-        response.status_code = status
-        response.headers["X-Error"] = error
-        response.headers["X-Error-Detail"] = f"fake gateway says {error}"
-        return response
-
-    def submit(self) -> Response:
-        self.requests_seen.append("submit")
-        if self.refuse_submit:
-            return self._error(*self.refuse_submit)
-        message = unpack_sample(
-            dict(request.headers), request.get_data(), Message.SUBMIT, max_size=2**24
-        )
-        self.submissions.append((dict(request.headers), message.content))
-        checksum = message.sample_checksum
-        cookie = f"c{len(self.submissions):04d}"
-        self.cookies[cookie] = checksum
-        self.position[checksum] = 0
-        response = self._state_reply(cookie, checksum)
-        response.status_code = 202
-        return response
-
-    def _state_reply(self, cookie: str, checksum: str) -> Response:
-        script = self.scripts.get(
-            checksum, Script(["accepted", "importing", "imported", "uninfected"])
-        )
-        index = min(self.position.get(checksum, 0), len(script.states) - 1)
-        self.position[checksum] = index + 1
-        state = script.states[index]
-        response = jsonify({"cookie": cookie, "state": state})
-        response.headers["X-Analysis-Cookie"] = cookie
-        response.headers["X-Analysis-State"] = state
-        if index == len(script.states) - 1 and state in FINAL:
-            response.headers["X-Date-Analyzed"] = "2026-01-01T00:00:00Z"
-            response.headers["X-Signatures-Sequence"] = str(script.sequence)
-            response.headers["X-Analysis-Repairable"] = "yes" if script.repairable else "no"
-            if script.virus:
-                response.headers["X-Analysis-Virus-Name"] = script.virus
-            if script.error:
-                response.headers["X-Error"] = script.error
-        return response
-
-    def status(self, cookie: str) -> Response:
-        self.requests_seen.append(f"status {cookie}")
-        if cookie not in self.cookies:
-            return self._error(404, "crumbled")
-        return self._state_reply(cookie, self.cookies[cookie])
-
-    def definitions(self, ref: str) -> Response:
-        self.requests_seen.append(f"{request.method} definitions {ref}")
-        try:
-            key: int | str = int(ref) if ref.isdigit() else ref
-            sequence = self.vendor.repo.resolve(key)
-            package = self.vendor.repo.get(sequence)
-        except DefinitionError as exc:
-            return self._error(
-                410 if exc.error.value in {"superseded", "abandoned"} else 404, exc.error.value
-            )
-        loaded = read_package(package, self.vendor.key.verify_key())
-        package = _flipped(package) if sequence in self.corrupt else package
-        response = Response(
-            b"" if request.method == "HEAD" else package, mimetype="application/octet-stream"
-        )
-        response.headers["X-Signatures-Sequence"] = str(sequence)
-        response.headers["X-Signatures-Kind"] = "full"
-        response.headers["X-Signatures-Certified"] = "yes" if loaded.certified else "no"
-        return response
-
-    def incremental(self, base: int, target: int) -> Response:
-        self.requests_seen.append(f"increment {base}->{target}")
-        try:
-            package = self.vendor.repo.incremental(base, target)
-        except DefinitionError as exc:
-            return self._error(404, exc.error.value)
-        package = (
-            _flipped(package) if target in self.corrupt or self.corrupt_increments else package
-        )
-        return Response(package, mimetype="application/octet-stream")
-
-
-def _flipped(package: bytes) -> bytes:
-    damaged = bytearray(package)
-    damaged[len(damaged) // 2] ^= 0xFF
-    return bytes(damaged)
-
-
-FINAL = {
-    "abort",
-    "attention",
-    "broken",
-    "declined",
-    "error",
-    "infected",
-    "misfired",
-    "nodetect",
-    "norepair",
-    "uninfectable",
-    "uninfected",
-    "unsubmittable",
-    "encrypted",
-    "delete",
-    "restore",
-}
+from dis_core.definitions import read_package
+from dis_core.protocol import pack_sample
+from tests.support.samples import WHEN
 
 
 # --- a fake endpoint's Defcast listener --------------------------------------------------------

@@ -107,10 +107,11 @@ def test_unknown_event_name_is_refused(server: Server) -> None:
     ],
 )
 def test_too_long_in_a_status(server: Server, status_setup: str, setting: str, event: str) -> None:
-    from qs_helpers import DefcastEndpoint, Script
+    from qs_helpers import DefcastEndpoint
 
     from dis_core.definitions import VerifyKey
     from dis_core.protocol.packing import sha256_hex
+    from tests.support.fake_gateway import Script
 
     agent = server.agent()
     listener = DefcastEndpoint(

@@ -6,8 +6,11 @@ file back where the text starts."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from dis_core.definitions import Signature
 
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)  # when the tests' samples are quarantined and sets made
 HOST_BYTES = b"SIMHOST-" + bytes(range(256)) * 4
 
 
