@@ -1,14 +1,12 @@
-"""Shared gateway test helpers: a fake back office, packed submissions, a definitions publisher."""
+"""Shared gateway test helpers: a fake back office and packed submissions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from dis_core.analysis import AnalysisStatus
-from dis_core.definitions import DefinitionRepository, Signature, SigningKey, build_full
 from dis_core.protocol import pack_sample
 from dis_core.vocabulary import SampleState
 
@@ -65,32 +63,3 @@ class FakeLink:
         self.statuses[cookie] = replace(
             now, state=state.value, date_analyzed=at, result=replace(now.result, **found), **fields
         )
-
-
-class Publisher:
-    """Publishes signed full sets into data_dir/backoffice/published like the back office does."""
-
-    def __init__(self, data_dir: Path) -> None:
-        keys = data_dir / "backoffice" / "keys"
-        keys.mkdir(parents=True, exist_ok=True)
-        self.key = SigningKey.generate()
-        self.key.save(keys / "signing.key")
-        self.key.verify_key().save(keys / "signing.pub")
-        self.repository = DefinitionRepository(
-            data_dir / "backoffice" / "published", self.key.verify_key()
-        )
-
-    def publish(self, signatures: list[Signature], *, certified: bool) -> int:
-        sequence = self.repository.next_sequence()
-        moment = datetime(2026, 1, 1, tzinfo=UTC)
-        package = build_full(
-            sequence,
-            signatures,
-            certified=certified,
-            produced=moment,
-            key=self.key,
-            published=moment,
-            certified_at=moment if certified else None,
-        )
-        self.repository.publish(package)
-        return sequence

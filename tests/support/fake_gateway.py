@@ -35,13 +35,32 @@ class Vendor:
         self.repo = DefinitionRepository(root, key.verify_key())
         self.signatures: list[Signature] = []
 
+    @classmethod
+    def of_backoffice(cls, data_dir: Path) -> Vendor:
+        """Publishing where the back office does, with a new key saved where it keeps its own,
+        so that a gateway on ``data_dir`` serves and verifies these sets."""
+        keys = data_dir / "backoffice" / "keys"
+        keys.mkdir(parents=True, exist_ok=True)
+        key = SigningKey.generate()
+        key.save(keys / "signing.key")
+        key.verify_key().save(keys / "signing.pub")
+        return cls(data_dir / "backoffice" / "published", key)
+
     def publish(self, *markers: str, certified: bool = False, repairable: bool = True) -> int:
         """The next set: every signature so far plus one marker signature per ``markers``."""
         sequence = self.repo.next_sequence()
         self.signatures += [marker_signature(m, sequence, repairable=repairable) for m in markers]
+        return self._publish(sequence, list(self.signatures), certified)
+
+    def publish_set(self, signatures: list[Signature], *, certified: bool) -> int:
+        """The next set with exactly ``signatures``."""
+        return self._publish(self.repo.next_sequence(), signatures, certified)
+
+    def _publish(self, sequence: int, signatures: list[Signature], certified: bool) -> int:
+        # next_sequence() reserves the number it gives, so each set asks for it exactly once
         package = build_full(
             sequence,
-            list(self.signatures),
+            signatures,
             certified=certified,
             produced=WHEN,
             key=self.key,
