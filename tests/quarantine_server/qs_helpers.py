@@ -1,5 +1,5 @@
 """Fakes and builders for the Quarantine Server tests: an endpoint's Defcast listener, samples
-forwarded like an endpoint, a CONNECT proxy, syslog and SMTP receivers."""
+forwarded over HTTP like an endpoint, a CONNECT proxy, syslog and SMTP receivers."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ import requests
 from flask import Flask, Response, jsonify, request
 
 from dis_core.definitions import read_package
-from dis_core.protocol import pack_sample
-from tests.support.samples import WHEN
+from tests.support.samples import forward_headers
 
 
 # --- a fake endpoint's Defcast listener --------------------------------------------------------
@@ -50,34 +49,6 @@ class DefcastEndpoint:
 
 
 # --- forwarding like an endpoint ---------------------------------------------------------------
-def forward_headers(
-    content: bytes,
-    *,
-    sample_id: str = "q-1",
-    computer: str = "PC-1",
-    user: str = "alice",
-    file_name: str = "report.exe",
-    sequence: int = 0,
-    address: str | None = None,
-    port: int | None = None,
-    **extra: Any,
-) -> tuple[dict[str, str], bytes]:
-    attrs: dict[str, Any] = {
-        "X-Sample-Type": "file",
-        "X-Sample-File": file_name,
-        "X-Sample-Id": sample_id,
-        "X-Platform-User": user,
-        "X-Platform-Computer": computer,
-        "X-Scan-Result": "suspicious",
-        "X-Scan-Signatures-Sequence": sequence,
-        "X-Date-Quarantined": WHEN,
-    }
-    if address and port:
-        attrs.update({"X-Platform-Address": address, "X-Platform-Port": port})
-    attrs.update(extra)
-    return pack_sample(content, attrs)
-
-
 def forward(
     session: requests.Session, base: str, content: bytes, **kwargs: Any
 ) -> requests.Response:

@@ -22,10 +22,10 @@ from dis_core.protocol.packing import sha256_hex
 from quarantine_server.agent import Agent
 from quarantine_server.definitions import open_definitions
 from tests.support.fake_gateway import FakeGateway, Script, Vendor
-from tests.support.samples import host_program, infected
+from tests.support.samples import forward_headers, host_program, infected
 from tests.support.servers import serve
 
-from .helpers import QuarantineApp, forward_message, quarantine_app
+from .helpers import QuarantineApp, quarantine_app
 
 CURE = "REL"  # the marker of the test virus that set NEEDED detects
 NEEDED = 2
@@ -47,7 +47,7 @@ class Rig:
         self.gateway.scripts[sha256_hex(content)] = Script(
             ["infected"], sequence=NEEDED, virus=f"Sim.Test.{CURE}"
         )
-        headers, body = forward_message(content, sample_id=tag)
+        headers, body = forward_headers(content, sample_id=tag)
         reply = self.qs.client().post("/intake/v1/samples", headers=headers, data=body)
         assert reply.status_code == 201, reply.data
         return int(reply.get_json()["id"])

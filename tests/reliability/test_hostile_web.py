@@ -20,14 +20,13 @@ from backoffice.analysis.rules import binary_rule, macro_rule
 from dis_core.definitions import Signature, SigningKey, build_full, read_package
 from dis_core.definitions.model import VIRUS_NAME
 from dis_core.definitions.rulefile import rule_file_text, rule_name
-from tests.support.samples import marker_signature
+from tests.support.samples import forward_headers, marker_signature
 
 from .helpers import (
     ADMIN,
     WHEN,
     QuarantineApp,
     files_under,
-    forward_message,
     quarantine_app,
     unique_content,
 )
@@ -56,7 +55,7 @@ def qs(tmp_path: Path) -> Iterator[QuarantineApp]:
 
 
 def _forward(qs: QuarantineApp, tag: str, **attrs: object) -> int:
-    headers, body = forward_message(unique_content(tag), sample_id=tag, **attrs)  # type: ignore[arg-type]
+    headers, body = forward_headers(unique_content(tag), sample_id=tag, **attrs)  # type: ignore[arg-type]
     reply = qs.client().post("/intake/v1/samples", headers=headers, data=body)
     assert reply.status_code == 201, reply.data[:300]
     return int(reply.get_json()["id"])
@@ -198,7 +197,7 @@ def test_api_returns_names_as_json_text(qs: QuarantineApp) -> None:
 
 # --- oversized headers (the app's own checks; the servers' limits are in test_services) --------
 def test_oversized_attribute_is_malformed_not_a_crash(qs: QuarantineApp) -> None:
-    headers, body = forward_message(unique_content("huge-1"), sample_id="huge-1")
+    headers, body = forward_headers(unique_content("huge-1"), sample_id="huge-1")
     for name in ("X-Sample-File", "X-Platform-User", "X-Scan-Virus-Name"):
         reply = qs.client().post(
             "/intake/v1/samples", headers={**headers, name: "A" * 200_000}, data=body
@@ -211,7 +210,7 @@ def test_oversized_attribute_is_malformed_not_a_crash(qs: QuarantineApp) -> None
 
 
 def test_many_headers_do_not_slow_intake_down(qs: QuarantineApp) -> None:
-    headers, body = forward_message(unique_content("many-1"), sample_id="many-1")
+    headers, body = forward_headers(unique_content("many-1"), sample_id="many-1")
     crowd = {f"X-Filler-{i}": "v" * 100 for i in range(2000)}
     started = time.monotonic()
     reply = qs.client().post("/intake/v1/samples", headers={**headers, **crowd}, data=body)

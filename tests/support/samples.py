@@ -1,4 +1,4 @@
-"""Inert test samples and the test signatures that find them.
+"""Inert test samples, packed as an endpoint forwards them, and the test signatures that find them.
 
 Nothing here is, carries or runs a virus: a test 'infection' is the text SIMMARK-<marker>
 appended to harmless bytes, and its signature is a YARA rule on that text whose repair cuts the
@@ -7,8 +7,10 @@ file back where the text starts."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from dis_core.definitions import Signature
+from dis_core.protocol import pack_sample
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)  # when the tests' samples are quarantined and sets made
 HOST_BYTES = b"SIMHOST-" + bytes(range(256)) * 4
@@ -43,3 +45,32 @@ def marker_signature(
         family="test",
         category="virus",
     )
+
+
+def forward_headers(
+    content: bytes,
+    *,
+    sample_id: str = "q-1",
+    computer: str = "PC-1",
+    user: str = "alice",
+    file_name: str = "report.exe",
+    sequence: int = 0,
+    address: str | None = None,
+    port: int | None = None,
+    **extra: Any,
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body an endpoint sends to forward ``content`` to the Quarantine Server."""
+    attrs: dict[str, Any] = {
+        "X-Sample-Type": "file",
+        "X-Sample-File": file_name,
+        "X-Sample-Id": sample_id,
+        "X-Platform-User": user,
+        "X-Platform-Computer": computer,
+        "X-Scan-Result": "suspicious",
+        "X-Scan-Signatures-Sequence": sequence,
+        "X-Date-Quarantined": WHEN,
+    }
+    if address and port:
+        attrs.update({"X-Platform-Address": address, "X-Platform-Port": port})
+    attrs.update(extra)
+    return pack_sample(content, attrs)
