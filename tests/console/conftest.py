@@ -8,7 +8,6 @@ Debian's Chromium driven by Playwright, headless; nothing is downloaded.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
@@ -25,6 +23,7 @@ from dis_core.protocol import pack_sample
 from quarantine_server import auth
 from quarantine_server.services import Services
 from quarantine_server.web.app import create_app
+from tests.support.servers import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -73,13 +72,6 @@ class LiveServer:
         return int(reply.json()["id"])
 
 
-def _serve(app: Any) -> tuple[BaseWSGIServer, threading.Thread]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveServer]:
     restore_dir, outside_dir = tmp_path / "restore", tmp_path / "outside"
@@ -102,14 +94,10 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
     with services.work() as db:
         auth.create_user(db, *ADMIN, "admin", services.clock.now())
         auth.create_user(db, *VIEWER, "viewer", services.clock.now())
-    server, thread = _serve(app)
     try:
-        yield LiveServer(
-            f"http://127.0.0.1:{server.server_port}", services, config, restore_dir, outside_dir
-        )
+        with serving(app, None) as web:
+            yield LiveServer(web.url, services, config, restore_dir, outside_dir)
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
         services.db.engine.dispose()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 
 import pytest
@@ -11,14 +10,13 @@ import requests
 from flask import Flask, Response
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from dis_core.certs import generate
-from dis_core.tls import server_context
 from dis_core.vocabulary import AlertEvent
 from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.models import Sample
 from quarantine_server.monitor import beat
+from tests.support.servers import serving
 
 from .conftest import VIEWER, LiveServer, log_in
 from .lifecycle_steps import first_scan, gateway_reports, submitted
@@ -332,11 +330,8 @@ def test_query_for_definitions_asks_the_gateway_over_tls(
             "{}", headers={"X-Analysis-Cookie": cookie, "X-Analysis-State": "binaryScoring"}
         )
 
-    context = server_context(certs.server_cert, certs.server_key)
-    server = make_server("127.0.0.1", 0, gateway, threaded=True, ssl_context=context)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        live.config.web_communication.gateway_url = f"https://127.0.0.1:{server.server_port}"
+    with serving(gateway, certs) as stand_in:
+        live.config.web_communication.gateway_url = stand_in.url
         live.config.web_communication.ca_file = str(certs.ca_cert)
         waiting = live.forward(b"inert waiting" * 3, "waiting.exe", "ivan", "PC-4")
         sample_id = live.forward(b"inert queried" * 3, "queried.exe", "jane", "PC-5")
@@ -353,8 +348,6 @@ def test_query_for_definitions_asks_the_gateway_over_tls(
         )
         expect(page.locator("#item-state")).to_have_text("binaryScoring")
         assert asked == [f"cookie-{sample_id}"]
-    finally:
-        server.shutdown()
 
 
 def test_state_path_picture_redraws_as_the_sample_moves(live: LiveServer, page: Any) -> None:

@@ -1,4 +1,4 @@
-"""The seed's vocabulary lists, typed in by hand from /work/shared/seed so the code can be
+"""The seed's vocabulary lists, typed in by hand from the shared seed folder so the code can be
 checked against them (names only: the seed's descriptions are not copied anywhere)."""
 
 # Table A-1, as the seed spells the statuses (capitalised words)

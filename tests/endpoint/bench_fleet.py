@@ -20,19 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from werkzeug.serving import make_server  # noqa: E402
-
-from dis_core.certs import generate  # noqa: E402
+from dis_core.certs import CertPaths, generate  # noqa: E402
 from dis_core.clock import ManualClock  # noqa: E402
 from dis_core.config import Config, load_config  # noqa: E402
 from dis_core.definitions import InstalledDefinitions, Signature, SigningKey, build_full  # noqa: E402
-from dis_core.tls import server_context  # noqa: E402
 from endpoint.fleet import fleet_identities  # noqa: E402
 from endpoint.machine import Endpoint  # noqa: E402
 from quarantine_server.agent import Agent  # noqa: E402
 from quarantine_server.models import Sample  # noqa: E402
 from quarantine_server.services import Services, build_services  # noqa: E402
 from quarantine_server.web.app import create_app  # noqa: E402
+from tests.support.servers import serve  # noqa: E402
 
 ENGINE = "yara-x"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,12 +54,8 @@ def server(data: Path, new: bytes, key: SigningKey) -> tuple[Services, int]:
     config = load_config(None, environ={}, overrides=overrides)
     services = build_services(config, ManualClock())
     InstalledDefinitions(services.definitions_root(config), key.verify_key(), ENGINE).install(new)
-    context = server_context(data / "certs/server.pem", data / "certs/server.key")
-    web = make_server(
-        "127.0.0.1", 0, create_app(services=services), threaded=True, ssl_context=context
-    )
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    return services, web.server_port
+    web = serve(create_app(services=services), CertPaths(data / "certs"))
+    return services, web.port
 
 
 def endpoint_config(data: Path, port: int) -> Config:

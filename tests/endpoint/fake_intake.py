@@ -8,18 +8,18 @@ package to an endpoint's Defcast listener the way the real server does.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
 
+from dis_core.certs import CertPaths
 from dis_core.protocol import ProtocolError, unpack_sample
-from dis_core.tls import http_session, server_context
+from dis_core.tls import http_session
 from dis_core.vocabulary.attributes import Message
+from tests.support.servers import Running, serve
 
 
 @dataclass
@@ -121,30 +121,21 @@ class FakeIntake:
         self.certs = certs
         self.state = IntakeState()
         self.port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: Running | None = None
 
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
     def start(self) -> FakeIntake:
-        context = server_context(self.certs / "server.pem", self.certs / "server.key")
-        self._server = make_server(
-            "127.0.0.1", self.port, create_app(self.state), threaded=True, ssl_context=context
-        )
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._running = serve(create_app(self.state), CertPaths(self.certs), self.port)
+        self.port = self._running.port  # a restart comes back on the same port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            assert self._thread is not None
-            self._thread.join(5)
-            self._server = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
 
     def deliver(self, status: str = "distributed") -> None:
         """Mark every held sample as the real server does when it delivers a set."""

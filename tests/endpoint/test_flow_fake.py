@@ -7,13 +7,16 @@ import socket
 from pathlib import Path
 
 import pytest
+from flask import Flask, jsonify
 
+from dis_core.certs import CertPaths
 from dis_core.clock import ManualClock
 from dis_core.definitions import Signature, build_full
 from dis_core.tls import http_session
 from dis_core.vocabulary.kinds import ConfirmationOutcome, ScanResult
 from endpoint.item import ForwardStatus
 from endpoint.machine import Endpoint
+from tests.support.servers import serving
 
 from .conftest import ALICE, BOB, HOST, INFECTED, PRODUCED, TAIL, Packages, endpoint_config
 from .fake_intake import FakeIntake
@@ -256,23 +259,12 @@ def test_pull_installs_the_servers_active_set_when_there_is_no_listener(
 
 @pytest.mark.parametrize("status_code", [400, 415])
 def test_refused_forward_is_recorded_not_retried(data_dir, packages, clock, status_code) -> None:
-    from flask import Flask, jsonify
-    from werkzeug.serving import make_server
-
-    from dis_core.tls import server_context
-
     app = Flask("refuser")
     app.post("/intake/v1/samples")(
         lambda: (jsonify({"error": "type", "message": "no"}), status_code)
     )
-    context = server_context(data_dir / "certs" / "server.pem", data_dir / "certs" / "server.key")
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
-    import threading
-
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        endpoint = _endpoint(data_dir, f"https://127.0.0.1:{server.server_port}", clock, packages)
+    with serving(app, CertPaths(data_dir / "certs")) as refuser:
+        endpoint = _endpoint(data_dir, refuser.url, clock, packages)
         _drop(endpoint, "c.exe", INFECTED)
         endpoint.scan_once()
         report = endpoint.forward_pending()
@@ -282,9 +274,6 @@ def test_refused_forward_is_recorded_not_retried(data_dir, packages, clock, stat
         clock.advance(3600)
         assert endpoint.forward_pending().refused == []
         endpoint.stop()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_results_the_server_cannot_apply_yet_are_sent_again(

@@ -4,18 +4,16 @@ confirmation), both on loopback TLS in one data directory."""
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import BaseWSGIServer, make_server
 
+from dis_core.certs import CertPaths
 from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
 from dis_core.definitions import InstalledDefinitions, VerifyKey
-from dis_core.tls import server_context
 from dis_core.vocabulary.kinds import ConfirmationOutcome
 from endpoint.fleet import fleet_identities
 from endpoint.identity import Identity
@@ -25,6 +23,7 @@ from quarantine_server.agent import Agent
 from quarantine_server.models import Sample
 from quarantine_server.services import Services, build_services
 from quarantine_server.web.app import create_app
+from tests.support.servers import Running, serve
 
 from .conftest import ALICE, BOB, ENGINE, HOST, INFECTED, Packages, endpoint_config
 
@@ -35,27 +34,21 @@ class QuarantineServer:
     services: Services
     clock: ManualClock
     port: int
-    _server: BaseWSGIServer | None = None
-    _thread: threading.Thread | None = None
+    _running: Running | None = None
 
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        certs = self.config.certs_dir
-        context = server_context(certs / "server.pem", certs / "server.key")
         app = create_app(services=self.services)
-        self._server = make_server("127.0.0.1", self.port, app, threaded=True, ssl_context=context)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._running = serve(app, CertPaths(self.config.certs_dir), self.port)
+        self.port = self._running.port  # a restart comes back on the same port
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
 
     def agent(self) -> Agent:
         return Agent(self.services)

@@ -11,8 +11,9 @@ from dis_core.certs import generate
 from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
 from gateway_sim.app import create_app
+from tests.support.fake_gateway import Vendor
 
-from .helpers import FakeLink, Publisher
+from .helpers import FakeLink
 
 
 def make_config(data_dir: Path, **gateway: object) -> Config:
@@ -49,8 +50,8 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def publisher(config: Config) -> Publisher:
-    return Publisher(Path(config.general.data_dir))
+def publisher(config: Config) -> Vendor:
+    return Vendor.of_backoffice(Path(config.general.data_dir))
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
-"""Shared test helpers: a fake back office, sample builders, a definitions publisher."""
+"""Shared gateway test helpers: a fake back office and packed submissions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from dis_core.analysis import AnalysisStatus
-from dis_core.definitions import DefinitionRepository, Signature, SigningKey, build_full
 from dis_core.protocol import pack_sample
 from dis_core.vocabulary import SampleState
 
@@ -20,7 +18,6 @@ CUSTOMER = {
     "X-Customer-Contact-Email": "pat@example.invalid",
     "X-Quarantine-Server": "qserver-test",
 }
-MARKER = b"SIM-APPENDED-BODY:inert-test-bytes"
 
 
 def submit_attributes(**extra: Any) -> dict[str, Any]:
@@ -36,17 +33,6 @@ def submit_attributes(**extra: Any) -> dict[str, Any]:
 
 def packed(content: bytes, **extra: Any) -> tuple[dict[str, str], bytes]:
     return pack_sample(content, submit_attributes(**extra))
-
-
-def host_program(tag: str, size: int = 600) -> bytes:
-    """A harmless 'program': MZ, then filler; nothing here runs anywhere."""
-    body = (tag.encode() * (size // max(1, len(tag)) + 1))[: size - 2]
-    return b"MZ" + body
-
-
-def infected(tag: str) -> bytes:
-    """A host with the inert marker appended, which the test signature detects and cuts off."""
-    return host_program(tag) + MARKER + b"\x00" * 16
 
 
 @dataclass
@@ -77,62 +63,3 @@ class FakeLink:
         self.statuses[cookie] = replace(
             now, state=state.value, date_analyzed=at, result=replace(now.result, **found), **fields
         )
-
-
-def repairable_signature(sequence: int, sig_id: str = "T000001") -> Signature:
-    rule = (
-        f'rule test_appended_{sig_id}\n{{\n  strings:\n    $a = "{MARKER.decode()}"\n'
-        "  condition:\n    uint16(0) == 0x5A4D and $a\n}\n"
-    )
-    repair = {"version": 1, "anchor": "$a", "ops": [{"op": "truncate", "length": {"match": 0}}]}
-    return Signature(
-        id=sig_id,
-        virus_name="Sim.Appender.Test",
-        kind="binary",
-        rule=rule,
-        repair=repair,
-        added_in=sequence,
-        family="appender",
-    )
-
-
-def detect_only_signature(sequence: int, needle: str, sig_id: str) -> Signature:
-    rule = f'rule test_detect_{sig_id}\n{{\n  strings:\n    $a = "{needle}"\n  condition:\n    $a\n}}\n'
-    return Signature(
-        id=sig_id,
-        virus_name="Sim.Overwriter.Test",
-        kind="binary",
-        rule=rule,
-        repair=None,
-        added_in=sequence,
-        family="overwriter",
-    )
-
-
-class Publisher:
-    """Publishes signed full sets into data_dir/backoffice/published like the back office does."""
-
-    def __init__(self, data_dir: Path) -> None:
-        keys = data_dir / "backoffice" / "keys"
-        keys.mkdir(parents=True, exist_ok=True)
-        self.key = SigningKey.generate()
-        self.key.save(keys / "signing.key")
-        self.key.verify_key().save(keys / "signing.pub")
-        self.repository = DefinitionRepository(
-            data_dir / "backoffice" / "published", self.key.verify_key()
-        )
-
-    def publish(self, signatures: list[Signature], *, certified: bool) -> int:
-        sequence = self.repository.next_sequence()
-        moment = datetime(2026, 1, 1, tzinfo=UTC)
-        package = build_full(
-            sequence,
-            signatures,
-            certified=certified,
-            produced=moment,
-            key=self.key,
-            published=moment,
-            certified_at=moment if certified else None,
-        )
-        self.repository.publish(package)
-        return sequence

@@ -11,9 +11,10 @@ from backoffice.store.models import Analysis
 from dis_core.clock import ManualClock
 from dis_core.protocol.packing import sha256_hex
 from gateway_sim.app import create_app
+from tests.support.samples import host_program
 
 from .conftest import make_config
-from .helpers import host_program, packed
+from .helpers import packed
 
 
 def test_submission_reaches_the_real_back_office(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from dis_core.protocol.packing import sha256_hex
 from gateway_sim.models import Submission
+from tests.support.samples import host_program
 
 from .conftest import make_config
-from .helpers import FakeLink, host_program, packed
+from .helpers import FakeLink, packed
 
 URL = "/gateway/v1/samples"
 

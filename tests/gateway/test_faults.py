@@ -11,9 +11,11 @@ from flask.testing import FlaskClient
 
 from dis_core.clock import ManualClock
 from gateway_sim.app import create_app
+from tests.support.fake_gateway import Vendor
+from tests.support.samples import host_program, infected, marker_signature
 
 from .conftest import ADMIN, make_config
-from .helpers import FakeLink, Publisher, host_program, packed, repairable_signature
+from .helpers import FakeLink, packed
 
 FAULTS = "/gateway/admin/v1/faults"
 URL = "/gateway/v1/samples"
@@ -83,12 +85,10 @@ def test_decline_everything(client: FlaskClient, link: FakeLink) -> None:
     assert link.imports == []
 
 
-def test_decline_everything_beats_known_results(client: FlaskClient, publisher: Publisher) -> None:
-    from .helpers import infected
-
-    publisher.publish([repairable_signature(1)], certified=True)
+def test_decline_everything_beats_known_results(client: FlaskClient, publisher: Vendor) -> None:
+    publisher.publish_set([marker_signature("APPENDED", 1)], certified=True)
     put(client, decline_all=True)
-    headers, body = packed(infected("decline-known"))
+    headers, body = packed(infected("APPENDED", host_program("decline-known")))
     assert client.post(URL, headers=headers, data=body).headers["X-Analysis-State"] == "declined"
 
 
@@ -125,8 +125,8 @@ def test_drop_transfers_records_lost(client: FlaskClient, link: FakeLink) -> Non
     assert link.imports == []
 
 
-def test_drop_transfers_cuts_downloads_in_half(client: FlaskClient, publisher: Publisher) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+def test_drop_transfers_cuts_downloads_in_half(client: FlaskClient, publisher: Vendor) -> None:
+    publisher.publish_set([marker_signature("APPENDED", 1)], certified=True)
     whole = client.get("/gateway/v1/definitions/1").data
     put(client, drop_transfers=True)
     cut = client.get("/gateway/v1/definitions/1")
@@ -159,7 +159,7 @@ def test_faults_from_configuration(tmp_path: Path, clock: ManualClock, link: Fak
 
 
 def test_corrupt_next_definitions_damages_one_full_download(
-    client: FlaskClient, publisher: Publisher
+    client: FlaskClient, publisher: Vendor
 ) -> None:
     import hashlib
 
@@ -167,7 +167,7 @@ def test_corrupt_next_definitions_damages_one_full_download(
 
     from dis_core.definitions import DefinitionError, read_package
 
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish_set([marker_signature("APPENDED", 1)], certified=True)
     whole = client.get("/gateway/v1/definitions/1").data
     assert put(client, corrupt_next_definitions=True)["corrupt_next_definitions"] is True
     assert client.head("/gateway/v1/definitions/1").status_code == 200  # HEAD does not use it up

@@ -13,17 +13,11 @@ from dis_core.config import Config
 from dis_core.protocol.packing import sha256_hex
 from dis_core.vocabulary import SampleState
 from gateway_sim.app import create_app
+from tests.support.fake_gateway import Vendor
+from tests.support.samples import host_program, infected, marker_signature
 
 from .conftest import make_config
-from .helpers import (
-    FakeLink,
-    Publisher,
-    detect_only_signature,
-    host_program,
-    infected,
-    packed,
-    repairable_signature,
-)
+from .helpers import FakeLink, packed
 
 URL = "/gateway/v1/samples"
 
@@ -104,44 +98,44 @@ def test_known_final_result_is_answered_at_once(
 
 
 def test_certified_definitions_detect_and_repair(
-    client: FlaskClient, publisher: Publisher, link: FakeLink
+    client: FlaskClient, publisher: Vendor, link: FakeLink
 ) -> None:
-    certified = publisher.publish([repairable_signature(1)], certified=True)
-    publisher.publish([repairable_signature(1)], certified=False)
-    reply = submit(client, infected("certified"))
+    certified = publisher.publish_set([marker_signature("APPENDED", 1)], certified=True)
+    publisher.publish_set([marker_signature("APPENDED", 1)], certified=False)
+    reply = submit(client, infected("APPENDED", host_program("certified")))
     assert reply.status_code == 202
     assert reply.headers["X-Analysis-Filter"] == "certified-definitions"
     assert reply.headers["X-Analysis-State"] == "infected"
     assert reply.headers["X-Signatures-Sequence"] == str(certified)
-    assert reply.headers["X-Analysis-Virus-Name"] == "Sim.Appender.Test"
+    assert reply.headers["X-Analysis-Virus-Name"] == "Sim.Test.APPENDED"
     assert reply.headers["X-Analysis-Repairable"] == "yes"
     assert link.imports == []
 
 
 def test_newest_definitions_when_the_certified_set_misses(
-    client: FlaskClient, publisher: Publisher, link: FakeLink
+    client: FlaskClient, publisher: Vendor, link: FakeLink
 ) -> None:
-    publisher.publish([detect_only_signature(1, "unrelated-needle", "T000009")], certified=True)
-    newest = publisher.publish([repairable_signature(2)], certified=False)
-    reply = submit(client, infected("newest"))
+    publisher.publish_set([marker_signature("UNRELATED", 1, repairable=False)], certified=True)
+    newest = publisher.publish_set([marker_signature("APPENDED", 2)], certified=False)
+    reply = submit(client, infected("APPENDED", host_program("newest")))
     assert reply.headers["X-Analysis-Filter"] == "newest-definitions"
     assert reply.headers["X-Signatures-Sequence"] == str(newest)
     assert link.imports == []
 
 
 def test_detection_without_repair_still_goes_to_the_back_office(
-    client: FlaskClient, publisher: Publisher, link: FakeLink
+    client: FlaskClient, publisher: Vendor, link: FakeLink
 ) -> None:
-    publisher.publish([detect_only_signature(1, "SIM-APPENDED-BODY", "T000002")], certified=True)
-    reply = submit(client, infected("detect-only"))
+    publisher.publish_set([marker_signature("APPENDED", 1, repairable=False)], certified=True)
+    reply = submit(client, infected("APPENDED", host_program("detect-only")))
     assert reply.headers["X-Analysis-Filter"] == "backoffice"
     assert len(link.imports) == 1
 
 
 def test_clean_sample_passes_the_definitions(
-    client: FlaskClient, publisher: Publisher, link: FakeLink
+    client: FlaskClient, publisher: Vendor, link: FakeLink
 ) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish_set([marker_signature("APPENDED", 1)], certified=True)
     assert submit(client, host_program("clean")).headers["X-Analysis-Filter"] == "backoffice"
 
 
@@ -199,15 +193,15 @@ def test_a_declined_result_is_not_reused(custom_app, link: FakeLink) -> None:  #
 
 
 def test_first_hit_wins_known_result_before_definitions(
-    client: FlaskClient, publisher: Publisher, link: FakeLink, clock: ManualClock, config: Config
+    client: FlaskClient, publisher: Vendor, link: FakeLink, clock: ManualClock, config: Config
 ) -> None:
-    content = infected("order")
+    content = infected("APPENDED", host_program("order"))
     cookie = submit(client, content).headers[
         "X-Analysis-Cookie"
     ]  # nothing published yet: back office
     link.finish(cookie, SampleState.NOREPAIR, clock.now(), virus_name="Sim.Order")
     client.get(f"/gateway/v1/samples/{cookie}")
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish_set([marker_signature("APPENDED", 1)], certified=True)
     again = submit(client, content)
     assert again.headers["X-Analysis-Filter"] == "known-result"
     assert again.headers["X-Analysis-State"] == "norepair"

@@ -18,9 +18,11 @@ from backoffice.store.database import BackOfficeStore
 from backoffice.store.models import Analysis
 from dis_core.config import load_config
 from dis_core.tls import client_context, http_session
+from tests.support.fake_gateway import Vendor
 from tests.support.gateway_client import GatewayClient, GatewayError, GatewayUnreachable
+from tests.support.samples import host_program, marker_signature
 
-from .helpers import Publisher, host_program, packed, repairable_signature, submit_attributes
+from .helpers import packed, submit_attributes
 from .server_process import ADMIN_TOKEN, DIS, RunningGateway, start_gateway
 
 
@@ -32,9 +34,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway
 
 
 @pytest.fixture(scope="module")
-def publisher(gateway: RunningGateway) -> Publisher:
+def publisher(gateway: RunningGateway) -> Vendor:
     """One signing key for the module's gateway, as the back office keeps one."""
-    return Publisher(gateway.data_dir)
+    return Vendor.of_backoffice(gateway.data_dir)
 
 
 @pytest.fixture
@@ -88,8 +90,8 @@ def test_curl_with_the_ca(gateway: RunningGateway, client: GatewayClient) -> Non
     assert "HTTP/1.1 200" in result.stdout and f"X-Analysis-Cookie: {cookie}" in result.stdout
 
 
-def test_curl_head_of_definitions(gateway: RunningGateway, publisher: Publisher) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+def test_curl_head_of_definitions(gateway: RunningGateway, publisher: Vendor) -> None:
+    publisher.publish_set([marker_signature("APPENDED", 1)], certified=True)
     result = subprocess.run(
         ["curl", "-sS", "-I", "--cacert", str(gateway.ca), f"{gateway.base_url}/gateway/v1/definitions/certified"],
         capture_output=True, text=True, timeout=30, check=False,
@@ -174,9 +176,9 @@ def test_refuse_connections_fault(
 
 
 def test_drop_transfers_fault(
-    gateway: RunningGateway, client: GatewayClient, admin: requests.Session, publisher: Publisher
+    gateway: RunningGateway, client: GatewayClient, admin: requests.Session, publisher: Vendor
 ) -> None:
-    publisher.publish([repairable_signature(1)], certified=True)
+    publisher.publish_set([marker_signature("APPENDED", 1)], certified=True)
     admin.put(f"{gateway.base_url}/gateway/admin/v1/faults", json={"drop_transfers": True})
     content = host_program("dropped", 30000) + bytes(range(256)) * 100
     with pytest.raises((GatewayUnreachable, GatewayError)):

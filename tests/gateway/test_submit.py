@@ -9,9 +9,10 @@ from dis_core.clock import ManualClock
 from dis_core.protocol.packing import sha256_hex
 from dis_core.vocabulary import SampleState
 from gateway_sim.models import Submission
+from tests.support.samples import host_program
 
 from .conftest import ADMIN
-from .helpers import FakeLink, host_program, packed
+from .helpers import FakeLink, packed
 
 
 def post(client: FlaskClient, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]

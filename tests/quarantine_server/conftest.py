@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import requests
-from qs_helpers import FakeGateway, Running, Vendor, serve
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -25,6 +24,8 @@ from quarantine_server.auth import create_token
 from quarantine_server.models import User
 from quarantine_server.services import Services, build_services
 from quarantine_server.web.app import create_app
+from tests.support.fake_gateway import FakeGateway, Vendor
+from tests.support.servers import Running, serve
 
 ADMIN = ("admin", "admin-password")
 VIEWER = ("viewer", "viewer-password")

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 import pytest
 from conftest import Server
 from flask import Flask, request
-from qs_helpers import ConnectProxy, SmtpSink, SyslogReceiver, forward, infected, serve
+from qs_helpers import ConnectProxy, SmtpSink, SyslogReceiver, forward
 
 from dis_core.vocabulary import AlertEvent
+from tests.support.samples import infected
+from tests.support.servers import serve
 
 
 @pytest.fixture
@@ -105,10 +107,11 @@ def test_unknown_event_name_is_refused(server: Server) -> None:
     ],
 )
 def test_too_long_in_a_status(server: Server, status_setup: str, setting: str, event: str) -> None:
-    from qs_helpers import DefcastEndpoint, Script
+    from qs_helpers import DefcastEndpoint
 
     from dis_core.definitions import VerifyKey
     from dis_core.protocol.packing import sha256_hex
+    from tests.support.fake_gateway import Script
 
     agent = server.agent()
     listener = DefcastEndpoint(

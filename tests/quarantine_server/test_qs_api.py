@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from conftest import ADMIN, VIEWER, Server
-from qs_helpers import forward, infected
+from qs_helpers import forward
+
+from tests.support.samples import infected
 
 
 def test_every_route_needs_a_user(server: Server) -> None:

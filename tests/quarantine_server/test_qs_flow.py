@@ -6,10 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import Server
-from qs_helpers import DefcastEndpoint, Running, Script, forward, infected, serve
+from qs_helpers import DefcastEndpoint, forward
 
 from dis_core.definitions import VerifyKey
 from dis_core.protocol.packing import sha256_hex
+from tests.support.fake_gateway import Script
+from tests.support.samples import infected
+from tests.support.servers import Running, serve
 
 
 def statuses(server: Server, sample_id: int) -> list[str]:

@@ -7,11 +7,12 @@ import ssl
 
 import pytest
 from conftest import Server
-from qs_helpers import forward, forward_headers, infected
+from qs_helpers import forward
 from sqlalchemy import select
 
 from dis_core.protocol.packing import sha256_hex
 from quarantine_server.models import Sample
+from tests.support.samples import forward_headers, infected
 
 
 def _count(server: Server) -> int:

@@ -7,10 +7,12 @@ import io
 import zipfile
 
 from conftest import Server
-from qs_helpers import Script, forward, infected
+from qs_helpers import forward
 
 from dis_core.protocol.packing import sha256_hex
 from quarantine_server.strip import strip_user_data
+from tests.support.fake_gateway import Script
+from tests.support.samples import infected
 
 
 def test_automatic_submission_off_holds_samples_and_raises_held(server: Server) -> None:

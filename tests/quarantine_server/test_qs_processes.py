@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from qs_helpers import FakeGateway, Vendor, forward, infected, serve
+from qs_helpers import forward
 
 from dis_core.certs import CertPaths, generate
 from dis_core.config import load_config
@@ -25,6 +25,9 @@ from dis_core.definitions import load_or_create_signing_key
 from dis_core.tls import http_session
 from quarantine_server.models import Sample
 from quarantine_server.services import build_services
+from tests.support.fake_gateway import FakeGateway, Vendor
+from tests.support.samples import infected
+from tests.support.servers import serve
 
 DIS = [str(Path(sys.executable).parent / "dis")]
 

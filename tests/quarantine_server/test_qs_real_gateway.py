@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_config
-from qs_helpers import WHEN, Running, forward, infected, marker_signature, serve
+from qs_helpers import forward
 
 from dis_core.certs import generate
 from dis_core.clock import ManualClock
@@ -25,6 +25,8 @@ from quarantine_server.agent import Agent
 from quarantine_server.models import Sample
 from quarantine_server.services import Services, build_services
 from quarantine_server.web.app import create_app
+from tests.support.samples import WHEN, infected, marker_signature
+from tests.support.servers import Running, serve
 
 DIS = str(Path(sys.executable).with_name("dis"))
 

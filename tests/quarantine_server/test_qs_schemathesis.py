@@ -8,10 +8,11 @@ from typing import Any
 import schemathesis
 from conftest import Server
 from hypothesis import HealthCheck, given, settings
-from qs_helpers import forward, infected
+from qs_helpers import forward
 from schemathesis.checks import positive_data_acceptance
 
 from quarantine_server.web.openapi import document
+from tests.support.samples import infected
 
 EXAMPLES_PER_OPERATION = 6
 

@@ -1,5 +1,5 @@
-"""Builders shared by the reliability tests: a Quarantine Server app on a ManualClock, packed
-samples as an endpoint sends them, and small checks."""
+"""Builders shared by the reliability tests: a Quarantine Server app on a ManualClock, inert
+samples nobody's definitions know, and small checks."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from flask.testing import FlaskClient
 
 from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
-from dis_core.protocol import pack_sample
 from quarantine_server.auth import create_token, create_user
 from quarantine_server.services import Services, build_services
 from quarantine_server.web.app import create_app
@@ -64,29 +63,6 @@ def quarantine_app(data: Path, **sections: dict[str, Any]) -> QuarantineApp:
         create_user(session, *VIEWER, "viewer", clock.now())
         token = create_token(session, admin, "reliability", clock.now())
     return QuarantineApp(create_app(services=services), services, config, clock, token)
-
-
-def forward_message(
-    content: bytes,
-    *,
-    sample_id: str = "r-1",
-    file_name: str = "sample.exe",
-    computer: str = "PC-1",
-    **extra: Any,
-) -> tuple[dict[str, str], bytes]:
-    """Headers and body an endpoint sends to forward ``content``."""
-    attributes: dict[str, Any] = {
-        "X-Sample-Type": "file",
-        "X-Sample-File": file_name,
-        "X-Sample-Id": sample_id,
-        "X-Platform-User": "alice",
-        "X-Platform-Computer": computer,
-        "X-Scan-Result": "suspicious",
-        "X-Scan-Signatures-Sequence": 0,
-        "X-Date-Quarantined": WHEN,
-    }
-    attributes.update(extra)
-    return pack_sample(content, attributes)
 
 
 def sha256(data: bytes) -> str:

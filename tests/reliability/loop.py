@@ -17,8 +17,9 @@ from dis_core.config import Config
 from launcher.session import LoopSession
 from launcher.settings import quick_loop_settings, write_settings
 from launcher.stack import Stack
+from tests.support.samples import forward_headers
 
-from .helpers import forward_message, sha256
+from .helpers import sha256
 
 SPEED = 60.0  # simulated seconds per real second: agent jobs every 30 simulated s = 0.5 s
 GATEWAY_ADMIN_TOKEN = "gw-admin-7c1d9e2b5a-secret"
@@ -70,7 +71,7 @@ class RunningLoop:
         computer: str = "PC-1",
         **attrs: Any,
     ) -> requests.Response:
-        headers, body = forward_message(content, sample_id=sample_id, computer=computer, **attrs)
+        headers, body = forward_headers(content, sample_id=sample_id, computer=computer, **attrs)
         return http.post(f"{self.qs_url}/intake/v1/samples", headers=headers, data=body, timeout=60)
 
     def samples(self) -> list[dict[str, Any]]:

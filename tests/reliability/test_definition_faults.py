@@ -1,5 +1,5 @@
 """Damaged or wrongly signed definition sets, and clock jumps, in one Quarantine Server process
-(its agent's jobs run step by step on a ManualClock against a small TLS gateway).
+(its agent's jobs run step by step on a ManualClock against the fake gateway on loopback TLS).
 
 A set that does not verify is never installed: the active set stays, the sample waiting for it
 records the error and raises ``sample_install_failed``; once the gateway serves a good copy
@@ -18,11 +18,17 @@ import pytest
 from dis_core.certs import generate
 from dis_core.clock import ManualClock
 from dis_core.definitions import load_or_create_signing_key
+from dis_core.protocol.packing import sha256_hex
 from quarantine_server.agent import Agent
 from quarantine_server.definitions import open_definitions
+from tests.support.fake_gateway import FakeGateway, Script, Vendor
+from tests.support.samples import forward_headers, host_program, infected
+from tests.support.servers import serve
 
-from .fake_gateway import FakeGateway, infected_content, repository
-from .helpers import QuarantineApp, forward_message, quarantine_app
+from .helpers import QuarantineApp, quarantine_app
+
+CURE = "REL"  # the marker of the test virus that set NEEDED detects
+NEEDED = 2
 
 
 @dataclass
@@ -36,7 +42,12 @@ class Rig:
         return self.qs.clock
 
     def forward(self, tag: str) -> int:
-        headers, body = forward_message(infected_content(tag), sample_id=tag)
+        """Forward a sample that the gateway will say needs set NEEDED."""
+        content = infected(CURE, host_program(tag))
+        self.gateway.scripts[sha256_hex(content)] = Script(
+            ["infected"], sequence=NEEDED, virus=f"Sim.Test.{CURE}"
+        )
+        headers, body = forward_headers(content, sample_id=tag)
         reply = self.qs.client().post("/intake/v1/samples", headers=headers, data=body)
         assert reply.status_code == 201, reply.data
         return int(reply.get_json()["id"])
@@ -65,15 +76,17 @@ class Rig:
 def rig(tmp_path: Path) -> Iterator[Rig]:
     data = tmp_path / "data"
     certs = generate(data / "certs")
-    key = load_or_create_signing_key(data / "backoffice" / "keys")
-    gateway = FakeGateway(repository(tmp_path / "published", key), key)
-    gateway.publish_baseline_and_cure()
-    url = gateway.start(certs)
-    qs = quarantine_app(data, web_communication={"gateway_url": url, "timeout_s": 5})
-    installed = open_definitions(qs.services, qs.config)
-    installed.install(gateway.repo.get(1))
+    vendor = Vendor(
+        tmp_path / "published", load_or_create_signing_key(data / "backoffice" / "keys")
+    )
+    vendor.publish(certified=True)  # set 1: nothing in it, installed from the start
+    vendor.publish(CURE)  # set 2 = NEEDED: the cure
+    gateway = FakeGateway(vendor)
+    running = serve(gateway.app(), certs)
+    qs = quarantine_app(data, web_communication={"gateway_url": running.url, "timeout_s": 5})
+    open_definitions(qs.services, qs.config).install(vendor.package(1))
     yield Rig(qs, gateway, Agent(qs.services))
-    gateway.stop()
+    running.stop()
     qs.close()
 
 
@@ -84,15 +97,16 @@ def test_the_good_path_installs_the_needed_set(rig: Rig) -> None:
     assert rig.status(sample_id) in {"distribute", "not installed", "unneeded", "installed"}
 
 
-@pytest.mark.parametrize("mode", ["corrupt", "foreign"])
-def test_a_bad_set_is_refused_reported_and_the_sample_recovers(rig: Rig, mode: str) -> None:
-    rig.gateway.mode = mode
-    sample_id = rig.forward(mode)
+@pytest.mark.parametrize("damage", ["corrupt", "foreign"])
+def test_a_bad_set_is_refused_reported_and_the_sample_recovers(rig: Rig, damage: str) -> None:
+    served_badly: set[int] = getattr(rig.gateway, damage)  # FakeGateway.corrupt or .foreign
+    served_badly.update({1, NEEDED})  # every set the gateway has
+    sample_id = rig.forward(damage)
     rig.cycle()
     assert rig.active() == 1  # the damaged or foreign set never became active
     assert "sample_install_failed" in rig.events()
     assert rig.status(sample_id) == "error"
-    rig.gateway.mode = "good"
+    served_badly.clear()
     reply = rig.qs.client().post(f"/api/v1/samples/{sample_id}/restart", headers=rig.qs.bearer)
     assert reply.status_code in (200, 202, 204), reply.data
     rig.cycle(4)

@@ -21,14 +21,16 @@ from dis_core.definitions import SigningKey, build_full
 from endpoint.defcast import create_app
 from endpoint.identity import Identity
 from endpoint.machine import Endpoint as Machine
+from tests.support.samples import marker_signature
 
-from .fake_gateway import marker_rule
 from .helpers import WHEN
 from .test_hostile_zip import NEW_VERSION, ODD_METHOD
 
 KEY = SigningKey.generate()
-GOOD = build_full(2, [marker_rule(2)], certified=False, produced=WHEN, key=KEY)
-FOREIGN = build_full(3, [marker_rule(3)], certified=False, produced=WHEN, key=SigningKey.generate())
+GOOD = build_full(2, [marker_signature("DEFCAST", 2)], certified=False, produced=WHEN, key=KEY)
+FOREIGN = build_full(
+    3, [marker_signature("DEFCAST", 3)], certified=False, produced=WHEN, key=SigningKey.generate()
+)
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,9 @@ from simworld.emulator import Limits, run_binary
 from simworld.office import run_document
 from simworld.vba import Limits as MacroLimits
 from simworld.vfs import Event, VirtualFS
+from tests.support.samples import forward_headers, marker_signature
 
-from .helpers import forward_message, quarantine_app, unique_content
+from .helpers import quarantine_app, unique_content
 
 WHEN = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 STOP_REASONS = {"halt", "step_limit", "memory_limit", "output_limit", "fault"}
@@ -45,7 +46,7 @@ FEW = settings(
 SOME = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- the intake parser ------------------------------------------------------------------------
-VALID_HEADERS, VALID_BODY = forward_message(unique_content("intake-fuzz"))
+VALID_HEADERS, VALID_BODY = forward_headers(unique_content("intake-fuzz"))
 HEADER_NAMES = sorted(VALID_HEADERS)
 header_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=80)
 
@@ -407,20 +408,8 @@ KEY = SigningKey.generate()
 OTHER_KEY = SigningKey.generate()
 
 
-def _package(key: SigningKey, virus_name: str = "Sim.Test.1") -> bytes:
-    from dis_core.definitions import Signature
-
-    rule = 'rule sig_R1\n{\n  strings:\n    $a = "SIMMARK-R1"\n  condition:\n    $a\n}\n'
-    signature = Signature(
-        id="R1",
-        virus_name=virus_name,
-        kind="binary",
-        rule=rule,
-        repair=None,
-        added_in=4,
-        family="test",
-        category="virus",
-    )
+def _package(key: SigningKey) -> bytes:
+    signature = marker_signature("R1", 4, repairable=False)
     return build_full(4, [signature], certified=False, produced=WHEN, key=key)
 
 

@@ -20,13 +20,13 @@ from backoffice.analysis.rules import binary_rule, macro_rule
 from dis_core.definitions import Signature, SigningKey, build_full, read_package
 from dis_core.definitions.model import VIRUS_NAME
 from dis_core.definitions.rulefile import rule_file_text, rule_name
+from tests.support.samples import forward_headers, marker_signature
 
 from .helpers import (
     ADMIN,
     WHEN,
     QuarantineApp,
     files_under,
-    forward_message,
     quarantine_app,
     unique_content,
 )
@@ -55,7 +55,7 @@ def qs(tmp_path: Path) -> Iterator[QuarantineApp]:
 
 
 def _forward(qs: QuarantineApp, tag: str, **attrs: object) -> int:
-    headers, body = forward_message(unique_content(tag), sample_id=tag, **attrs)  # type: ignore[arg-type]
+    headers, body = forward_headers(unique_content(tag), sample_id=tag, **attrs)  # type: ignore[arg-type]
     reply = qs.client().post("/intake/v1/samples", headers=headers, data=body)
     assert reply.status_code == 201, reply.data[:300]
     return int(reply.get_json()["id"])
@@ -197,7 +197,7 @@ def test_api_returns_names_as_json_text(qs: QuarantineApp) -> None:
 
 # --- oversized headers (the app's own checks; the servers' limits are in test_services) --------
 def test_oversized_attribute_is_malformed_not_a_crash(qs: QuarantineApp) -> None:
-    headers, body = forward_message(unique_content("huge-1"), sample_id="huge-1")
+    headers, body = forward_headers(unique_content("huge-1"), sample_id="huge-1")
     for name in ("X-Sample-File", "X-Platform-User", "X-Scan-Virus-Name"):
         reply = qs.client().post(
             "/intake/v1/samples", headers={**headers, name: "A" * 200_000}, data=body
@@ -210,7 +210,7 @@ def test_oversized_attribute_is_malformed_not_a_crash(qs: QuarantineApp) -> None
 
 
 def test_many_headers_do_not_slow_intake_down(qs: QuarantineApp) -> None:
-    headers, body = forward_message(unique_content("many-1"), sample_id="many-1")
+    headers, body = forward_headers(unique_content("many-1"), sample_id="many-1")
     crowd = {f"X-Filler-{i}": "v" * 100 for i in range(2000)}
     started = time.monotonic()
     reply = qs.client().post("/intake/v1/samples", headers={**headers, **crowd}, data=body)
@@ -263,17 +263,7 @@ def test_made_up_virus_names_are_always_valid(carried: bytes | str, kind: str) -
 @settings(max_examples=60, deadline=None)
 @given(hostile_names.filter(lambda n: not VIRUS_NAME.fullmatch(n)))
 def test_a_set_with_a_hostile_virus_name_is_never_built(name: str) -> None:
-    rule = 'rule sig_S1\n{\n  strings:\n    $a = "SIMMARK"\n  condition:\n    $a\n}\n'
-    signature = Signature(
-        id="S1",
-        virus_name=name,
-        kind="binary",
-        rule=rule,
-        repair=None,
-        added_in=1,
-        family="x",
-        category="virus",
-    )
+    signature = marker_signature("S1", 1, repairable=False, virus_name=name)
     with pytest.raises(ValueError) as raised:
         build_full(1, [signature], certified=False, produced=WHEN, key=KEY)
     assert "virus name" in str(raised.value)

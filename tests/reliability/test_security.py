@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 
 from dis_core.config import Config, load_config
 from quarantine_server.web.openapi import document
+from tests.support.samples import forward_headers
 
-from .helpers import ADMIN, VIEWER, QuarantineApp, forward_message, quarantine_app, unique_content
+from .helpers import ADMIN, VIEWER, QuarantineApp, quarantine_app, unique_content
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [
@@ -33,7 +34,7 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 @pytest.fixture(scope="module")
 def qs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuarantineApp]:
     app = quarantine_app(tmp_path_factory.mktemp("qs-security") / "data")
-    headers, body = forward_message(unique_content("security-1"))
+    headers, body = forward_headers(unique_content("security-1"))
     assert app.client().post("/intake/v1/samples", headers=headers, data=body).status_code == 201
     yield app
     app.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,7 +74,10 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     pg, rd = os.environ.get("DIS_TEST_POSTGRES_URL"), os.environ.get("DIS_TEST_REDIS_URL")
     own: Path | None = None
     if not (pg and rd):
-        own = Path(f"/tmp/dis-services-test-{uuid.uuid4().hex[:8]}")
+        # not under tmp_path_factory: as root the cluster runs as the 'postgres' user, who
+        # cannot enter pytest's private (0700) base folder, and PostgreSQL's socket path
+        # inside the folder must stay short
+        own = Path(tempfile.mkdtemp(prefix="dis-services-test-"))
         values = _start_own(own)
         pg, rd = values["DIS_TEST_POSTGRES_URL"], values["DIS_TEST_REDIS_URL"]
     found = Services(pg, rd)

@@ -1,2 +1,4 @@
-"""What tests of several parts share: the shared corpus's location and a client of the gateway's
-HTTP contract that only tests need (the Quarantine Server has its own, quarantine_server.gateway)."""
+"""What tests of several parts share: the shared corpus's location, a client of the gateway's
+HTTP contract that only tests need (the Quarantine Server has its own, quarantine_server.gateway),
+the one fake gateway with its vendor (fake_gateway), inert samples and marker signatures
+(samples) and loopback WSGI servers (servers)."""
