@@ -14,8 +14,9 @@ from backoffice.link import BackOfficeLink
 from backoffice.service import BackOffice
 from backoffice.services import Goodware
 from dis_core.clock import ScaledClock
-from dis_core.config import Config, load_config
+from dis_core.config import Config
 from tests.support.corpus import SHARED_CORPUS
+from tests.support.world import config_for
 
 # A Monday in March that is not the 13th: date triggers must be found, not stumbled upon.
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -34,11 +35,7 @@ def goodware(tmp_path_factory: pytest.TempPathFactory) -> Goodware:
 
 
 def make_config(data_dir: Path, **backoffice: object) -> Config:
-    settings: dict[str, object] = {"workers": 2, "poll_interval_s": 0.05}
-    settings.update(backoffice)
-    return load_config(
-        environ={}, overrides={"general": {"data_dir": str(data_dir)}, "backoffice": settings}
-    )
+    return config_for(data_dir, backoffice={"workers": 2, "poll_interval_s": 0.05, **backoffice})
 
 
 @pytest.fixture

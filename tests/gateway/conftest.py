@@ -9,17 +9,16 @@ from flask.testing import FlaskClient
 
 from dis_core.certs import generate
 from dis_core.clock import ManualClock
-from dis_core.config import Config, load_config
+from dis_core.config import Config
 from gateway_sim.app import create_app
 from tests.support.fake_gateway import Vendor
+from tests.support.world import config_for
 
 from .helpers import FakeLink
 
 
 def make_config(data_dir: Path, **gateway: object) -> Config:
-    return load_config(
-        environ={}, overrides={"general": {"data_dir": str(data_dir)}, "gateway": dict(gateway)}
-    )
+    return config_for(data_dir, gateway=gateway)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from dis_core.certs import CertPaths, generate
 from dis_core.clock import ManualClock
-from dis_core.config import Config, load_config
+from dis_core.config import Config
 from dis_core.definitions import load_or_create_signing_key
 from dis_core.tls import http_session
 from quarantine_server.agent import Agent
@@ -26,6 +26,7 @@ from quarantine_server.services import Services, build_services
 from quarantine_server.web.app import create_app
 from tests.support.fake_gateway import FakeGateway, Vendor
 from tests.support.servers import Running, serve
+from tests.support.world import config_for
 
 ADMIN = ("admin", "admin-password")
 VIEWER = ("viewer", "viewer-password")
@@ -96,12 +97,8 @@ def _user(session: Session, name: str, role: str, clock: ManualClock) -> User:
 
 
 def make_config(data: Path, **sections: dict[str, Any]) -> Config:
-    overrides: dict[str, dict[str, Any]] = {
-        "general": {"data_dir": str(data), "quarantine_max_mb": 50}
-    }
-    for name, values in sections.items():
-        overrides.setdefault(name, {}).update(values)
-    return load_config(None, environ={}, overrides=overrides)
+    general = {"quarantine_max_mb": 50, **sections.pop("general", {})}
+    return config_for(data, general=general, **sections)
 
 
 @pytest.fixture(scope="session")
