@@ -271,19 +271,33 @@ class Endpoint:
 
     def _forward(self, item: QuarantinedItem, now: datetime, report: ForwardReport) -> None:
         retry_s = self.config.endpoint.retry_interval_s
+        status: ForwardStatus | None = ForwardStatus.PENDING
         if report.retry_later:  # the server did not answer a moment ago
             forwarding.defer(item, now, retry_s, f"not tried: {report.retry_later[0].last_error}")
-            status = ForwardStatus.PENDING
         else:
-            attributes = self._attributes(item, now)
-            status = forwarding.attempt(self.client, self.vault, item, attributes, retry_s)
-        {
-            ForwardStatus.FORWARDED: report.forwarded,
-            ForwardStatus.PENDING: report.retry_later,
-            ForwardStatus.REFUSED: report.refused,
-        }[status].append(item)
+            status = self._attempt(item, now, retry_s, report)
+        if status is not None:
+            {
+                ForwardStatus.FORWARDED: report.forwarded,
+                ForwardStatus.PENDING: report.retry_later,
+                ForwardStatus.REFUSED: report.refused,
+            }[status].append(item)
         self.vault.save(item)
-        self.journal.write(now, "forward", item=item.id, status=status.value, error=item.last_error)
+        state = item.forward_status.value
+        self.journal.write(now, "forward", item=item.id, status=state, error=item.last_error)
+
+    def _attempt(
+        self, item: QuarantinedItem, now: datetime, retry_s: float, report: ForwardReport
+    ) -> ForwardStatus | None:
+        """One attempt; None when this item itself failed (the server was not the problem)."""
+        try:
+            attributes = self._attributes(item, now)
+            return forwarding.attempt(self.client, self.vault, item, attributes, retry_s)
+        except Exception as exc:  # a fault with one item must not stall the computer's queue
+            log.exception("item %s could not be forwarded", item.id)
+            forwarding.defer(item, now, retry_s, f"not forwarded: {exc.__class__.__name__}: {exc}")
+            report.failed.append(item)
+            return None
 
     def _attributes(self, item: QuarantinedItem, now: datetime) -> dict[str, Any]:
         return forwarding.forward_attributes(item, self.identity, self.listener_address(), now)

@@ -26,6 +26,7 @@ class ForwardReport:
     forwarded: list[QuarantinedItem] = field(default_factory=list)
     retry_later: list[QuarantinedItem] = field(default_factory=list)
     refused: list[QuarantinedItem] = field(default_factory=list)
+    failed: list[QuarantinedItem] = field(default_factory=list)  # a fault of its own; retried later
     confirmations_sent: int = 0
     confirmations_waiting: int = 0
 

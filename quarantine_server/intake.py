@@ -19,7 +19,7 @@ from dis_core.config import Config
 from dis_core.lifecycle import transition
 from dis_core.protocol import ProtocolError, SampleMessage, unpack_sample
 from dis_core.vocabulary import AlertEvent, SampleError, SampleStatus
-from dis_core.vocabulary.attributes import Message, format_value, lookup
+from dis_core.vocabulary.attributes import Message, format_value, lookup, text_from_header
 from dis_core.vocabulary.parts import Part
 from quarantine_server.alerts import raise_event
 from quarantine_server.models import Sample
@@ -146,7 +146,7 @@ def stored_attributes(message: SampleMessage) -> dict[str, str]:
     for name, raw in message.headers.items():
         attribute = lookup(name)
         if attribute is not None and attribute.name != "X-Content-Scrambling-Key":
-            kept[attribute.name] = raw
+            kept[attribute.name] = text_from_header(raw)  # stored as the sender meant it
     return kept
 
 

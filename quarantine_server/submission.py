@@ -12,7 +12,13 @@ from dis_core.config import Config
 from dis_core.lifecycle import IllegalTransition, transition
 from dis_core.protocol import pack_sample
 from dis_core.vocabulary import AlertEvent, NextMove, SampleError, SampleState, SampleStatus
-from dis_core.vocabulary.attributes import ATTRIBUTES, Message, format_value, lookup
+from dis_core.vocabulary.attributes import (
+    ATTRIBUTES,
+    Message,
+    format_value,
+    lookup,
+    text_from_header,
+)
 from dis_core.vocabulary.parts import Part
 from quarantine_server.alerts import raise_event
 from quarantine_server.gateway import GatewayClient, GatewayRefused, Reply
@@ -151,7 +157,7 @@ def _keep_reply_attributes(sample: Sample, reply: Reply) -> None:
     for name, raw in reply.headers.items():
         attribute = ATTRIBUTES.get(name.lower())
         if attribute is not None and attribute.owner in {Part.GATEWAY, Part.BACKOFFICE}:
-            sample.set_attribute(attribute.name, raw)
+            sample.set_attribute(attribute.name, text_from_header(raw))
 
 
 def apply_status(

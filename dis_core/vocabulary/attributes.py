@@ -3,6 +3,10 @@
 Attributes travel as HTTP headers. Each has one owner (the part that sets it), a type that
 says how its text is parsed, the messages in which it is required, and a one-line meaning
 that the console shows on demand.
+
+Header text is Latin-1 on the wire, but file, user and computer names are not: text outside
+ASCII travels as an RFC 8187 ext-value (``UTF-8''`` then percent-encoded UTF-8), and raw UTF-8
+from other clients (which a WSGI server hands over decoded as Latin-1) is read back as UTF-8.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote, unquote
 
 from dis_core.vocabulary.errors import CodedError, SampleError
 from dis_core.vocabulary.kinds import ScanResult
@@ -42,10 +47,33 @@ MAX_TEXT = 1024
 PRIORITY_MAX = 1000
 
 
+EXT_VALUE = "UTF-8''"  # RFC 8187: the charset, an empty language, then percent-encoded bytes
+
+
+def header_text(value: str) -> str:
+    """Text as it can travel in a header: itself when plain ASCII, else an ext-value."""
+    if value.isascii() and not value.startswith(EXT_VALUE):
+        return value
+    return EXT_VALUE + quote(value, safe="")
+
+
+def text_from_header(raw: str) -> str:
+    """The text a sender meant: an ext-value decoded, raw UTF-8 recovered, else as it came."""
+    if raw.startswith(EXT_VALUE):
+        return unquote(raw[len(EXT_VALUE) :], errors="strict")
+    if raw.isascii():
+        return raw
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:  # real Latin-1 text (or not UTF-8 at all): keep what came
+        return raw
+
+
 def _text(value: str) -> str:
-    if len(value) > MAX_TEXT or any(ord(c) < 32 for c in value):
+    text = text_from_header(value)
+    if len(text) > MAX_TEXT or any(ord(c) < 32 for c in text):
         raise ValueError("text too long or has control characters")
-    return value
+    return text
 
 
 def _integer(value: str) -> int:
@@ -248,6 +276,8 @@ def format_value(value: Any) -> str:
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if value is None:
         return "0"
+    if isinstance(value, str):
+        return header_text(value)
     return str(value)
 
 

@@ -17,6 +17,7 @@ from dis_core.vocabulary.attributes import (
     lookup,
     parse_attributes,
     required_for,
+    text_from_header,
 )
 from dis_core.vocabulary.parts import Part
 
@@ -303,3 +304,32 @@ def test_problem_carries_error_name_and_detail() -> None:
     problem = AttributeProblem(SampleError.MALFORMED, "X-Sample-Size", "not an integer")
     assert isinstance(problem, ValueError)
     assert str(problem) == "malformed: X-Sample-Size: not an integer"
+
+
+STATUS_REPLY = {"X-Analysis-Cookie": "c1", "X-Analysis-State": "infected"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["日本語-wörm.exe", "Ünïcödé ファイル.doc", "plain.exe", "UTF-8''looks-encoded.exe", "%41.exe"],
+)
+def test_any_text_travels_in_a_latin1_header_and_reads_back_as_sent(name: str) -> None:
+    sent = format_attributes({"X-Sample-File": name})["X-Sample-File"]
+    sent.encode("latin-1")  # what http.client does with every header value
+    assert sent == name or sent.startswith("UTF-8''")
+    assert (
+        parse_attributes({**STATUS_REPLY, "X-Sample-File": sent}, Message.STATUS)["X-Sample-File"]
+        == name
+    )
+
+
+def test_raw_utf8_from_another_client_is_not_stored_garbled() -> None:
+    as_wsgi_hands_it_over = "日本語-wörm.exe".encode().decode("latin-1")
+    assert text_from_header(as_wsgi_hands_it_over) == "日本語-wörm.exe"
+    assert text_from_header("caf\xe9.exe") == "caf\xe9.exe"  # real Latin-1 stays as it came
+
+
+def test_a_broken_ext_value_is_malformed() -> None:
+    with pytest.raises(AttributeProblem) as problem:
+        parse_attributes({**STATUS_REPLY, "X-Sample-File": "UTF-8''%E6%97"}, Message.STATUS)
+    assert problem.value.error is SampleError.MALFORMED

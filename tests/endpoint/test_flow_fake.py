@@ -402,3 +402,41 @@ def test_the_yara_x_engine_gives_the_same_repair(data_dir, packages, intake, clo
     assert endpoint.scan_once().repaired_in_place == [path]
     assert path.read_bytes() == HOST
     endpoint.stop()
+
+
+def test_names_outside_latin1_travel_and_never_block_the_files_after_them(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    try:
+        first = _drop(endpoint, "日本語-wörm.exe", INFECTED)
+        second = _drop(endpoint, "zz-plain.exe", INFECTED + b"2")
+        assert len(endpoint.scan_once().quarantined) == 2
+        sent = endpoint.forward_pending()
+        assert len(sent.forwarded) == 2 and not sent.retry_later and not sent.failed
+        names = sorted(h.attributes["X-Sample-File"] for h in intake.state.samples)
+        assert names == sorted([str(first.resolve()), str(second.resolve())])
+    finally:
+        endpoint.stop()
+
+
+def test_an_item_that_cannot_be_packed_is_retried_later_without_holding_up_the_others(
+    data_dir, packages, intake, clock
+) -> None:
+    endpoint = _endpoint(data_dir, intake.url, clock, packages)
+    try:
+        _drop(endpoint, "a-broken.exe", INFECTED)
+        _drop(endpoint, "b-fine.exe", INFECTED + b"2")
+        endpoint.scan_once()
+        broken = next(i for i in endpoint.items() if i.side_effects.path.endswith("a-broken.exe"))
+        record = endpoint.folders.quarantine / f"{broken.id}.json"
+        # a record this version cannot turn into attributes (a fault of this item, not the server's)
+        record.write_text(record.read_text().replace(broken.side_effects.created, "not a date"))
+        sent = endpoint.forward_pending()
+        assert [i.id for i in sent.failed] == [broken.id]
+        assert len(sent.forwarded) == 1 and not sent.retry_later and not sent.refused
+        assert intake.state.samples[0].attributes["X-Sample-File"].endswith("b-fine.exe")
+        again = next(i for i in endpoint.items() if i.id == broken.id)
+        assert again.forward_status is ForwardStatus.PENDING and "ValueError" in again.last_error
+    finally:
+        endpoint.stop()

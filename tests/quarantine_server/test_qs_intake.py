@@ -152,3 +152,26 @@ def test_confirmation_body_is_validated(server: Server) -> None:
         f"{server.url}/intake/v1/confirmations", json={"computer": "PC-1"}, timeout=10
     )
     assert reply.status_code == 400 and reply.json()["error"] == "malformed"
+
+
+def test_names_outside_latin1_are_stored_as_the_endpoint_meant_them(server: Server) -> None:
+    reply = forward(
+        server.http, server.url, infected("NAMES"), file_name="日本語-wörm.exe", computer="東京-PC"
+    )
+    assert reply.status_code == 201, reply.text
+    with server.services.work() as session:
+        sample = session.get(Sample, reply.json()["id"])
+        assert sample is not None
+        assert (sample.file_name, sample.computer) == ("日本語-wörm.exe", "東京-PC")
+        assert sample.attributes["X-Sample-File"] == "日本語-wörm.exe"
+
+
+def test_raw_utf8_headers_from_another_client_are_not_garbled(server: Server) -> None:
+    headers, body = forward_headers(infected("RAW"), sample_id="q-raw")
+    sent: dict[str, str | bytes] = dict(headers)
+    sent["X-Sample-File"] = "Ärger-報告.exe".encode()  # not the ext-value our endpoint sends
+    reply = server.http.post(f"{server.url}/intake/v1/samples", headers=sent, data=body, timeout=30)
+    assert reply.status_code == 201, reply.text
+    with server.services.work() as session:
+        sample = session.get(Sample, reply.json()["id"])
+        assert sample is not None and sample.file_name == "Ärger-報告.exe"
