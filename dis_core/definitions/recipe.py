@@ -113,8 +113,8 @@ class RecipeRun:
         return bytes(self.work)
 
     def value(self, expr: Any) -> int:
-        if _is_int(expr):
-            return int(expr)
+        if _is_int(expr):  # a literal is held to the same range as a computed value
+            return self._checked(int(expr))
         ((name, arg),) = expr.items()
         if name == "match":
             if self.match is None:
@@ -138,7 +138,7 @@ class RecipeRun:
         return self.input[start : start + length]
 
     def _span(self, start: int, length: int) -> None:
-        if start + length > len(self.work):
+        if start < 0 or length < 0 or start + length > len(self.work):
             raise RepairError(f"write of {length} bytes at {start} is outside the file")
 
     def _op_copy(self, op: dict[str, Any]) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dis_core.definitions import (
     DefinitionError,
+    RepairError,
     SigningKey,
     apply_incremental,
     build_incremental,
@@ -17,6 +19,7 @@ from dis_core.definitions import (
     normalize_vba,
     read_package,
 )
+from dis_core.definitions.recipe import apply_binary_recipe
 from dis_core.definitions.vba import ZIP_MAGIC
 
 from .helpers import binary_signature, full_set
@@ -152,3 +155,17 @@ def test_spliced_increments_never_apply(position: int, splice: bytes) -> None:
     except DefinitionError:
         return
     raise AssertionError(f"spliced increment applied at {position}")
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        {"op": "write_u16", "at": 0, "value": -1},  # crashed with OverflowError
+        {"op": "write_u16", "at": -1, "value": 0},  # grew the file through a negative slice
+        {"op": "fill", "at": -1, "length": 2, "byte": 0},
+        {"op": "cut", "at": 0, "length": -1},
+    ],
+)
+def test_negative_literals_in_a_recipe_are_refused(op: dict[str, object]) -> None:
+    with pytest.raises(RepairError):
+        apply_binary_recipe(b"\x00", {"version": 1, "anchor": "$a", "ops": [op]}, None)
