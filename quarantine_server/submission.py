@@ -88,14 +88,27 @@ def submit_one(
         reply = client.submit(headers, body)
         attrs = reply.attributes(Message.STATUS)
     except GatewayRefused as refused:
-        refuse(session, config, sample, refused, at, "submission")
+        lock_and_refresh(session, sample)
+        if sample.status == S.RELEASED:
+            refuse(session, config, sample, refused, at, "submission")
         return
+    lock_and_refresh(session, sample)  # the web may have moved it while the gateway answered
+    _record_submission(sample, headers, attrs, at)
+    if sample.status != S.RELEASED:  # settled or held meanwhile: that move stands
+        follow_state(sample, reply, at)
+        return
+    move(sample, S.SUBMITTED, at, f"accepted by the gateway, cookie {sample.cookie}")
+    mirror(session, config, sample, reply, at)
+
+
+def _record_submission(
+    sample: Sample, headers: dict[str, str], attrs: dict[str, Any], at: datetime
+) -> None:
+    """The gateway has the sample: when it was sent and the cookie that follows it."""
     sample.date_submitted = at
     sample.set_attribute("X-Date-Submitted", headers["X-Date-Submitted"])
     sample.cookie = str(attrs["X-Analysis-Cookie"])
     sample.set_attribute("X-Analysis-Cookie", sample.cookie)
-    move(sample, S.SUBMITTED, at, f"accepted by the gateway, cookie {sample.cookie}")
-    mirror(session, config, sample, reply, at)
 
 
 def mirror(session: Session, config: Config, sample: Sample, reply: Reply, at: datetime) -> None:

@@ -8,8 +8,11 @@ import pytest
 from conftest import Server
 from qs_helpers import DefcastEndpoint, forward
 
+from dis_core.config import Config
 from dis_core.definitions import VerifyKey
 from dis_core.protocol.packing import sha256_hex
+from quarantine_server.agent import Agent
+from quarantine_server.gateway import GatewayClient, Reply
 from tests.support.fake_gateway import Script
 from tests.support.samples import infected
 from tests.support.servers import Running, serve
@@ -398,3 +401,32 @@ def test_a_nonsense_reply_puts_the_sample_in_error(server: Server) -> None:
     detail = server.sample(second)
     assert detail["status"] == "error" and detail["errors"] == ["internal"]
     assert "unusable gateway reply" in detail["error_details"][0]["detail"]
+
+
+class HeldWhileSubmitting(GatewayClient):
+    """The real client; while the gateway answers, an administrator holds the sample."""
+
+    def __init__(self, config: Config, server: Server, sample_id: int) -> None:
+        super().__init__(config, server.services.ca_file(config))
+        self.server, self.sample_id = server, sample_id
+
+    def submit(self, headers: dict[str, str], body: bytes) -> Reply:
+        reply = super().submit(headers, body)
+        path = f"/samples/{self.sample_id}/priority"
+        assert self.server.api("PUT", path, json={"priority": 0}).status_code == 200
+        return reply
+
+
+def test_a_change_made_while_the_gateway_answers_a_submission_is_not_overwritten(
+    server: Server,
+) -> None:
+    content = infected("RACE")
+    sample_id = forward(server.http, server.url, content).json()["id"]
+    server.gateway.scripts[sha256_hex(content)] = Script(["accepted"])
+    server.agent().scan_pass()
+    agent = Agent(server.services, lambda config: HeldWhileSubmitting(config, server, sample_id))
+    agent.submit_pass()
+    detail = server.sample(sample_id)
+    assert detail["status"] == "held"  # the administrator's move stands
+    assert detail["sample_state"] == "accepted" and detail["cookie"]  # the vendor's side is kept
+    assert "submitted" not in statuses(server, sample_id)
