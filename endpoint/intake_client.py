@@ -120,6 +120,18 @@ class IntakeClient:
             raise _refusal(response)
         return _json(response)
 
+    def active_sequence(self) -> int | None:
+        """The sequence of the server's active set, without downloading it; None when it has none."""
+        response = self._send("HEAD", "/intake/v1/definitions/active")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise _refusal(response)
+        try:
+            return int(response.headers["X-Signatures-Sequence"])
+        except (KeyError, ValueError):
+            raise IntakeRefused(200, "malformed", "the definitions reply names no sequence") from None
+
     def definitions(self, ref: str = "active") -> bytes | None:
         """The signed full package of the server's ``ref`` set; None when it has none."""
         response = self._send("GET", f"/intake/v1/definitions/{ref}")

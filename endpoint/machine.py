@@ -374,6 +374,9 @@ class Endpoint:
 
     def pull_definitions(self) -> bool:
         """Fetch the server's active set; when newer, install, repair and confirm. True if installed."""
+        offered = self.client.active_sequence()  # a HEAD: the set itself only when it is newer
+        if offered is None or offered <= self.active_sequence():
+            return False
         package = self.client.definitions("active")
         if (
             package is None
@@ -405,18 +408,26 @@ class Endpoint:
     # ----- running
     def tick(self) -> None:
         """One round of a running endpoint: scan and forward; every pull_interval_s also ask
-        the server about open items and, without a listener, pull its active set."""
+        the server about open items and pull its active set when newer: always without a
+        listener, and with one while a forwarded item waits for its cure (a push may never
+        come: the server may know an old address of this listener)."""
         self.scan_once()
         self.forward_pending()
         if not self._pull_due():
             return
         self._last_pull = self.clock.now()
-        if self._listener is None:
+        if self._listener is None or self._awaiting_cure():
             try:
                 self.pull_definitions()
             except (IntakeUnavailable, IntakeRefused, DefinitionError, InstallError) as exc:
                 self.journal.write(self.clock.now(), "pull_failed", error=str(exc))
         self.resolve_quarantine()
+
+    def _awaiting_cure(self) -> bool:
+        return any(
+            i.forward_status is ForwardStatus.FORWARDED and not i.resolved
+            for i in self.vault.items()
+        )
 
     def _pull_due(self) -> bool:
         if self._last_pull is None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,7 @@ def receive(services: Services, headers: Mapping[str, str], body: bytes) -> Inta
     with services.work() as session:
         config = services.config(session)
     message = unpack_sample(headers, body, Message.FORWARD, max_size=max_sample_bytes(config))
+    remember_listener(services, message)
     existing = find_resend(services, message)
     if existing is not None:
         return existing
@@ -89,6 +90,22 @@ def receive(services: Services, headers: Mapping[str, str], body: bytes) -> Inta
 def _origin(message: SampleMessage) -> tuple[str, str, str]:
     attrs = message.attributes
     return message.sample_checksum, str(attrs["X-Sample-Id"]), str(attrs["X-Platform-Computer"])
+
+
+def remember_listener(services: Services, message: SampleMessage) -> None:
+    """A computer's Defcast listener is where its newest forward says: an endpoint restarted
+    on another port (or without a listener) still gets the cures of its earlier samples."""
+    attrs = message.attributes
+    address, port = attrs.get("X-Platform-Address"), attrs.get("X-Platform-Port")
+    moved = (Sample.computer == str(attrs["X-Platform-Computer"])) & or_(
+        Sample.platform_address.is_distinct_from(address),
+        Sample.platform_port.is_distinct_from(port),
+    )
+    with services.work() as session:  # read first: most forwards change nothing
+        if session.scalar(select(Sample.id).where(moved).limit(1)) is not None:
+            session.execute(
+                update(Sample).where(moved).values(platform_address=address, platform_port=port)
+            )
 
 
 def find_resend(services: Services, message: SampleMessage) -> IntakeResult | None:

@@ -16,6 +16,7 @@ import requests
 from flask import Flask, Response, jsonify, request
 
 from dis_core.certs import CertPaths
+from dis_core.definitions.model import Package
 from dis_core.protocol import ProtocolError, unpack_sample
 from dis_core.tls import http_session
 from dis_core.vocabulary.attributes import Message
@@ -34,7 +35,7 @@ class HeldSample:
 class IntakeState:
     samples: list[HeldSample] = field(default_factory=list)
     confirmations: list[dict[str, Any]] = field(default_factory=list)
-    active_package: bytes | None = None
+    active_package: Package | None = None
     failures: list[str] = field(default_factory=list)
 
     def by_key(self, checksum: str, item_id: str, computer: str) -> HeldSample | None:
@@ -83,10 +84,13 @@ def create_app(state: IntakeState) -> Flask:
         ), 200
 
     @app.get("/intake/v1/definitions/active")
-    def active() -> tuple[Response | bytes, int]:
+    def active() -> tuple[Response, int]:
         if state.active_package is None:
             return jsonify({"error": "unavailable", "message": "no definitions"}), 404
-        return state.active_package, 200
+        package = state.active_package
+        reply = Response(package.data, mimetype="application/octet-stream")
+        reply.headers.update(package.headers())  # as the real server sends it
+        return reply, 200
 
     return app
 

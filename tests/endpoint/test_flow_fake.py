@@ -12,6 +12,7 @@ from flask import Flask, jsonify
 from dis_core.certs import CertPaths
 from dis_core.clock import ManualClock
 from dis_core.definitions import Signature, build_full
+from dis_core.definitions.model import Package
 from dis_core.tls import http_session
 from dis_core.vocabulary.kinds import ConfirmationOutcome, ScanResult
 from endpoint.item import ForwardStatus
@@ -250,7 +251,7 @@ def test_pull_installs_the_servers_active_set_when_there_is_no_listener(
     endpoint.tick()  # scan, forward, pull: the server has nothing newer yet
     assert len(intake.state.samples) == 1 and endpoint.active_sequence() == 1
     intake.deliver()  # the server records the delivery, as the real one does
-    intake.state.active_package = packages.new
+    intake.state.active_package = Package(packages.new, 2, "full", certified=False)
     assert endpoint.pull_definitions() is True
     assert endpoint.active_sequence() == 2
     assert intake.state.confirmations[0]["results"][0]["outcome"] == "repaired"

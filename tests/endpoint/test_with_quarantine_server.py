@@ -249,3 +249,50 @@ def test_computer_without_listener_pulls_the_set_and_confirms(
         assert endpoint.pull_definitions() is False  # nothing newer
     finally:
         endpoint.stop()
+
+
+def test_an_endpoint_restarted_on_a_new_port_still_gets_its_cures(
+    data_dir, packages, qs, clock
+) -> None:
+    endpoint = _endpoint(data_dir, qs.url, clock, packages)
+    first_port = endpoint.start_defcast(0)
+    path = _drop(endpoint, "downloads/first.exe", INFECTED)
+    endpoint.scan_once()
+    endpoint.forward_pending()
+    endpoint.stop()  # restarted: the same computer, its listener on another port
+    endpoint = _endpoint(data_dir, qs.url, clock, packages)
+    second_port = endpoint.start_defcast(_free_port())
+    assert second_port != first_port
+    try:
+        qs.agent().scan_pass()
+        qs.agent().defcast_pass()  # pushes to the first port: nobody listens there any more
+        assert qs.samples()[0].status == "distribute"
+        endpoint.tick()  # a forwarded item waits for its cure: the endpoint pulls the set itself
+        endpoint.wait_idle()
+        assert path.read_bytes() == HOST and qs.samples()[0].status == "installed"
+    finally:
+        endpoint.stop()
+
+
+def test_a_forward_from_the_new_port_moves_every_sample_of_that_computer(
+    data_dir, packages, qs, clock
+) -> None:
+    endpoint = _endpoint(data_dir, qs.url, clock, packages)
+    endpoint.start_defcast(0)
+    _drop(endpoint, "downloads/first.exe", INFECTED)
+    endpoint.scan_once()
+    endpoint.forward_pending()
+    endpoint.stop()
+    endpoint = _endpoint(data_dir, qs.url, clock, packages)
+    port = endpoint.start_defcast(_free_port())
+    try:
+        _drop(endpoint, "downloads/second.exe", INFECTED + b"2")
+        endpoint.scan_once()
+        endpoint.forward_pending()
+        assert [s.platform_port for s in qs.samples()] == [port, port]
+        qs.agent().scan_pass()
+        qs.agent().defcast_pass()
+        endpoint.wait_idle()
+        assert [s.status for s in qs.samples()] == ["installed", "installed"]
+    finally:
+        endpoint.stop()
