@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, redirect, url_for
+from flask.typing import ResponseReturnValue
 
 from dis_core.clock import Clock
 from dis_core.config import Config, load_config
+from quarantine_server.console import init_app as init_console
 from quarantine_server.services import Services, build_services
 from quarantine_server.web import api, errors, intake
 
@@ -15,7 +17,8 @@ from quarantine_server.web import api, errors, intake
 def create_app(
     config: Config | None = None, services: Services | None = None, clock: Clock | None = None
 ) -> Flask:
-    """The web app: endpoint intake under /intake/v1, the REST API under /api/v1."""
+    """The web app: endpoint intake under /intake/v1, the REST API under /api/v1, the console
+    under /console (where / leads)."""
     if services is None:
         config = config or load_config(os.environ.get("DIS_CONFIG"))
         services = build_services(config, clock)
@@ -26,14 +29,11 @@ def create_app(
     errors.register(app)
     app.register_blueprint(intake.blueprint)
     app.register_blueprint(api.blueprint)
-    _register_console(app)
+    init_console(app)
+    app.add_url_rule("/", "root", _to_console)
     return app
 
 
-def _register_console(app: Flask) -> None:
-    """The browser console (quarantine_server.console) plugs in here once it exists."""
-    try:
-        from quarantine_server.console import init_app
-    except ImportError:  # a build without the console still serves intake and the API
-        return
-    init_app(app)
+def _to_console() -> ResponseReturnValue:
+    """The address ``dis up`` prints is the server's; people mean its console."""
+    return redirect(url_for("console.home"))

@@ -298,3 +298,10 @@ def test_users_are_validated_and_passwords_hashed(server: Server) -> None:
         assert verify_password(session, "carol", "long-enough-password") is not None
         assert verify_password(session, "carol", "wrong-password") is None
         assert verify_password(session, "nobody", "long-enough-password") is None
+
+
+def test_the_address_dis_up_prints_leads_to_the_console(server: Server) -> None:
+    reply = server.http.get(f"{server.url}/", allow_redirects=False, timeout=10)
+    assert reply.status_code == 302 and reply.headers["Location"].endswith("/console/")
+    followed = server.http.get(f"{server.url}/", timeout=10)
+    assert followed.status_code == 200 and "/console/login" in followed.url
