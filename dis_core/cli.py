@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dis_core.config import Config, ConfigError, describe, load_config
+from dis_core.config import Config, ConfigError, address_notes, describe, load_config
 
 
 class Context:
@@ -74,8 +74,10 @@ def config_show(context: Context) -> None:
 @config_group.command("check")
 @pass_context
 def config_check(context: Context) -> None:
-    """Validate the configuration; exit 2 with one line per problem."""
-    _ = context.config
+    """Validate the configuration; exit 2 with one line per problem. Addresses set apart from
+    the local ports they would follow are named (one note each)."""
+    for note in address_notes(context.config):
+        click.echo(note)
     click.echo("configuration OK")
 
 

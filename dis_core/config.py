@@ -456,6 +456,20 @@ def _derive_addresses(config: Config, explicit: Explicit) -> None:
             setattr(sections[section], key, address(config))
 
 
+def address_notes(config: Config) -> list[str]:
+    """One line per address set apart from the local port it would follow (a proxy or another
+    machine is fine; a typo sends every sample to nobody)."""
+    notes = []
+    for (section, key), address in DERIVED_ADDRESSES.items():
+        name = next(
+            f.name for f in dataclasses.fields(config) if type(getattr(config, f.name)) is section
+        )
+        given, local = getattr(getattr(config, name), key), address(config)
+        if given != local:
+            notes.append(f"note: {name}.{key} is {given}, not this machine's {local}")
+    return notes
+
+
 def _apply(
     config: Config,
     section: str,

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.live import Live
 
 from dis_core.cli import Context, pass_context
+from dis_core.config import address_notes
 from launcher.display import journey_table
 from launcher.journey import Journey, wait_all
 from launcher.manifest import ManifestError, compare, family_consistency, load_manifest
@@ -221,6 +222,18 @@ def replay(
     sys.exit(_summary(outcomes, console))
 
 
+def _print_addresses(console: Console, session: LoopSession, computers: int) -> None:
+    """What each part really uses, so a changed port shows where the samples go."""
+    stack, config = session.stack, session.stack.config
+    console.print(f"console: {stack.console_url}  ({session.login_hint})")
+    console.print(f"gateway: {stack.gateway_url}   logs: {stack.data_dir / 'logs'}")
+    console.print(f"the Quarantine Server submits to {config.web_communication.gateway_url}")
+    if computers:
+        console.print(f"the endpoints forward to {config.endpoint.server_url}")
+    for note in address_notes(config):
+        console.print(note)
+
+
 @click.command("up")
 @click.option(
     "--clock-speed",
@@ -249,8 +262,7 @@ def up(context: Context, clock_speed: float | None, computers: int, scale: Scale
     console = Console()
     _start(session, console)
     start_workers(session.stack, scale.workers)
-    console.print(f"console: {session.stack.console_url}  ({session.login_hint})")
-    console.print(f"gateway: {session.stack.gateway_url}   logs: {session.stack.data_dir / 'logs'}")
+    _print_addresses(console, session, computers)
     console.print("press Ctrl-C to stop")
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (background)

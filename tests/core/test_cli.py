@@ -28,6 +28,21 @@ def test_config_check_ok(tmp_path: Path) -> None:
     assert (code, out.strip(), err) == (0, "configuration OK", "")
 
 
+def test_config_check_names_an_address_set_apart_from_the_port_it_would_follow(
+    tmp_path: Path,
+) -> None:
+    env = {"DIS_GATEWAY__LISTEN_PORT": "18444"}
+    code, out, _ = run("--data-dir", str(tmp_path), "config", "check", env=env)
+    assert (code, out.strip()) == (0, "configuration OK")  # derived: nothing to say
+    env["DIS_WEB_COMMUNICATION__GATEWAY_URL"] = "https://127.0.0.1:8443"
+    code, out, _ = run("--data-dir", str(tmp_path), "config", "check", env=env)
+    assert code == 0 and out.splitlines() == [
+        "note: web_communication.gateway_url is https://127.0.0.1:8443, "
+        "not this machine's https://127.0.0.1:18444",
+        "configuration OK",
+    ]
+
+
 def test_config_check_reports_every_problem_on_its_own_line(tmp_path: Path) -> None:
     config_file = tmp_path / "dis.toml"
     config_file.write_text("[general]\nlisten_port = 99999\nbogus = 1\n[madeup]\nx = 1\n")
