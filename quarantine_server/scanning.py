@@ -16,7 +16,7 @@ from dis_core.config import Config
 from dis_core.definitions import Detection, Scanner
 from dis_core.vocabulary import AlertEvent, SampleError, SampleStatus
 from quarantine_server.alerts import raise_event
-from quarantine_server.lifecycle import move
+from quarantine_server.lifecycle import lock_and_refresh, move
 from quarantine_server.models import Sample
 from quarantine_server.policy import release_or_hold
 from quarantine_server.services import Services
@@ -143,12 +143,16 @@ def rescan_after_install(
     content = scan_content(services, session, sample, at)
     if content is None:
         return
-    sample.scanned_sequence = sequence
     detection = best_detection(scanner.scan_bytes(content))
+    works = detection is not None and scanner.repair_works(content, detection)
+    lock_and_refresh(session, sample)  # the endpoint may have confirmed while we scanned
+    if sample.status != S.NEEDED:
+        return
+    sample.scanned_sequence = sequence
     if detection is not None:
         sample.virus_name = sample.virus_name or detection.virus_name
         sample.repairable = detection.repairable
-        note_repair(session, config, sample, scanner.repair_works(content, detection), at)
+        note_repair(session, config, sample, works, at)
     deliver_or_hold(
         session, config, sample, sequence, at, f"set {sequence} installed on this server"
     )

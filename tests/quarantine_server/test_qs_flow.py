@@ -9,10 +9,12 @@ from conftest import Server
 from qs_helpers import DefcastEndpoint, forward
 
 from dis_core.config import Config
-from dis_core.definitions import VerifyKey
+from dis_core.definitions import DefinitionSet, Detection, Scanner, VerifyKey, read_package
 from dis_core.protocol.packing import sha256_hex
 from quarantine_server.agent import Agent
 from quarantine_server.gateway import GatewayClient, Reply
+from quarantine_server.models import Sample
+from quarantine_server.scanning import rescan_after_install
 from tests.support.fake_gateway import Script
 from tests.support.samples import infected
 from tests.support.servers import Running, serve
@@ -430,3 +432,47 @@ def test_a_change_made_while_the_gateway_answers_a_submission_is_not_overwritten
     assert detail["status"] == "held"  # the administrator's move stands
     assert detail["sample_state"] == "accepted" and detail["cookie"]  # the vendor's side is kept
     assert "submitted" not in statuses(server, sample_id)
+
+
+class ConfirmedWhileScanning(Scanner):
+    """The set's real scanner; while it scans, the endpoint confirms the sample repaired."""
+
+    def __init__(self, definitions: DefinitionSet, server: Server, sample_id: int) -> None:
+        super().__init__(definitions, server.config.definition_policy.engine)
+        self.server, self.sample_id, self.confirmed = server, sample_id, False
+
+    def scan_bytes(self, content: bytes) -> list[Detection]:
+        if not self.confirmed:
+            self.confirmed = True
+            body = {"computer": "PC-1", "sequence": 2, "results": [
+                {"sample_id": self.sample_id, "outcome": "repaired"}]}  # fmt: skip
+            url = f"{self.server.url}/intake/v1/confirmations"
+            assert self.server.http.post(url, json=body, timeout=10).status_code == 200
+        return super().scan_bytes(content)
+
+
+def test_a_confirmation_that_arrives_while_the_agent_rescans_is_not_overwritten(
+    server: Server,
+) -> None:
+    server.vendor.publish("R0", certified=True)
+    agent = server.agent()
+    agent.certified_pass()
+    content = infected("RESCAN")
+    sample_id = forward(server.http, server.url, content).json()["id"]
+    server.gateway.scripts[sha256_hex(content)] = Script(["infected"], sequence=2, virus="Sim.R")
+    agent.scan_pass()
+    agent.submit_pass()
+    assert server.sample(sample_id)["status"] == "needed"
+    sequence = server.vendor.publish("RESCAN")
+    key = VerifyKey.load(server.data / "backoffice" / "keys" / "signing.pub")
+    scanner = ConfirmedWhileScanning(
+        read_package(server.vendor.package(sequence), key), server, sample_id
+    )
+    with server.services.work() as session:
+        config = server.services.config(session)
+        sample = session.get(Sample, sample_id)
+        assert sample is not None
+        now = server.services.clock.now()
+        rescan_after_install(server.services, session, config, sample, scanner, sequence, now)
+    assert server.sample(sample_id)["status"] == "installed"  # the endpoint's word stands
+    assert statuses(server, sample_id)[-1] == "installed"
