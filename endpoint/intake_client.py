@@ -130,7 +130,9 @@ class IntakeClient:
         try:
             return int(response.headers["X-Signatures-Sequence"])
         except (KeyError, ValueError):
-            raise IntakeRefused(200, "malformed", "the definitions reply names no sequence") from None
+            raise IntakeRefused(
+                200, "malformed", "the definitions reply names no sequence"
+            ) from None
 
     def definitions(self, ref: str = "active") -> bytes | None:
         """The signed full package of the server's ``ref`` set; None when it has none."""
