@@ -53,6 +53,14 @@ class GeneralConfig:
     )
     listen_port: int = doc("TCP port for endpoint intake, the console and the API.", default=8033)
     listen_tls: bool = doc("Serve intake, console and API over TLS.", default=True)
+    web_workers: int = doc(
+        "Web worker processes of the Quarantine Server (gunicorn).", default=2, positive=True
+    )
+    web_threads: int = doc(
+        "Threads per web worker; idle connections wait in a poller, not in a thread.",
+        default=8,
+        positive=True,
+    )
     console_refresh_s: int = doc(
         "Console auto-refresh interval, in seconds.", default=30, positive=True
     )

@@ -37,10 +37,10 @@ def _gunicorn_app(config: Config, options: dict[str, Any]) -> Any:
 @click.option("--host", help="Listen address (default general.listen_host).")
 @click.option("--port", type=int, help="Listen port (default general.listen_port).")
 @click.option(
-    "--workers", type=int, default=2, show_default=True, help="gunicorn worker processes."
+    "--workers", type=int, help="gunicorn worker processes (default general.web_workers)."
 )
 @pass_context
-def web(context: Context, host: str | None, port: int | None, workers: int) -> None:
+def web(context: Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve intake and the API with gunicorn (TLS with the local CA's server certificate)."""
     from dis_core.certs import CertPaths
     from quarantine_server.services import build_services, sweep_quarantine
@@ -53,7 +53,10 @@ def web(context: Context, host: str | None, port: int | None, workers: int) -> N
         click.echo(f"removed {len(removed)} unacknowledged quarantine file(s)", err=True)
     options: dict[str, Any] = {
         "bind": f"{host or config.general.listen_host}:{port if port is not None else config.general.listen_port}",
-        "workers": workers,
+        "workers": workers or config.general.web_workers,
+        # threads, not sync workers: two idle connections made the server unreachable for 120 s
+        "worker_class": "gthread",
+        "threads": config.general.web_threads,
         "timeout": 120,
         "accesslog": "-",
     }
