@@ -445,6 +445,7 @@ def _field_types(section_cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(section_cls)}
 
 
+MAX_QUARANTINE_MB = 2**30  # 1 PiB: beyond any disk, and byte counts stay 64-bit
 Explicit = set[tuple[type, str]]  # (section class, key) of every value given, not defaulted
 # addresses that follow a port on this machine unless they are set themselves
 DERIVED_ADDRESSES: dict[tuple[type, str], Callable[[Config], str]] = {
@@ -518,6 +519,8 @@ def _validate(config: Config) -> list[str]:
             problems.append(f"{name}.listen_port {section.listen_port} is not a TCP port")
     if not 0 <= config.sample_policy.default_priority <= 1000:
         problems.append("sample_policy.default_priority must be between 0 and 1000")
+    if config.general.quarantine_max_mb > MAX_QUARANTINE_MB:
+        problems.append(f"general.quarantine_max_mb must be at most {MAX_QUARANTINE_MB} (1 PiB)")
     if not 1 <= config.general.quota_low_percent <= 100:
         problems.append("general.quota_low_percent must be between 1 and 100")
     if config.clock.speed <= 0:

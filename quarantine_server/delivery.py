@@ -203,11 +203,17 @@ def parse_confirmation(payload: Any) -> tuple[str, int, list[tuple[int, str]]]:
     return computer, sequence, parsed
 
 
+MAX_SAMPLE_ID = 2**63 - 1  # the largest row id either database can hold
+
+
 def _server_id(value: int | str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ConfirmationProblem(f"sample_id {value!r} is not a server sample id") from None
+    if not 0 < number <= MAX_SAMPLE_ID:
+        raise ConfirmationProblem(f"sample_id {value!r} is not a server sample id")
+    return number
 
 
 def confirm(

@@ -229,6 +229,8 @@ def restore_sample(sample_id: int) -> Response:
     folder = _json_body().get("folder")
     if not isinstance(folder, str) or not folder:
         raise BadInput("folder: a path inside a configured restore folder is required")
+    if "\x00" in folder:
+        raise BadInput("folder: a path cannot contain a NUL character")
     found = services()
     try:
         with found.work() as session:

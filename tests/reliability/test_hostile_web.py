@@ -297,3 +297,46 @@ def test_rule_file_of_a_valid_set_compiles_to_exactly_its_rules() -> None:
 def test_nothing_was_written_outside_tmp() -> None:
     """A guard for the traversal tests above: no stray file in the working directory."""
     assert not Path(os.getcwd(), "evil.exe").exists() and not Path("/tmp/evil.exe").exists()
+
+
+# --- bad input gets a clear 4xx in JSON ----------------------------------------------------------
+
+
+def test_a_restore_folder_with_a_nul_byte_is_bad_input(qs: QuarantineApp, tmp_path: Path) -> None:
+    sample_id = _forward(qs, "nul")
+    folder = str(tmp_path / "restore") + "\x00/etc"
+    reply = qs.client().post(
+        f"/api/v1/samples/{sample_id}/restore", json={"folder": folder}, headers=qs.bearer
+    )
+    assert reply.status_code == 400 and reply.get_json()["error"] == "bad_request", reply.data
+
+
+@pytest.mark.parametrize("path", ["/api/v1/samples/{}", "/api/v1/samples/{}/restart"])
+def test_a_sample_id_too_large_for_the_database_is_no_such_sample(
+    qs: QuarantineApp, path: str
+) -> None:
+    client = qs.client()
+    url = path.format(10**30)
+    reply = (
+        client.get(url, headers=qs.bearer)
+        if "restart" not in url
+        else client.post(url, headers=qs.bearer)
+    )
+    assert reply.status_code == 404 and reply.is_json, reply.data
+
+
+def test_a_confirmation_for_a_sample_id_too_large_is_malformed(qs: QuarantineApp) -> None:
+    body = {
+        "computer": "PC-1",
+        "sequence": 2,
+        "results": [{"sample_id": 10**30, "outcome": "repaired"}],
+    }
+    reply = qs.client().post("/intake/v1/confirmations", json=body)
+    assert reply.status_code == 400 and reply.get_json()["error"] == "malformed", reply.data
+
+
+def test_a_quarantine_size_beyond_any_disk_is_refused(qs: QuarantineApp) -> None:
+    reply = qs.client().patch(
+        "/api/v1/properties/general", json={"quarantine_max_mb": 10**23}, headers=qs.bearer
+    )
+    assert reply.status_code == 400 and reply.is_json, reply.data
