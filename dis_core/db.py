@@ -7,6 +7,7 @@ and gives every request or job one unit of work.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -38,12 +39,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         for key, value in POSTGRES_POOL.items():
             kwargs.setdefault(key, value)
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.removeprefix("sqlite:///").split("?", 1)[0]))
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """The database holds samples' origins and users' credentials: owner only. SQLite gives
+    its -wal and -shm files the database file's permissions."""
+    if str(path) in ("", ":memory:"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)  # also a file an older version made readable to all
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -124,3 +124,18 @@ def test_utc_column_refuses_a_naive_datetime(tmp_path: Path) -> None:
     ):
         session.add(Stamp(at=datetime(2026, 12, 4, 2, 15)))
     engine.dispose()
+
+
+def test_sqlite_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    older = tmp_path / "older.sqlite3"
+    older.write_bytes(b"")
+    older.chmod(0o644)  # as an earlier version left it
+    for path in (tmp_path / "new" / "db.sqlite3", older):
+        engine = make_engine(f"sqlite:///{path}")
+        with unit_of_work(session_factory(engine)) as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+        assert {f.stat().st_mode & 0o777 for f in files if f.exists()} == {0o600}, path
+        assert path.with_name(path.name + "-wal").exists()
+        engine.dispose()
