@@ -21,7 +21,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, TypeDecorator, create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DatabaseError, DBAPIError
 
 from dis_core.db import postgres_url
 
@@ -64,7 +64,13 @@ def ensure_schema(engine: Engine, metadata: MetaData, part: str) -> None:
     """What a part calls when it opens its database: SQLite gets ``create_all``, PostgreSQL
     is created if missing and upgraded to the newest revision."""
     if engine.dialect.name == "sqlite":
-        metadata.create_all(engine)
+        try:
+            metadata.create_all(engine)
+        except DatabaseError as exc:  # not a database at all, or damaged beyond opening
+            raise MigrationError(
+                f"{part}: {engine.url.database} is not a usable database ({exc.orig}); "
+                "restore it from a backup or move it away"
+            ) from None
         return
     create_database_if_missing(engine.url)
     upgrade(engine, part, metadata)

@@ -14,6 +14,7 @@ import quarantine_server.cli
 import simworld.cli
 from dis_core import __version__
 from dis_core.cli import Context
+from dis_core.migrate import MigrationError
 
 PART_COMMANDS = (
     dis_core.cli.COMMANDS  # dis certs, dis config
@@ -27,7 +28,17 @@ PART_COMMANDS = (
 )
 
 
-@click.group()
+class Dis(click.Group):
+    """The ``dis`` command; a database a part cannot use stops it with one readable line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except MigrationError as problem:
+            raise click.ClickException(str(problem)) from None
+
+
+@click.group(cls=Dis)
 @click.version_option(__version__, prog_name="dis")
 @click.option(
     "--config",

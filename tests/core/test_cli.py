@@ -137,3 +137,14 @@ def test_installed_console_script_reports_its_version() -> None:
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"dis, version {__version__}"
+
+
+def test_a_damaged_database_stops_the_part_with_one_readable_line(tmp_path: Path) -> None:
+    (tmp_path / "quarantine_server.sqlite3").write_bytes(b"this is not a database" * 100)
+    result = CliRunner().invoke(
+        main, ["--data-dir", str(tmp_path), "quarantine-server", "agent", "--once"]
+    )
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "is not a usable database" in lines[0], result.output
+    assert "Traceback" not in result.output
