@@ -91,7 +91,11 @@ def agent(context: Context, once: bool) -> None:
     except AgentAlreadyRunning as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    services = build_services(config)
+    try:
+        services = build_services(config)
+    except BaseException:  # an unusable database: give the lock back before saying why
+        lock.release()
+        raise
     holder = holder_name()
     try:
         take_lease(services, holder, config.alerting.heartbeat_timeout_s)
