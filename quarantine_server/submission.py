@@ -283,9 +283,11 @@ def poll_one(
 
 
 def follow_state(sample: Sample, reply: Reply, at: datetime) -> None:
-    """Mirror the gateway's state of a sample whose status this server already settled."""
+    """Mirror the gateway's state of a sample whose status this server already settled; its
+    final state brings the verdict (virus name, sequence, repairable), which is kept too."""
     try:
-        state = reply.attributes(Message.STATUS).get("X-Analysis-State")
+        attrs = reply.attributes(Message.STATUS)
+        state = attrs.get("X-Analysis-State")
         if state is not None:
             transition(
                 sample,
@@ -295,5 +297,19 @@ def follow_state(sample: Sample, reply: Reply, at: datetime) -> None:
                 state=SampleState(state),
                 reported=True,
             )
+            if SampleState(state).is_final:
+                _keep_verdict(sample, attrs, at)
     except (GatewayRefused, IllegalTransition, ValueError):
         pass  # the status is settled; a reply we cannot use changes nothing
+
+
+def _keep_verdict(sample: Sample, attrs: dict[str, Any], at: datetime) -> None:
+    """What the vendor found, for a sample settled here before the analysis ended (what this
+    server already knows from its own scan stays)."""
+    result = AnalysisResult.from_attributes(attrs)
+    sample.date_analyzed = sample.date_analyzed or attrs.get("X-Date-Analyzed") or at
+    sample.virus_name = sample.virus_name or result.virus_name
+    if sample.definitions_needed is None and result.sequence:
+        sample.definitions_needed = result.sequence
+    if sample.repairable is None and result.repairable is not None:
+        sample.repairable = result.repairable

@@ -476,3 +476,34 @@ def test_a_confirmation_that_arrives_while_the_agent_rescans_is_not_overwritten(
         rescan_after_install(server.services, session, config, sample, scanner, sequence, now)
     assert server.sample(sample_id)["status"] == "installed"  # the endpoint's word stands
     assert statuses(server, sample_id)[-1] == "installed"
+
+
+def test_a_sample_repaired_at_the_endpoint_before_its_analysis_ended_keeps_the_verdict(
+    server: Server,
+) -> None:
+    agent = server.agent()
+    content = infected("EARLY")
+    sample_id = forward(server.http, server.url, content).json()["id"]
+    server.gateway.scripts[sha256_hex(content)] = Script(
+        ["accepted", "importing", "infected"], sequence=2, virus="Sim.Test.EARLY"
+    )
+    agent.scan_pass()
+    agent.submit_pass()
+    assert server.sample(sample_id)["status"] == "submitted"
+    body = {"computer": "PC-1", "sequence": 2, "results": [
+        {"sample_id": sample_id, "outcome": "repaired"}]}  # fmt: skip
+    url = f"{server.url}/intake/v1/confirmations"
+    assert server.http.post(url, json=body, timeout=10).json()["results"][0]["applied"]
+    assert server.sample(sample_id)["status"] == "installed"  # cured at the endpoint already
+    for _ in range(3):
+        agent.poll_pass()  # the vendor's analysis goes on to its end
+    detail = server.sample(sample_id)
+    assert (detail["status"], detail["sample_state"]) == ("installed", "infected")
+    assert (detail["virus"], detail["definitions_needed"], detail["analyzed"]) == (
+        "Sim.Test.EARLY",
+        2,
+        True,
+    )
+    with server.services.work() as session:
+        sample = session.get(Sample, sample_id)
+        assert sample is not None and sample.repairable is True
