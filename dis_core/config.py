@@ -64,6 +64,14 @@ class GeneralConfig:
     console_refresh_s: int = doc(
         "Console auto-refresh interval, in seconds.", default=30, positive=True
     )
+    console_idle_timeout_s: int = doc(
+        "A console session unused this long ends, in seconds.", default=1800, positive=True
+    )
+    console_session_max_s: int = doc(
+        "A console session ends this long after its login, however used, in seconds.",
+        default=43200,
+        positive=True,
+    )
     restore_dirs: list[str] = doc(
         "Folders a restore may write into (nothing else).", default_factory=list
     )

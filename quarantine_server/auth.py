@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from quarantine_server.models import ApiToken, User
+from quarantine_server.models import ApiToken, ConsoleSession, User
 
 ROLES = ("admin", "viewer")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
@@ -75,3 +75,36 @@ def create_token(session: Session, user: User, name: str, at: datetime) -> str:
 def user_for_token(session: Session, token: str) -> User | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
     return row.user if row else None
+
+
+# a session's last use is written at most this often (not on every page the console refreshes)
+SEEN_EVERY = timedelta(seconds=60)
+
+
+def open_session(session: Session, user_id: int, at: datetime) -> str:
+    """A new console session for the user; returns the token its cookie carries."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ConsoleSession(token_sha256=_digest(token), user_id=user_id, created_at=at, seen_at=at)
+    )
+    return token
+
+
+def session_user(
+    session: Session, token: str, at: datetime, idle_s: int, max_s: int
+) -> User | None:
+    """The user of a live console session; an ended one (idle, too old) is removed."""
+    found = session.get(ConsoleSession, _digest(token))
+    if found is None:
+        return None
+    idle, age = at - found.seen_at, at - found.created_at
+    if idle > timedelta(seconds=idle_s) or age > timedelta(seconds=max_s):
+        session.delete(found)
+        return None
+    if idle >= SEEN_EVERY:
+        found.seen_at = at
+    return found.user
+
+
+def close_session(session: Session, token: str) -> None:
+    session.execute(delete(ConsoleSession).where(ConsoleSession.token_sha256 == _digest(token)))

@@ -190,6 +190,18 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class ConsoleSession(Base):
+    """A logged-in console session: the cookie carries only its token, this row its life
+    (logging out deletes it; idle and absolute timeouts end it)."""
+
+    __tablename__ = "console_sessions"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    user: Mapped[User] = relationship()
+
+
 class Heartbeat(Base):
     """The last time a service (agent, scanner) showed it is alive."""
 

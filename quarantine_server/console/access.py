@@ -1,7 +1,8 @@
 """Who may use the console: the logged-in user, roles, and the check on every request.
 
 Users, roles and password hashes belong to the Quarantine Server (``quarantine_server.auth``);
-the console only keeps the logged-in user's id in Flask's signed session cookie.
+the console's signed cookie carries only the token of a server-side session
+(``quarantine_server.models.ConsoleSession``), which logout, idle and absolute timeouts end.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from quarantine_server.auth import session_user
 from quarantine_server.console import console, csrf
-from quarantine_server.console.backend import find_user, services
+from quarantine_server.console.backend import services
 
 log = logging.getLogger("quarantine_server.console")
 ADMIN = "admin"
@@ -49,13 +51,25 @@ def current_user() -> ConsoleUser | None:
     return cast(ConsoleUser | None, g.get("console_user"))
 
 
+SESSION_TOKEN = "console_session"  # the cookie's only claim: a token of a server-side session
+
+
 def _load_user() -> ConsoleUser | None:
-    """The session's user, read again from the database so a removed user is logged out."""
-    user_id = session.get("console_user_id")
-    if not isinstance(user_id, int):
+    """The user of the cookie's live server-side session (read again from the database, so a
+    logout, a timeout or a removed user ends it)."""
+    token = session.get(SESSION_TOKEN)
+    if not isinstance(token, str):
         return None
-    with services().work() as db:
-        user = find_user(db, user_id)
+    found = services()
+    with found.work() as db:
+        general = found.config(db).general
+        user = session_user(
+            db,
+            token,
+            found.clock.now(),
+            general.console_idle_timeout_s,
+            general.console_session_max_s,
+        )
         return ConsoleUser(user.id, user.username, user.role) if user else None
 
 

@@ -65,10 +65,6 @@ def authenticate(db: Session, username: str, password: str) -> User | None:
     return auth.verify_password(db, username, password)
 
 
-def find_user(db: Session, user_id: int) -> User | None:
-    return db.get(User, user_id)
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one sample of a (bulk) action."""

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from quarantine_server.auth import close_session, open_session
 from quarantine_server.console import console, csrf
-from quarantine_server.console.access import ConsoleUser
+from quarantine_server.console.access import SESSION_TOKEN, ConsoleUser
 from quarantine_server.console.backend import authenticate, services
 
 
@@ -35,6 +36,7 @@ def login() -> ResponseReturnValue:
     with services().work() as db:
         user = authenticate(db, username, request.form.get("password", ""))
         found = ConsoleUser(user.id, user.username, user.role) if user else None
+        token = open_session(db, found.id, services().clock.now()) if found else ""
     if found is None:
         page = render_template(
             "console/login.html",
@@ -44,13 +46,17 @@ def login() -> ResponseReturnValue:
         )
         return page, 401
     session.clear()
-    session["console_user_id"] = found.id
+    session[SESSION_TOKEN] = token
     csrf.rotate()
     return redirect(next_url, 303)
 
 
 @console.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
+    token = session.get(SESSION_TOKEN)
+    if isinstance(token, str):  # the session ends on the server: a copied cookie is worth nothing
+        with services().work() as db:
+            close_session(db, token)
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("console.login"), 303)

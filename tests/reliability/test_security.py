@@ -213,6 +213,44 @@ def test_session_cookie_is_http_only_and_same_site(qs: QuarantineApp) -> None:
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def _session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_logout_ends_the_session_on_the_server_so_a_copied_cookie_is_worthless(
+    qs: QuarantineApp,
+) -> None:
+    client = qs.client()
+    csrf = _login(client, ADMIN)
+    copied = _session_cookie(client)
+    assert client.post("/console/logout", data={"csrf_token": csrf}).status_code == 303
+    thief = qs.client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/console/items").status_code in (302, 303)
+
+
+@pytest.mark.parametrize(
+    ("steps", "ended"),
+    [
+        ([1799], False),  # used within the idle timeout (1800 s)
+        ([1801], True),  # left alone longer
+        ([1700] * 25, False),  # busy for 11.8 hours: the absolute timeout (12 h) not reached
+        ([1700] * 26, True),  # 12.3 hours after the login, however busy
+    ],
+)
+def test_sessions_end_after_the_idle_and_the_absolute_timeout(
+    qs: QuarantineApp, steps: list[int], ended: bool
+) -> None:
+    client = qs.client()
+    _login(client, ADMIN)
+    for seconds in steps:
+        qs.clock.advance(seconds)
+        reply = client.get("/console/items")
+    assert (reply.status_code in (302, 303)) is ended
+
+
 # --- TLS verification is never off -------------------------------------------------------------
 FORBIDDEN = [
     re.compile(r"verify\s*=\s*False"),
