@@ -158,11 +158,15 @@ def _record(
 
 
 def stored_attributes(message: SampleMessage) -> dict[str, str]:
-    """The known X- attributes as received (header text), without the one-off scrambling key."""
+    """The endpoint's own X- attributes as received, and how the message was packed (without
+    the one-off scrambling key). What this server, the gateway or the back office set
+    (X-Date-Submitted, X-Date-Finished, X-Analysis-*, ...) is theirs to say: ignored."""
     kept = {}
     for name, raw in message.headers.items():
         attribute = lookup(name)
-        if attribute is not None and attribute.name != "X-Content-Scrambling-Key":
+        if attribute is None or attribute.name == "X-Content-Scrambling-Key":
+            continue
+        if attribute.owner is Part.ENDPOINT or attribute.name.startswith("X-Content-"):
             kept[attribute.name] = text_from_header(raw)  # stored as the sender meant it
     return kept
 

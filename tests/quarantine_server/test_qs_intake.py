@@ -175,3 +175,23 @@ def test_raw_utf8_headers_from_another_client_are_not_garbled(server: Server) ->
     with server.services.work() as session:
         sample = session.get(Sample, reply.json()["id"])
         assert sample is not None and sample.file_name == "Ärger-報告.exe"
+
+
+def test_attributes_that_belong_to_the_server_or_the_vendor_are_ignored_from_an_endpoint(
+    server: Server,
+) -> None:
+    claims = {
+        "X-Date-Submitted": "2020-01-01T00:00:00Z",
+        "X-Date-Finished": "2020-01-02T00:00:00Z",
+        "X-Analysis-Cookie": "forged-cookie",
+        "X-Analysis-Virus-Name": "Sim.Forged.A",
+        "X-Customer-Name": "Someone Else",
+    }
+    reply = forward(server.http, server.url, infected("CLAIMS"), **claims)
+    assert reply.status_code == 201, reply.text
+    with server.services.work() as session:
+        sample = session.get(Sample, reply.json()["id"])
+        assert sample is not None
+        assert not set(claims) & set(sample.attributes), sample.attributes
+        assert sample.cookie is None and sample.date_submitted is None
+        assert sample.attributes["X-Sample-File"] == "report.exe"  # the endpoint's own are kept
