@@ -42,7 +42,7 @@ from quarantine_server.delivery import (
 )
 from quarantine_server.gateway import GatewayClient, GatewayRefused, GatewayUnreachable
 from quarantine_server.intake import check_space
-from quarantine_server.lifecycle import move
+from quarantine_server.lifecycle import lock_and_refresh, move
 from quarantine_server.models import Heartbeat, Sample
 from quarantine_server.monitor import AGENT, SCANNER, beat, check_heartbeats, check_too_long
 from quarantine_server.policy import release_held, submission_queue
@@ -412,8 +412,11 @@ class Agent:
 
     # --- delivery ------------------------------------------------------------------------
     def defcast_pass(self) -> int:
-        """Push the active set to senders with samples in distribute."""
+        """Push the active set to senders with samples in distribute (first releasing the ones
+        held as available, once the Definition Policy no longer holds delivery)."""
         config = self.config()
+        if not config.definition_policy.hold_delivery:
+            self._release_held_delivery()
         installed = self.definitions(config)
         package = installed.active_package() if installed else None
         if installed is None or package is None:
@@ -427,6 +430,17 @@ class Agent:
         finally:
             client.close()
         return sum(len(ids) for ids in groups.values())
+
+    def _release_held_delivery(self) -> None:
+        with self.services.work() as session:
+            ids = list(session.scalars(select(Sample.id).where(Sample.status == S.AVAILABLE)))
+        for sample_id in ids:
+            with self.services.work() as session:
+                sample = session.get(Sample, sample_id)
+                if sample is not None:
+                    lock_and_refresh(session, sample)
+                    if sample.status == S.AVAILABLE:
+                        move(sample, S.DISTRIBUTE, self.now(), "delivery no longer held")
 
     def _deliver(
         self,

@@ -507,3 +507,22 @@ def test_a_sample_repaired_at_the_endpoint_before_its_analysis_ended_keeps_the_v
     with server.services.work() as session:
         sample = session.get(Sample, sample_id)
         assert sample is not None and sample.repairable is True
+
+
+def test_turning_hold_delivery_off_releases_the_samples_waiting_as_available(
+    server: Server, endpoint: tuple[DefcastEndpoint, Running]
+) -> None:
+    listener, running = endpoint
+    server.vendor.publish("FREE", certified=True)
+    server.set_properties("definition_policy", hold_delivery=True)
+    agent = server.agent()
+    agent.certified_pass()
+    sample_id = forward(
+        server.http, server.url, infected("FREE"), address="127.0.0.1", port=running.port
+    ).json()["id"]
+    agent.scan_pass()
+    agent.defcast_pass()
+    assert server.sample(sample_id)["status"] == "available"  # held: nothing is pushed
+    server.set_properties("definition_policy", hold_delivery=False)
+    agent.defcast_pass()
+    assert statuses(server, sample_id)[-3:] == ["available", "distribute", "distributed"]
