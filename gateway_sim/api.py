@@ -147,9 +147,7 @@ def definitions(ref: str) -> Response:
     gateway = services()
     faults = gateway.faults.current()
     package = gateway.catalog.package(parse_ref(ref), _ceiling(faults))
-    if request.method == "GET" and faults.corrupt_next_definitions and gateway.faults.consume():
-        package = damaged(package)
-    return _package_reply(package, faults)
+    return _package_reply(_maybe_damaged(package, faults), faults)
 
 
 @api.route("/definitions/<base>/to/<target>", methods=["GET", "HEAD"])
@@ -157,11 +155,19 @@ def incremental(base: str, target: str) -> Response:
     gateway = services()
     faults = gateway.faults.current()
     package = gateway.catalog.incremental(parse_ref(base), parse_ref(target), _ceiling(faults))
-    return _package_reply(package, faults)
+    return _package_reply(_maybe_damaged(package, faults), faults)
+
+
+def _maybe_damaged(package: Package, faults: Faults) -> Package:
+    """The next set sent, full or incremental (the Quarantine Server asks for increments)."""
+    if request.method == "GET" and faults.corrupt_next_definitions and services().faults.consume():
+        return damaged(package)
+    return package
 
 
 def damaged(package: Package) -> Package:
-    """The corrupt-next-definitions fault: flip bytes in the middle of the signed package.
+    """The corrupt-next-definitions fault: flip bytes in the middle of the signed package (a full
+    set or an increment).
 
     The checksum header then describes the damaged bytes as sent, so only the signature check
     at install time catches the damage, as with a set that was corrupted before it was sent.

@@ -31,7 +31,9 @@ class Faults:
     internal_errors: bool = False
     decline_all: bool = False
     hold_definitions_above: int = HOLD_OFF
-    corrupt_next_definitions: bool = False  # one-shot: the next full set sent is damaged
+    corrupt_next_definitions: bool = (
+        False  # one-shot: the next set sent (full or increment) is damaged
+    )
 
     @property
     def holding_definitions(self) -> bool:

@@ -19,6 +19,7 @@ from typing import IO
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from dis_core.config import Config
 from dis_core.db import rows_changed
@@ -29,6 +30,7 @@ from quarantine_server.alerts import general_error, raise_event
 from quarantine_server.definitions import (
     DefinitionsUnavailable,
     FetchFailed,
+    Installed,
     fetch_and_install,
     open_definitions,
     record_install,
@@ -323,7 +325,24 @@ class Agent:
         with self.services.work() as session:
             signatures = len(active.signatures) if active else 0
             record_install(session, config, self.now(), done, signatures)
+            if done.refused:
+                self._refused_on_the_way(session, config, done)
         return done.sequence >= target
+
+    def _refused_on_the_way(self, session: Session, config: Config, done: Installed) -> None:
+        """A damaged download was refused before the full set installed: say so per sample."""
+        now, detail = self.now(), f"{done.refused}; set {done.sequence} installed in full instead"
+        general_error(session, now, "definitions", detail)
+        for sample in session.scalars(select(Sample).where(Sample.status == S.NEEDED)):
+            raise_event(
+                session,
+                config,
+                now,
+                AlertEvent.SAMPLE_INSTALL_FAILED,
+                f"sample {sample.id}: {detail}",
+                sample=sample,
+                key=f"refused-{done.sequence}",
+            )
 
     def _fetch_failed(self, config: Config, failure: FetchFailed, target: int, active: int) -> bool:
         retryable = {SampleError.UNAVAILABLE, SampleError.SUPERSEDED, SampleError.ABANDONED}

@@ -8,7 +8,7 @@ active when an install fails).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -53,6 +53,7 @@ class Installed:
     sequence: int
     certified: bool
     how: str
+    refused: str = ""  # a damaged or foreign download refused on the way (the full set came after)
 
 
 class FetchFailed(CodedError):
@@ -72,11 +73,14 @@ def fetch_and_install(
     """
     target = _resolve(client, ref)
     active = installed.active_sequence
+    refused = ""
     if active and target > active:
         done = _try_incremental(client, installed, active, target)
-        if done is not None:
+        if isinstance(done, Installed):
             return done
-    return _install_full(client, installed, target)
+        refused = done
+    full = _install_full(client, installed, target)
+    return replace(full, refused=refused)
 
 
 def _resolve(client: GatewayClient, ref: int | str) -> int:
@@ -91,12 +95,19 @@ def _resolve(client: GatewayClient, ref: int | str) -> int:
 
 def _try_incremental(
     client: GatewayClient, installed: InstalledDefinitions, base: int, target: int
-) -> Installed | None:
+) -> Installed | str:
+    """The increment installed, or why not: "" when the gateway has none, else why the one it
+    sent was refused (not authentic, damaged, not installable). The full set is the fallback."""
     try:
         reply = client.incremental(base, target)
+    except GatewayRefused:
+        return ""
+    try:
         result = installed.install_incremental(reply.body)
-    except (GatewayRefused, InstallError, DefinitionError):
-        return None  # no usable increment: the full set is the fallback
+    except InstallError as exc:
+        return f"increment {base} to {target} does not install: {exc.reason}"
+    except DefinitionError as exc:
+        return f"increment {base} to {target} refused: {exc.detail}"
     return Installed(result.sequence, result.certified, "incremental")
 
 

@@ -87,3 +87,10 @@ def test_gateway_outage_scenario_raises_the_event_and_recovers(tmp_path: Path) -
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "event seen: gateway_unreachable" in run.stdout
     assert "samples reached their expected end" in run.stdout
+
+
+def test_corrupt_definitions_scenario_refuses_the_damaged_set_and_recovers(tmp_path: Path) -> None:
+    run = dis("scenario", "corrupt-definitions", "--data-dir", str(tmp_path / "scenario"))
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "event seen: sample_install_failed" in run.stdout
+    assert "2 of 2 samples reached their expected end" in run.stdout
