@@ -343,7 +343,7 @@ class EndpointConfig:
         positive=True,
     )
     pull_interval_s: int = doc(
-        "How often an endpoint pulls the server's active definitions when newer (always without a Defcast listener, with one while an item waits for its cure), in seconds.",
+        "How often an endpoint pulls the server's active definitions when newer (always without a Defcast listener; with one while an item forwarded under an older listener address waits for its cure), in seconds.",
         default=300,
         positive=True,
     )

@@ -79,7 +79,14 @@ def attempt(
         item.note(now, "forward_refused", str(exc))
         return ForwardStatus.REFUSED
     _accepted(item, receipt, now)
+    item.forwarded_listener = listener_text(attributes)
     return ForwardStatus.FORWARDED
+
+
+def listener_text(attributes: dict[str, Any]) -> str:
+    """Where the forward said the Defcast listener is ("" without one)."""
+    port = attributes.get("X-Platform-Port")
+    return f"{attributes['X-Platform-Address']}:{port}" if port else ""
 
 
 def defer(item: QuarantinedItem, now: datetime, retry_s: float, error: str) -> None:

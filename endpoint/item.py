@@ -74,6 +74,7 @@ class QuarantinedItem:
     server_id: str = ""
     server_status: str = ""
     forwarded_at: str = ""
+    forwarded_listener: str = ""  # "host:port" of the Defcast listener the forward named, if any
     outcome: ConfirmationOutcome | None = None
     outcome_sequence: int = 0
     given_back_to: str = ""  # where the repaired or restored file was written

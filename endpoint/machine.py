@@ -409,8 +409,8 @@ class Endpoint:
     def tick(self) -> None:
         """One round of a running endpoint: scan and forward; every pull_interval_s also ask
         the server about open items and pull its active set when newer: always without a
-        listener, and with one while a forwarded item waits for its cure (a push may never
-        come: the server may know an old address of this listener)."""
+        listener, and with one while a forwarded item waits for its cure under an address this
+        listener no longer has (restarted on another port: the push may never come)."""
         self.scan_once()
         self.forward_pending()
         if not self._pull_due():
@@ -424,9 +424,20 @@ class Endpoint:
         self.resolve_quarantine()
 
     def _awaiting_cure(self) -> bool:
+        """A forwarded item waits for its cure, and the server knows another listener for it
+        (this one restarted elsewhere): its push may never come, so the endpoint pulls."""
+        here = forwarding.listener_text(self._listener_attributes())
         return any(
-            i.forward_status is ForwardStatus.FORWARDED and not i.resolved
+            i.forward_status is ForwardStatus.FORWARDED
+            and not i.resolved
+            and i.forwarded_listener != here
             for i in self.vault.items()
+        )
+
+    def _listener_attributes(self) -> dict[str, Any]:
+        listener = self.listener_address()
+        return (
+            {"X-Platform-Address": listener[0], "X-Platform-Port": listener[1]} if listener else {}
         )
 
     def _pull_due(self) -> bool:
