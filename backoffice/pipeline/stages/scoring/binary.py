@@ -90,10 +90,11 @@ def score_threat(job: Job) -> Outcome:
     return _chosen(job, candidate, None, T.UNSUBMITTABLE, tried, category=DetectionCategory.THREAT)
 
 
-def _name(job: Job) -> str:
-    return virus_name(
-        find_program(job.content) or job.content, "binary", job.sample_checksum.encode()
-    )
+def _name(job: Job, invariant: bytes | None = None) -> str:
+    """The name the program gives itself, else one made from what every copy shares (the
+    signature's bytes), so a polymorphic family gets one name, not one per sample."""
+    seed = invariant if invariant is not None else job.sample_checksum.encode()
+    return virus_name(find_program(job.content) or job.content, "binary", seed)
 
 
 def _chosen(
@@ -105,7 +106,7 @@ def _chosen(
     *,
     category: DetectionCategory,
 ) -> Outcome:
-    name = _name(job)
+    name = _name(job, candidate.data)
     signature = {
         "kind": "binary", "pattern_hex": candidate.data.hex(), "repair": recipe, "virus_name": name,
         "family": family_of(name), "category": category, "log10_p": round(candidate.log10_probability, 2),

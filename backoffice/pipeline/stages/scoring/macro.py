@@ -79,7 +79,7 @@ def score_macro(job: Job) -> Outcome:
 
 def _chosen(job: Job, run: str, tried: list[dict[str, Any]]) -> Outcome:
     sources = "\n".join(src for _, src in extract_vba(job.content) or [])
-    name = virus_name(sources, "macro", job.sample_checksum.encode())
+    name = virus_name(sources, "macro", run.encode())  # from the invariant macro text
     signature = {
         "kind": "macro", "pattern_text": run, "repair": {"version": 1, "op": "remove_modules"},
         "virus_name": name, "family": family_of(name), "category": DetectionCategory.VIRUS.value,
