@@ -49,10 +49,8 @@ def quick_loop_settings(data_dir: Path, speed: float) -> dict[str, dict[str, Any
 def write_settings(data_dir: Path, settings: dict[str, dict[str, Any]]) -> tuple[Config, Path]:
     """Write the TOML file every child reads (``DIS_CONFIG``) and load it ourselves."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings["web_communication"]["gateway_url"] = (
-        f"https://127.0.0.1:{settings['gateway']['listen_port']}"
-    )
-    settings["endpoint"]["server_url"] = f"https://127.0.0.1:{settings['general']['listen_port']}"
+    # the gateway and server URLs are not written: every process derives them from the ports
+    # it ends up with (a DIS_*_LISTEN_PORT in the environment moves the URLs along)
     path = data_dir / CONFIG_FILE
     path.write_text(tomli_w.dumps({k: v for k, v in settings.items() if v}), encoding="utf-8")
     return load_config(path), path

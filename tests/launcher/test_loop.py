@@ -6,6 +6,7 @@ Server web and agent, and simulated endpoints, then waits for real analyses.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -13,14 +14,19 @@ from pathlib import Path
 
 import pytest
 
+from launcher.settings import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
-def dis(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def dis(
+    *args: str, timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "launcher", *args],
         cwd=REPO,
+        env=None if env is None else {**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -94,3 +100,20 @@ def test_corrupt_definitions_scenario_refuses_the_damaged_set_and_recovers(tmp_p
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "event seen: sample_install_failed" in run.stdout
     assert "2 of 2 samples reached their expected end" in run.stdout
+
+
+def test_replay_with_listen_ports_from_the_environment_reaches_the_end(tmp_path: Path) -> None:
+    """The ports a user exports win over the replay's own, and every address follows them."""
+    corpus = tmp_path / "corpus"
+    made = dis("fixtures", "generate", "--out", str(corpus), "--seed", "5", "--families", "eicar")
+    assert made.returncode == 0, made.stderr
+    ports = {
+        "DIS_GENERAL__LISTEN_PORT": str(free_port()),
+        "DIS_GATEWAY__LISTEN_PORT": str(free_port()),
+        "DIS_BACKOFFICE__DESK_PORT": str(free_port()),
+    }
+    run = dis(
+        "replay", str(corpus), "--data-dir", str(tmp_path / "r"), "--timeout", "300", env=ports
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "1 of 1 samples reached their expected end" in run.stdout
