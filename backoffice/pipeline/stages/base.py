@@ -8,6 +8,7 @@ sample, findings to keep for later stages, or "come back later" (a busy pool or 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -85,7 +86,7 @@ class Job:
         return SampleState(self.engine_kind + suffix)
 
 
-class Stage:
+class Stage(ABC):
     """Base of every stage: its name, the states it picks samples up from, and its work."""
 
     name: ClassVar[str]
@@ -95,8 +96,9 @@ class Stage:
         """The state entered (and committed, so it shows) before the work starts."""
         return None
 
+    @abstractmethod
     def run(self, job: Job) -> Outcome:
-        raise NotImplementedError
+        """The stage's work on one sample (each stage class says what it is)."""
 
     def cleanup(self, job: Job) -> None:
         """Give back what the step held when it failed (pools, locks)."""
