@@ -314,7 +314,7 @@ class BackofficeConfig:
         default=600.0,
     )
     cache_dir: str = doc(
-        "Folder for the goodware n-gram model cache (relative: under data_dir; empty: backoffice/analysis/ngram).",
+        "Folder for the goodware n-gram model cache (relative: under data_dir; empty: backoffice/ngram).",
         default="",
     )
 
