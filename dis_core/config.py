@@ -465,12 +465,14 @@ DERIVED_ADDRESSES: dict[tuple[type, str], Callable[[Config], str]] = {
 def _derive_addresses(config: Config, explicit: Explicit) -> None:
     """A changed listen port moves every address that depends on it (an address set in the
     file, the environment or an override stays as given)."""
-    sections = {
-        type(getattr(config, f.name)): getattr(config, f.name) for f in dataclasses.fields(config)
-    }
     for (section, key), address in DERIVED_ADDRESSES.items():
         if (section, key) not in explicit:
-            setattr(sections[section], key, address(config))
+            setattr(getattr(config, _section_name(config, section)), key, address(config))
+
+
+def _section_name(config: Config, section: type) -> str:
+    """The name of the section of ``config`` that is of class ``section``."""
+    return next(f.name for f in dataclasses.fields(config) if f.type in (section, section.__name__))
 
 
 def address_notes(config: Config) -> list[str]:
@@ -478,9 +480,7 @@ def address_notes(config: Config) -> list[str]:
     machine is fine; a typo sends every sample to nobody)."""
     notes = []
     for (section, key), address in DERIVED_ADDRESSES.items():
-        name = next(
-            f.name for f in dataclasses.fields(config) if type(getattr(config, f.name)) is section
-        )
+        name = _section_name(config, section)
         given, local = getattr(getattr(config, name), key), address(config)
         if given != local:
             notes.append(f"note: {name}.{key} is {given}, not this machine's {local}")
