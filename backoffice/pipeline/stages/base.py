@@ -100,5 +100,5 @@ class Stage(ABC):
     def run(self, job: Job) -> Outcome:
         """The stage's work on one sample (each stage class says what it is)."""
 
-    def cleanup(self, job: Job) -> None:
+    def cleanup(self, job: Job) -> None:  # noqa: B027  # a hook: most stages hold nothing
         """Give back what the step held when it failed (pools, locks)."""
