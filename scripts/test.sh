@@ -19,4 +19,4 @@ services_env=$(bash scripts/services.sh start)
 eval "$services_env"
 trap 'bash scripts/services.sh stop "$DIS_SERVICES_DIR"' EXIT
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --hypothesis-profile=repeatable "$@"

@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# The README's test command (scripts/test.sh) runs with this profile: property tests draw the same
+# examples on every run, so CI's verdict on a commit is repeatable. Running pytest directly keeps
+# Hypothesis's random exploration, which is how new counterexamples are found.
+settings.register_profile("repeatable", derandomize=True)
 
 
 @pytest.fixture(autouse=True)

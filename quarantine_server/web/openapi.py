@@ -256,7 +256,11 @@ def _sample_paths() -> dict[str, Any]:
                     {
                         "type": "object",
                         "required": ["folder"],
-                        "properties": {"folder": {"type": "string", "minLength": 1}},
+                        # a path with a NUL byte names no folder: the schema says so, and the server
+                        # refuses one with 400
+                        "properties": {
+                            "folder": {"type": "string", "minLength": 1, "pattern": "^[^\\x00]+$"}
+                        },
                     }
                 ),
                 "responses": {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409, 500)},
