@@ -10,8 +10,7 @@ import time
 
 from sqlalchemy import or_, select
 
-from backoffice.pipeline.distributed.executor import executor_for
-from backoffice.pipeline.executor import Executor
+from backoffice.pipeline.executor import Executor, InProcessExecutor, StepFunction
 from backoffice.pipeline.publishing import certified_release
 from backoffice.pipeline.runner import StageRunner
 from backoffice.pipeline.stages import stage_for, working_states
@@ -21,10 +20,23 @@ from backoffice.store.models import Analysis
 from dis_core.clock import Clock
 from dis_core.config import Config
 from dis_core.db import unit_of_work
+from dis_core.extras import require
 from dis_core.vocabulary import SampleState, settled
 
 log = logging.getLogger(__name__)
 DISPATCH_BATCH = 200
+
+
+def executor_for(config: Config, step: StepFunction) -> Executor:
+    """The executor ``backoffice.executor`` names in the configuration. Celery and Redis are
+    imported only here, so the embedded default runs without the scale-out extra."""
+    if config.backoffice.executor != "celery":
+        return InProcessExecutor(step, config.backoffice.workers)
+    for module in ("celery", "redis"):
+        require(module, "backoffice.executor = 'celery'")
+    from backoffice.pipeline.distributed.executor import CeleryExecutor
+
+    return CeleryExecutor(config)
 
 
 class BackOffice:

@@ -14,6 +14,7 @@ import quarantine_server.cli
 import simworld.cli
 from dis_core import __version__
 from dis_core.cli import Context
+from dis_core.extras import MissingExtra
 from dis_core.migrate import MigrationError
 
 PART_COMMANDS = (
@@ -29,12 +30,13 @@ PART_COMMANDS = (
 
 
 class Dis(click.Group):
-    """The ``dis`` command; a database a part cannot use stops it with one readable line."""
+    """The ``dis`` command; a database a part cannot use, or a missing optional package, stops it
+    with one readable line."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except MigrationError as problem:
+        except (MigrationError, MissingExtra) as problem:
             raise click.ClickException(str(problem)) from None
 
 

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
-import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from dis_core.config import Config
 from dis_core.db import make_engine, postgres_url
+from dis_core.extras import MissingExtra, require
 from dis_core.migrate import (
     MigrationError,
     create_database_if_missing,
@@ -78,16 +78,32 @@ class ScaleOut:
         """Apply the settings, check the broker, and create (``fresh``: recreate) the databases."""
         self.apply(config)
         try:
+            self._check_extras()
             if self.broker:
-                redis.Redis.from_url(self.broker, socket_timeout=5).ping()
+                self._ping_broker()
             if self.db and fresh:
                 self.drop_databases()
             for url in self.prepare_databases() if self.db else []:
                 say(f"database ready: {url}")
-        except (redis.RedisError, SQLAlchemyError, MigrationError) as exc:
+        except (ConnectionError, SQLAlchemyError, MigrationError, MissingExtra) as exc:
             raise click.ClickException(f"scale-out: {str(exc).splitlines()[0]}") from None
         if self.broker:
             say(f"back-office steps go to {self.broker}; {self.workers} local worker(s)")
+
+    def _check_extras(self) -> None:
+        """The packages ``--db`` and ``--broker`` need, before anything is started."""
+        if self.db:
+            require("psycopg", "--db postgresql://...")
+        if self.broker:
+            for module in ("celery", "redis"):
+                require(module, "--broker redis://...")
+
+    def _ping_broker(self) -> None:
+        redis = require("redis", "--broker redis://...")
+        try:
+            redis.Redis.from_url(self.broker, socket_timeout=5).ping()
+        except redis.RedisError as exc:
+            raise ConnectionError(str(exc)) from None
 
     def drop_databases(self) -> None:
         """Remove the three databases (a replay starts from nothing, like its data directory)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dis_core.cli import Context, pass_context
+from dis_core.extras import require
 
 
 @click.command("worker")
@@ -23,6 +24,8 @@ from dis_core.cli import Context, pass_context
 @pass_context
 def worker(context: Context, concurrency: int, pool: str, name: str | None, loglevel: str) -> None:
     """Run back-office stage steps from the broker (backoffice.broker_url) until stopped."""
+    for module in ("celery", "redis"):
+        require(module, "dis worker")
     from backoffice.pipeline.distributed.worker import run_worker
 
     config = context.config

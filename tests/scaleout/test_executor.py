@@ -10,8 +10,9 @@ import pytest
 import redis
 
 from backoffice.pipeline.distributed.app import QUEUE, STEP_TASK, visibility_timeout_s
-from backoffice.pipeline.distributed.executor import CeleryExecutor, executor_for, mark_ttl_s
+from backoffice.pipeline.distributed.executor import CeleryExecutor, mark_ttl_s
 from backoffice.pipeline.executor import InProcessExecutor
+from backoffice.service import executor_for
 from dis_core.config import Config, load_config
 
 

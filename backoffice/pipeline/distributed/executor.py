@@ -15,7 +15,6 @@ import threading
 import redis
 
 from backoffice.pipeline.distributed.app import QUEUE, STEP_TASK, configure, visibility_timeout_s
-from backoffice.pipeline.executor import Executor, InProcessExecutor, StepFunction
 from dis_core.config import Config
 
 log = logging.getLogger(__name__)
@@ -80,10 +79,3 @@ def mark_ttl_s(config: Config) -> int:
 
 def _key(stage_name: str, cookie: str) -> str:
     return f"{MARK_PREFIX}:{stage_name}:{cookie}"
-
-
-def executor_for(config: Config, step: StepFunction) -> Executor:
-    """The executor ``backoffice.executor`` names in the configuration."""
-    if config.backoffice.executor == "celery":
-        return CeleryExecutor(config)
-    return InProcessExecutor(step, config.backoffice.workers)
