@@ -39,7 +39,7 @@ def _run(context: Context, desk_port: int | None, no_desk: bool) -> None:
     from backoffice.desk import DeskServer, create_desk_app
     from backoffice.service import BackOffice
 
-    config = context.config
+    config = context.part_config()
     office = BackOffice(config)
     stop = threading.Event()
 

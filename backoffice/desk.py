@@ -29,10 +29,12 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
+from backoffice import metrics
 from backoffice.services import Services
 from backoffice.store.models import Analysis
 from dis_core.db import unit_of_work
 from dis_core.lifecycle import IllegalTransition, transition
+from dis_core.operations import operations_blueprint
 from dis_core.vocabulary import SampleError, SampleState
 from dis_core.vocabulary.parts import Part
 
@@ -54,6 +56,14 @@ def create_desk_app(services: Services, token: str | None = None) -> Flask:
     )
     app.extensions["backoffice_services"] = services
     app.register_blueprint(desk)
+    app.register_blueprint(
+        operations_blueprint(
+            "backoffice",
+            lambda: metrics.scrape(services),
+            lambda: metrics.readiness(services),
+            [metrics.STAGE_DURATIONS],
+        )
+    )
     app.register_error_handler(400, _json_error)
     app.register_error_handler(403, _json_error)
     app.register_error_handler(404, _json_error)

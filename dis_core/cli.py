@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from dis_core.config import Config, ConfigError, address_notes, describe, load_config
+from dis_core.logs import configure_logging
 
 
 class Context:
@@ -30,6 +31,11 @@ class Context:
                     click.echo(f"config error: {problem}", err=True)
                 raise SystemExit(2) from None
         return self._config
+
+    def part_config(self) -> Config:
+        """The configuration of a part's long-running process, whose logging it sets up."""
+        configure_logging(self.config.general.log_format)
+        return self.config
 
 
 pass_context = click.make_pass_decorator(Context)

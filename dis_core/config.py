@@ -39,6 +39,10 @@ class GeneralConfig:
     data_dir: str = doc(
         "Root folder for every part's databases, folders and keys.", default=".dis-data"
     )
+    log_format: str = doc(
+        "How the parts' processes log: 'text' lines or 'json' (one object per line).",
+        default="text",
+    )
     quarantine_dir: str = doc(
         "Quarantine folder; relative paths are under data_dir.", default="quarantine"
     )
@@ -533,6 +537,8 @@ def _validate(config: Config) -> list[str]:
         problems.append("general.quota_low_percent must be between 1 and 100")
     if config.clock.speed <= 0:
         problems.append("clock.speed must be greater than 0")
+    if config.general.log_format not in {"text", "json"}:
+        problems.append("general.log_format must be 'text' or 'json'")
     if config.backoffice.executor not in {"inprocess", "celery"}:
         problems.append("backoffice.executor must be 'inprocess' or 'celery'")
     if config.definition_policy.engine not in {"yara", "yara-x"}:

@@ -85,7 +85,7 @@ def run(
     from dis_core.definitions import DefinitionError, InstallError
     from endpoint.fleet import Fleet
 
-    config = context.config
+    config = context.part_config()
     try:
         fleet = Fleet(
             config, _identities(computers, count, prefix, domain, context), clock_for(config)

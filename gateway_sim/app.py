@@ -11,6 +11,8 @@ from werkzeug.exceptions import HTTPException
 from dis_core.analysis import AnalysisLink
 from dis_core.clock import Clock, clock_for
 from dis_core.config import Config
+from dis_core.operations import operations_blueprint
+from gateway_sim import metrics
 from gateway_sim.admin import admin
 from gateway_sim.api import api
 from gateway_sim.catalog import Repository, ScannerFactory
@@ -41,6 +43,11 @@ def create_app(
     app.register_blueprint(api)
     app.register_blueprint(admin)
     app.add_url_rule("/gateway/health", "health", _health)
+    app.register_blueprint(
+        operations_blueprint(
+            "gateway", lambda: metrics.scrape(gateway), lambda: metrics.readiness(gateway)
+        )
+    )
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app

@@ -32,7 +32,7 @@ def gateway(
 
     context = click_context.find_object(Context)
     assert context is not None, "the dis group always provides its context"
-    config = context.config
+    config = context.part_config()
     if host is not None:
         config.gateway.listen_host = host
     if port is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
@@ -45,7 +44,7 @@ def web(context: Context, host: str | None, port: int | None, workers: int | Non
     from dis_core.certs import CertPaths
     from quarantine_server.services import build_services, sweep_quarantine
 
-    config = context.config
+    config = context.part_config()
     removed = sweep_quarantine(
         build_services(config)
     )  # no worker runs yet: every orphan is safe to drop
@@ -84,8 +83,7 @@ def agent(context: Context, once: bool) -> None:
     from quarantine_server.scheduler import AgentScheduler
     from quarantine_server.services import build_services
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = context.config
+    config = context.part_config()
     try:
         lock = take_lock(config.path("."))
     except AgentAlreadyRunning as exc:

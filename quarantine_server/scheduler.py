@@ -49,12 +49,25 @@ def job_functions(
     }
 
 
+# What a job's returned count means, for its one log line when it did something
+WORK_DONE = {
+    "scan": "scanned {} sample(s)",
+    "submit": "submitted {} sample(s)",
+    "poll": "asked the gateway about {} sample(s)",
+    "definitions": "{} sample(s) moved on with new definitions",
+    "defcast": "pushed definitions for {} sample(s)",
+}
+
+
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
     def run() -> None:
         try:
-            job()
+            done = job()
         except Exception:
             log.exception("agent job %s failed", name)
+            return
+        if name in WORK_DONE and isinstance(done, int) and done > 0:
+            log.info("%s: %s", name, WORK_DONE[name].format(done))
 
     return run
 

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,6 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from backoffice.metrics import STAGE_SECONDS
 from backoffice.pipeline.errors import PermanentError, RetryableError
 from backoffice.pipeline.stages import STAGES, stage_for
 from backoffice.pipeline.stages.base import Job, Move, Outcome, Stage
@@ -55,15 +57,23 @@ class StageRunner:
         job = self._claim(stage, cookie)
         if job is None:
             return  # not (or no longer) this stage's sample, or another worker has it
+        started = time.monotonic()
+        ended = self._run_claimed(stage_name, stage, job)
+        STAGE_SECONDS.labels(stage_name, ended).observe(time.monotonic() - started)
+
+    def _run_claimed(self, stage_name: str, stage: Stage, job: Job) -> str:
+        """Run a claimed step to its end; say how it ended (moved, retry or error)."""
         try:
             self._enter_working_state(stage, job)
             outcome = stage.run(job)
         except (RetryableError, OperationalError) as exc:  # a busy database passes too
             self._finish_failed(stage, job, retry=str(exc))
+            return "retry"
         except PermanentError as exc:
             self._finish_failed(stage, job, error=(exc.error, exc.detail, None))
+            return "error"
         except Exception as exc:  # a bug or an unexpected condition: abort, keep the traceback
-            log.exception("stage %s failed for %s", stage_name, cookie)
+            log.exception("stage %s failed for %s", stage_name, job.cookie)
             self._finish_failed(
                 stage,
                 job,
@@ -73,8 +83,9 @@ class StageRunner:
                     traceback.format_exc(),
                 ),
             )
-        else:
-            self._finish(stage, job, outcome)
+            return "error"
+        self._finish(stage, job, outcome)
+        return "moved"
 
     # -- claiming ----------------------------------------------------------------------
     def _claim(self, stage: Stage, cookie: str) -> Job | None:

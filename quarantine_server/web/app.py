@@ -9,6 +9,8 @@ from flask.typing import ResponseReturnValue
 
 from dis_core.clock import Clock
 from dis_core.config import Config, load_config
+from dis_core.operations import operations_blueprint
+from quarantine_server import metrics
 from quarantine_server.console import init_app as init_console
 from quarantine_server.services import Services, build_services
 from quarantine_server.web import api, errors, intake
@@ -18,7 +20,7 @@ def create_app(
     config: Config | None = None, services: Services | None = None, clock: Clock | None = None
 ) -> Flask:
     """The web app: endpoint intake under /intake/v1, the REST API under /api/v1, the console
-    under /console (where / leads)."""
+    under /console (where / leads); /metrics, /livez and /readyz for operations."""
     if services is None:
         config = config or load_config(os.environ.get("DIS_CONFIG"))
         services = build_services(config, clock)
@@ -30,6 +32,13 @@ def create_app(
     app.register_blueprint(intake.blueprint)
     app.register_blueprint(api.blueprint)
     init_console(app)
+    app.register_blueprint(
+        operations_blueprint(
+            "quarantine-server",
+            lambda: metrics.scrape(services),
+            lambda: metrics.readiness(services),
+        )
+    )
     app.add_url_rule("/", "root", _to_console)
     return app
 

@@ -12,6 +12,10 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
 from launcher.settings import free_port
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "binary"
@@ -37,13 +41,36 @@ def _samples(database: Path) -> list[tuple[str, str]]:
         return list(db.execute("SELECT file_name, status FROM samples"))
 
 
+def _metrics(url: str, ca: Path) -> dict[str, list[Sample]]:
+    """Every sample of a part's /metrics, parsed by Prometheus's own text parser, by family."""
+    reply = requests.get(f"{url}/metrics", verify=str(ca), timeout=30)
+    assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("text/plain")
+    return {f.name: f.samples for f in text_string_to_metric_families(reply.text)}
+
+
+def _check_operations(parts: dict[str, str], ca: Path) -> None:
+    """Liveness, readiness and metrics of each part, asked without credentials."""
+    for part, url in parts.items():
+        for probe in ("livez", "readyz"):
+            reply = requests.get(f"{url}/{probe}", verify=str(ca), timeout=30)
+            assert (reply.status_code, reply.json()["part"]) == (200, part), reply.text
+    server = _metrics(parts["quarantine-server"], ca)
+    assert sum(s.value for s in server["dis_quarantine_samples"]) == 1
+    assert "dis_quarantine_definitions_sequence" in server
+    assert {s.labels["service"] for s in server["dis_quarantine_heartbeat_age_seconds"]}
+    assert "dis_gateway_submissions" in _metrics(parts["gateway"], ca)
+    office = _metrics(parts["backoffice"], ca)
+    assert office["dis_backoffice_published_sequence"][0].value >= 1  # the baseline set
+    assert "dis_backoffice_stage_seconds" in office
+
+
 def test_up_on_other_ports_sends_a_non_ascii_named_file_through_the_loop(tmp_path: Path) -> None:
-    server_port, gateway_port = free_port(), free_port()
+    server_port, gateway_port, desk_port = free_port(), free_port(), free_port()
     env = dict(
         os.environ,
         DIS_GENERAL__LISTEN_PORT=str(server_port),
         DIS_GATEWAY__LISTEN_PORT=str(gateway_port),
-        DIS_BACKOFFICE__DESK_PORT=str(free_port()),
+        DIS_BACKOFFICE__DESK_PORT=str(desk_port),
         DIS_BACKOFFICE__GOODWARE_MB="2",
         COLUMNS="200",
     )
@@ -65,6 +92,12 @@ def test_up_on_other_ports_sends_a_non_ascii_named_file_through_the_loop(tmp_pat
             found = _samples(data / "quarantine_server.sqlite3")
             time.sleep(1)
         assert [Path(name).name for name, _ in found] == [NAME]
+        parts = {
+            "quarantine-server": f"https://127.0.0.1:{server_port}",
+            "gateway": f"https://127.0.0.1:{gateway_port}",
+            "backoffice": f"http://127.0.0.1:{desk_port}",
+        }
+        _check_operations(parts, data / "certs" / "ca.pem")
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=60)  # reads the rest and closes the pipe
