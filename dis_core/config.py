@@ -161,7 +161,7 @@ class DefinitionPolicyConfig:
         "Folder of installed definition sets; relative paths are under data_dir.",
         default="definitions",
     )
-    engine: str = doc("Scanning engine: 'yara' (yara-python) or 'yara-x'.", default="yara")
+    engine: str = doc("Scanning engine: 'yara-x' or 'yara' (yara-python).", default="yara-x")
 
 
 @dataclass

@@ -13,7 +13,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from dis_core.definitions.engines import EngineError
+from dis_core.definitions.engines import DEFAULT_ENGINE, EngineError
 from dis_core.definitions.errors import DefinitionError, InstallError
 from dis_core.definitions.keys import VerifyKey
 from dis_core.definitions.model import DefinitionSet
@@ -30,7 +30,7 @@ PACKAGE_FILE = "package.def"
 
 
 class InstalledDefinitions:
-    def __init__(self, root: Path, verify_key: VerifyKey, engine: str = "yara") -> None:
+    def __init__(self, root: Path, verify_key: VerifyKey, engine: str = DEFAULT_ENGINE) -> None:
         self.root = Path(root)
         self.verify_key = verify_key
         self.engine = engine

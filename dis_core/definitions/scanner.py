@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dis_core.definitions.engines import (
+    DEFAULT_ENGINE,
     ENGINES,
     CompiledRules,
     EngineError,
@@ -31,7 +32,7 @@ class Scanner:
     compile (the load test of an install).
     """
 
-    def __init__(self, definitions: DefinitionSet, engine: str = "yara") -> None:
+    def __init__(self, definitions: DefinitionSet, engine: str = DEFAULT_ENGINE) -> None:
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
         if definitions.kind != "full":

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dis_core.config import Config, load_config
 from dis_core.definitions import (
     EICAR,
     RepairError,
@@ -189,3 +190,10 @@ def test_rule_leaning_on_another_rule_cannot_repair(key: SigningKey) -> None:
     assert set(found) == {"S000030", "S000031"}
     with pytest.raises(RepairError, match="does not compile on its own"):
         scanner.repair(infected, found["S000031"])
+
+
+def test_yara_x_is_the_default_engine_and_yara_python_stays_selectable(definitions) -> None:  # noqa: ANN001
+    assert Config().definition_policy.engine == "yara-x"
+    assert Scanner(definitions).engine == "yara-x"
+    chosen = load_config(None, overrides={"definition_policy": {"engine": "yara"}})
+    assert Scanner(definitions, chosen.definition_policy.engine).engine == "yara"

@@ -396,8 +396,9 @@ def test_take_in_copies_scans_and_reports_each_file(
     endpoint.stop()
 
 
-def test_the_yara_x_engine_gives_the_same_repair(data_dir, packages, intake, clock) -> None:
-    endpoint = Endpoint(endpoint_config(data_dir, intake.url, engine="yara-x"), ALICE, clock)
+@pytest.mark.parametrize("engine", ["yara-x", "yara"])
+def test_both_engines_give_the_same_repair(data_dir, packages, intake, clock, engine) -> None:
+    endpoint = Endpoint(endpoint_config(data_dir, intake.url, engine=engine), ALICE, clock)
     endpoint.install_definitions(packages.new)
     path = _drop(endpoint, "x.exe", INFECTED)
     assert endpoint.scan_once().repaired_in_place == [path]
