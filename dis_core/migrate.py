@@ -66,6 +66,7 @@ def ensure_schema(engine: Engine, metadata: MetaData, part: str) -> None:
     if engine.dialect.name == "sqlite":
         try:
             metadata.create_all(engine)
+            _add_missing_indexes(engine, metadata)
         except DatabaseError as exc:  # not a database at all, or damaged beyond opening
             raise MigrationError(
                 f"{part}: {engine.url.database} is not a usable database ({exc.orig}); "
@@ -74,6 +75,14 @@ def ensure_schema(engine: Engine, metadata: MetaData, part: str) -> None:
         return
     create_database_if_missing(engine.url)
     upgrade(engine, part, metadata)
+
+
+def _add_missing_indexes(engine: Engine, metadata: MetaData) -> None:
+    """create_all leaves the tables that exist as they are; an index added to the models
+    since is made here (SQLite builds it in one pass over the table)."""
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 def upgrade(engine: Engine, part: str, metadata: MetaData) -> str:

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dis_core.config import Config
 from dis_core.vocabulary import SampleError, SampleState, SampleStatus
@@ -67,6 +67,8 @@ class SampleQuery:
     order: str = "desc"
     page: int = 1
     per_page: int = 50
+    after: int | None = None  # keyset paging: the id of the last row of the previous page
+    sha256: str | None = None  # exact SHA-256 of the original file (X-Sample-Checksum)
 
 
 def _filtered(query: SampleQuery) -> Select[Any]:
@@ -75,6 +77,8 @@ def _filtered(query: SampleQuery) -> Select[Any]:
         statement = statement.where(Sample.status.in_(query.status))
     if query.state:
         statement = statement.where(Sample.state.in_(query.state))
+    if query.sha256:
+        statement = statement.where(Sample.sample_checksum == query.sha256.lower())
     for column, text in (
         (Sample.computer, query.computer),
         (Sample.user, query.user),
@@ -94,17 +98,50 @@ def _filtered(query: SampleQuery) -> Select[Any]:
 
 
 def list_samples(session: Session, query: SampleQuery, now: datetime) -> dict[str, Any]:
-    """One page of the console's sample list, with its columns."""
+    """One page of the console's sample list, with its columns. ``after`` continues from a row
+    (keyset paging: as fast on the last page as on the first); otherwise ``page`` counts pages."""
     statement = _filtered(query)
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     column = SORT_KEYS[query.sort]
-    ordering = column.asc() if query.order == "asc" else column.desc()
-    page = statement.order_by(
-        ordering, Sample.id.asc() if query.order == "asc" else Sample.id.desc()
-    )
-    page = page.offset((query.page - 1) * query.per_page).limit(query.per_page)
-    items = [columns(s, now) for s in session.scalars(page)]
-    return {"items": items, "total": int(total), "page": query.page, "per_page": query.per_page}
+    ascending = query.order == "asc"
+    page = statement.order_by(*_ordering(column, ascending))
+    if query.after is not None:
+        page = page.where(_beyond(session, column, ascending, query.after))
+    else:
+        page = page.offset((query.page - 1) * query.per_page)
+    rows = list(session.scalars(page.limit(query.per_page)))
+    full = len(rows) == query.per_page
+    return {
+        "items": [columns(s, now) for s in rows],
+        "total": int(total),
+        "page": query.page if query.after is None else None,
+        "per_page": query.per_page,
+        "next": rows[-1].id if full else None,
+    }
+
+
+def _ordering(column: InstrumentedAttribute[Any], ascending: bool) -> tuple[Any, ...]:
+    """Empty values sort as the smallest on every database (SQLite's own order, so its
+    indexes serve both directions), then the id breaks ties."""
+    if ascending:
+        return column.asc().nulls_first(), Sample.id.asc()
+    return column.desc().nulls_last(), Sample.id.desc()
+
+
+def _beyond(
+    session: Session, column: InstrumentedAttribute[Any], ascending: bool, after: int
+) -> ColumnElement[bool]:
+    """Rows that come after sample ``after`` in the list's order."""
+    value = session.scalar(select(column).where(Sample.id == after))
+    if value is None and session.get(Sample, after) is None:
+        raise SampleNotFound(f"after: sample {after} does not exist (any more); start again")
+    if value is None:  # the cursor row is in the empty-value run
+        if ascending:
+            return or_(and_(column.is_(None), Sample.id > after), column.is_not(None))
+        return and_(column.is_(None), Sample.id < after)
+    if ascending:
+        return tuple_(column, Sample.id) > tuple_(value, after)
+    return or_(tuple_(column, Sample.id) < tuple_(value, after), column.is_(None))
 
 
 def _meaning(enum: type[SampleStatus] | type[SampleState], value: str | None) -> str | None:

@@ -3,6 +3,7 @@ changes need the admin role. Views only parse input and call the services."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
 WATCH_EVERY_S = 30.0
 MAX_ID = 2**31 - 1
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class BadInput(ValueError):
@@ -196,7 +198,18 @@ def _sample_query() -> sample_service.SampleQuery:
         order=_choice_arg("order", "desc", {"asc", "desc"}),
         page=_int_arg("page", 1, 1, 1_000_000),
         per_page=_int_arg("per_page", 50, 1, sample_service.MAX_PER_PAGE),
+        after=_int_arg("after", 0, 1, MAX_ID) or None,
+        sha256=_sha256_arg(),
     )
+
+
+def _sha256_arg() -> str | None:
+    raw = request.args.get("sha256")
+    if raw is None:
+        return None
+    if not SHA256.fullmatch(raw):
+        raise BadInput("sha256 must be 64 hexadecimal digits")
+    return raw.lower()
 
 
 @blueprint.get("/samples")

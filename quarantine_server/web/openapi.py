@@ -125,12 +125,13 @@ def _schemas() -> dict[str, Any]:
         "Sample": sample,
         "SamplePage": {
             "type": "object",
-            "required": ["items", "total", "page", "per_page"],
+            "required": ["items", "total", "page", "per_page", "next"],
             "properties": {
                 "items": {"type": "array", "items": {"$ref": "#/components/schemas/Sample"}},
                 "total": {"type": "integer"},
-                "page": {"type": "integer"},
+                "page": {"type": ["integer", "null"]},
                 "per_page": {"type": "integer"},
+                "next": {"type": ["integer", "null"]},
             },
         },
         "SampleDetail": {
@@ -221,6 +222,17 @@ def _sample_paths() -> dict[str, Any]:
         _query("order", {"type": "string", "enum": ["asc", "desc"]}, "Sort order"),
         _query("page", {"type": "integer", "minimum": 1, "maximum": 1000000}, "Page number"),
         _query("per_page", {"type": "integer", "minimum": 1, "maximum": 500}, "Rows per page"),
+        _query(
+            "after",
+            {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+            "Keyset paging: the `next` of the previous page (then `page` is ignored); 404 when "
+            "that sample is gone",
+        ),
+        _query(
+            "sha256",
+            {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+            "Exact SHA-256 of the original file",
+        ),
     ]
     body = lambda schema: {"required": True, "content": {"application/json": {"schema": schema}}}  # noqa: E731
     return {
@@ -230,7 +242,7 @@ def _sample_paths() -> dict[str, Any]:
                 "parameters": list_params,
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/SamplePage"}),
-                    **_errors(400),
+                    **_errors(400, 404),
                 },
             }
         },
