@@ -126,3 +126,31 @@ def test_an_existing_embedded_database_gets_the_new_indexes(tmp_path: Path) -> N
         names = {row[1] for row in connection.exec_driver_sql("PRAGMA index_list('samples')")}
     again.engine.dispose()
     assert "ix_samples_virus_name_id" in names
+
+
+def test_a_walk_neither_repeats_nor_skips_when_rows_come_and_go(tmp_path: Path) -> None:
+    config = load_config(None, overrides={"general": {"data_dir": str(tmp_path)}})
+    database = open_database(config)
+    rng = random.Random(313)
+    with unit_of_work(database.sessions) as session:
+        session.execute(insert(Sample), _rows(rng))
+    before = _expected(database, "age", "desc")
+    query = SampleQuery(per_page=10)
+    with unit_of_work(database.sessions) as session:
+        first = list_samples(session, query, NOW)
+        newer = _rows(rng)[:5]
+        for number, row in enumerate(newer):  # newer than all: they sort ahead of the cursor
+            row.update(endpoint_sample_id=f"new-{number}", stored_name=f"new-{number}.q")
+            row.update(received_at=NOW + timedelta(minutes=1))
+        session.execute(insert(Sample), newer)
+        gone = session.get(Sample, before[40])
+        session.delete(gone)
+    seen = [row["id"] for row in first["items"]]
+    after = first["next"]
+    while after is not None:
+        with unit_of_work(database.sessions) as session:
+            page = list_samples(session, SampleQuery(per_page=10, after=after), NOW)
+        seen += [row["id"] for row in page["items"]]
+        after = page["next"]
+    database.engine.dispose()
+    assert seen == [i for i in before if i != before[40]]
