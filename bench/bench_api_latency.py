@@ -33,9 +33,10 @@ from dis_core.tls import http_session
 from dis_core.vocabulary import SampleError, SampleState, SampleStatus
 from launcher.processes import ServiceProcess
 from launcher.settings import free_port
-from quarantine_server.auth import create_token, create_user
+from quarantine_server.auth import create_user
 from quarantine_server.database import open_database
 from quarantine_server.models import Sample, SampleProblem
+from quarantine_server.tokens import create_token
 
 VIEWS: list[tuple[str, dict[str, Any]]] = [
     ("newest first (default, 50 a page)", {}),
@@ -110,7 +111,7 @@ def fill_database(config: Any, rows: int) -> str:
         ]
         session.execute(insert(SampleProblem), problems)
         admin = create_user(session, "admin", "bench-password-1", "admin", now)
-        token = create_token(session, admin, "bench", now)
+        token, _ = create_token(session, admin, "bench", now)
     database.engine.dispose()
     return token
 

@@ -19,7 +19,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, TypeDecorator, create_engine, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError
 
@@ -66,6 +75,7 @@ def ensure_schema(engine: Engine, metadata: MetaData, part: str) -> None:
     if engine.dialect.name == "sqlite":
         try:
             metadata.create_all(engine)
+            _add_missing_columns(engine, metadata, part)
             _add_missing_indexes(engine, metadata)
         except DatabaseError as exc:  # not a database at all, or damaged beyond opening
             raise MigrationError(
@@ -75,6 +85,28 @@ def ensure_schema(engine: Engine, metadata: MetaData, part: str) -> None:
         return
     create_database_if_missing(engine.url)
     upgrade(engine, part, metadata)
+
+
+def _add_missing_columns(engine: Engine, metadata: MetaData, part: str) -> None:
+    """A column added to the models since an embedded database was made is added to it; only
+    optional columns can be (the rows that exist have no value for it)."""
+    existing = inspect(engine)
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    connection.execute(text(_add_column_sql(engine, table.name, column, part)))
+
+
+def _add_column_sql(engine: Engine, table: str, column: Column[Any], part: str) -> str:
+    if not column.nullable:
+        raise MigrationError(
+            f"{part}: {engine.url.database} lacks the required column {table}.{column.name}; "
+            "start from a new data directory (or run `dis db upgrade` on PostgreSQL)"
+        )
+    kind = column.type.compile(dialect=engine.dialect)
+    return f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {kind}'
 
 
 def _add_missing_indexes(engine: Engine, metadata: MetaData) -> None:

@@ -1,4 +1,5 @@
-"""Users and API tokens. Passwords are kept only as salted scrypt hashes (werkzeug).
+"""Users and console sessions. Passwords are kept only as salted scrypt hashes (werkzeug);
+API tokens are in quarantine_server/tokens.py.
 
 The console adds session login on top of :func:`verify_password`; the API accepts HTTP Basic
 (username/password) or ``Authorization: Bearer <token>``.
@@ -6,7 +7,6 @@ The console adds session login on top of :func:`verify_password`; the API accept
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -15,7 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from quarantine_server.models import ApiToken, ConsoleSession, User
+from quarantine_server.models import ConsoleSession, User
+from quarantine_server.tokens import digest
 
 ROLES = ("admin", "viewer")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
@@ -58,25 +59,6 @@ def verify_password(session: Session, username: str, password: str) -> User | No
     return user if check_password_hash(user.password_hash, password) else None
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(session: Session, user: User, name: str, at: datetime) -> str:
-    """A new bearer token for ``user``; only its hash is stored, so show it once."""
-    token = secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(user_id=user.id, token_sha256=_digest(token), name=name[:80], created_at=at)
-    )
-    session.flush()
-    return token
-
-
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
-    return row.user if row else None
-
-
 # a session's last use is written at most this often (not on every page the console refreshes)
 SEEN_EVERY = timedelta(seconds=60)
 
@@ -85,7 +67,7 @@ def open_session(session: Session, user_id: int, at: datetime) -> str:
     """A new console session for the user; returns the token its cookie carries."""
     token = secrets.token_urlsafe(32)
     session.add(
-        ConsoleSession(token_sha256=_digest(token), user_id=user_id, created_at=at, seen_at=at)
+        ConsoleSession(token_sha256=digest(token), user_id=user_id, created_at=at, seen_at=at)
     )
     return token
 
@@ -94,7 +76,7 @@ def session_user(
     session: Session, token: str, at: datetime, idle_s: int, max_s: int
 ) -> User | None:
     """The user of a live console session; an ended one (idle, too old) is removed."""
-    found = session.get(ConsoleSession, _digest(token))
+    found = session.get(ConsoleSession, digest(token))
     if found is None:
         return None
     idle, age = at - found.seen_at, at - found.created_at
@@ -107,4 +89,4 @@ def session_user(
 
 
 def close_session(session: Session, token: str) -> None:
-    session.execute(delete(ConsoleSession).where(ConsoleSession.token_sha256 == _digest(token)))
+    session.execute(delete(ConsoleSession).where(ConsoleSession.token_sha256 == digest(token)))

@@ -137,22 +137,35 @@ def create_user_command(context: Context, username: str, role: str, password: st
 @group.command("create-token")
 @click.argument("username")
 @click.option("--name", default="cli", help="A label for the token.")
+@click.option(
+    "--scope",
+    type=click.Choice(["admin", "viewer"]),
+    help="Role of the token (default: the user's).",
+)
+@click.option("--days", type=int, help="Days until the token expires (default: never).")
 @pass_context
-def create_token_command(context: Context, username: str, name: str) -> None:
+def create_token_command(
+    context: Context, username: str, name: str, scope: str | None, days: int | None
+) -> None:
     """Print a new API bearer token for an existing user."""
     from sqlalchemy import select
 
-    from quarantine_server.auth import create_token
     from quarantine_server.models import User
     from quarantine_server.services import build_services
+    from quarantine_server.tokens import TokenError, create_token
 
     services = build_services(context.config)
     with services.work() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            click.echo(f"error: no user {username}", err=True)
-            sys.exit(1)
-        click.echo(create_token(session, user, name, services.clock.now()))
+            raise click.ClickException(f"no user {username}")
+        try:
+            secret, _ = create_token(
+                session, user, name, services.clock.now(), scope=scope, days=days
+            )
+        except TokenError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(secret)
 
 
 COMMANDS = [group]

@@ -188,14 +188,20 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the API; only its SHA-256 is stored."""
+    """A bearer token for the API; only its SHA-256 is stored (quarantine_server/tokens.py)."""
 
     __tablename__ = "api_tokens"
+    # NULL scope: a token made before scopes existed, which has its owner's role
+    __table_args__ = (_choices("scope", ["admin", "viewer"]),)
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    scope: Mapped[str | None] = mapped_column(String(10), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     user: Mapped[User] = relationship()
 
 

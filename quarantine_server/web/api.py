@@ -15,12 +15,21 @@ from dis_core.vocabulary import AlertEvent, SampleError, SampleState, SampleStat
 from quarantine_server import properties as props
 from quarantine_server import samples as sample_service
 from quarantine_server.alerts import enabled
-from quarantine_server.auth import create_token, user_for_token, verify_password
+from quarantine_server.auth import verify_password
 from quarantine_server.definitions import DefinitionsUnavailable, open_definitions
 from quarantine_server.intake import quarantine_usage
 from quarantine_server.models import EventRecord, Heartbeat, InstalledSet, User
 from quarantine_server.monitor import AGENT, check_heartbeats
 from quarantine_server.services import Services
+from quarantine_server.tokens import (
+    MAX_DAYS,
+    ROLE_RANK,
+    create_token,
+    describe,
+    revoke_token,
+    token_login,
+    visible_tokens,
+)
 from quarantine_server.vault import VaultError
 from quarantine_server.web.errors import json_error
 from quarantine_server.web.openapi import document
@@ -41,12 +50,14 @@ def services() -> Services:
     return found
 
 
-def _authenticate() -> User | None:
+def _authenticate() -> tuple[User, str] | None:
+    """The user and the role this request acts with (a token's scope, or the user's role)."""
     header = request.headers.get("Authorization", "")
     found = services()
     with found.work() as session:
         if header.lower().startswith("bearer "):
-            return user_for_token(session, header[7:].strip())
+            login = token_login(session, header[7:].strip(), found.clock.now())
+            return (login.user, login.role) if login else None
         auth = request.authorization
         if (
             auth is not None
@@ -54,21 +65,22 @@ def _authenticate() -> User | None:
             and auth.username
             and auth.password is not None
         ):
-            return verify_password(session, auth.username, auth.password)
+            user = verify_password(session, auth.username, auth.password)
+            return (user, user.role) if user else None
     return None
 
 
 @blueprint.before_request
 def require_user() -> Response | None:
-    user = _authenticate()
-    if user is None:
+    found = _authenticate()
+    if found is None:
         return json_error(
             401,
             "unauthorized",
-            "log in with HTTP Basic or a bearer token",
+            "log in with HTTP Basic or a bearer token (a live one: not revoked, not expired)",
             {"WWW-Authenticate": 'Basic realm="dis-quarantine"'},
         )
-    g.user = user
+    g.user, g.role = found
     _watch_agent()
     return None
 
@@ -88,7 +100,7 @@ def _watch_agent() -> None:
 def admin_only(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if g.user.role != "admin":
+        if g.role != "admin":
             return json_error(403, "forbidden", "this action needs the admin role")
         return view(*args, **kwargs)
 
@@ -481,17 +493,55 @@ def health() -> Response:
 
 @blueprint.post("/tokens")
 def new_token() -> Response:
+    """A token of the caller's own, with a scope no higher than the role the request has."""
     payload = _json_body()
-    name = payload.get("name", "")
+    name, scope, days = payload.get("name", ""), payload.get("scope", g.role), payload.get("days")
     if not isinstance(name, str) or len(name) > 80:
         raise BadInput("name: text of at most 80 characters")
+    if scope not in ROLE_RANK or ROLE_RANK[scope] > ROLE_RANK[g.role]:
+        raise BadInput(
+            f"scope: {' or '.join(r for r in ROLE_RANK if ROLE_RANK[r] <= ROLE_RANK[g.role])}"
+        )
+    days = _days(days)
     found = services()
     with found.work() as session:
         user = session.get(User, g.user.id)
-        token = create_token(session, user, name, found.clock.now())  # type: ignore[arg-type]  # g.user was loaded, so the row exists
-    response = jsonify({"token": token, "user": g.user.username})
+        secret, row = create_token(session, user, name, found.clock.now(), scope=scope, days=days)  # type: ignore[arg-type]  # g.user was loaded, so the row exists
+        shown = describe(row, found.clock.now())
+    response = jsonify({**shown, "token": secret})
     response.status_code = 201
     return response
+
+
+def _days(value: Any) -> int | None:
+    if value is None:
+        return None
+    days = _as_int(value)
+    if days is None or not 1 <= days <= MAX_DAYS:
+        raise BadInput(f"days: a whole number of days from 1 to {MAX_DAYS}, or null for no expiry")
+    return days
+
+
+@blueprint.get("/tokens")
+def list_tokens() -> Response:
+    """The caller's tokens (with the admin role: everyone's), never their secrets."""
+    found = services()
+    with found.work() as session:
+        now = found.clock.now()
+        rows = visible_tokens(session, g.user.id, everyone=g.role == "admin")
+        return jsonify({"tokens": [describe(row, now) for row in rows]})
+
+
+@blueprint.delete("/tokens/<int:token_id>")
+def delete_token(token_id: int) -> Response:
+    """Revoke a token at once (idempotent); 404 for one the caller may not see."""
+    found = services()
+    with found.work() as session:
+        everyone = g.role == "admin"
+        at = found.clock.now()
+        if not revoke_token(session, token_id, at, user_id=g.user.id, everyone=everyone):
+            raise sample_service.SampleNotFound(f"no token {token_id}")
+    return Response(status=204)
 
 
 @blueprint.get("/openapi.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dis_core.vocabulary import AlertEvent, SampleState, SampleStatus
+from quarantine_server.tokens import MAX_DAYS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 NULLABLE_STR = {"type": ["string", "null"]}
@@ -123,6 +124,21 @@ def _schemas() -> dict[str, Any]:
             "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
         },
         "Sample": sample,
+        "Token": {
+            "type": "object",
+            "required": ["id", "name", "user", "scope", "created_at", "expires_at", "live"],
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "user": {"type": "string"},
+                "scope": {"type": "string", "enum": ["admin", "viewer"]},
+                "created_at": {"type": "string"},
+                "expires_at": NULLABLE_STR,
+                "last_used_at": NULLABLE_STR,
+                "revoked_at": NULLABLE_STR,
+                "live": {"type": "boolean"},
+            },
+        },
         "SamplePage": {
             "type": "object",
             "required": ["items", "total", "page", "per_page", "next"],
@@ -418,14 +434,22 @@ def _other_paths() -> dict[str, Any]:
         },
         "/tokens": {
             "post": {
-                "summary": "Create a bearer token for the calling user",
+                "summary": "Create a bearer token for the calling user (shown once)",
                 "requestBody": {
                     "required": True,
                     "content": {
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"name": {"type": "string", "maxLength": 80}},
+                                "properties": {
+                                    "name": {"type": "string", "maxLength": 80},
+                                    "scope": {"type": "string", "enum": ["admin", "viewer"]},
+                                    "days": {
+                                        "type": ["integer", "null"],
+                                        "minimum": 1,
+                                        "maximum": MAX_DAYS,
+                                    },
+                                },
                             }
                         }
                     },
@@ -433,15 +457,51 @@ def _other_paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(
                         {
-                            "type": "object",
-                            "required": ["token"],
-                            "properties": {"token": {"type": "string"}, "user": {"type": "string"}},
+                            "allOf": [
+                                {"$ref": "#/components/schemas/Token"},
+                                {
+                                    "type": "object",
+                                    "required": ["token"],
+                                    "properties": {"token": {"type": "string"}},
+                                },
+                            ]
                         },
                         "Created",
                     ),
                     **_errors(400),
                 },
-            }
+            },
+            "get": {
+                "summary": "The caller's tokens (an admin: everyone's), without their secrets",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["tokens"],
+                            "properties": {
+                                "tokens": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Token"},
+                                }
+                            },
+                        }
+                    )
+                },
+            },
+        },
+        "/tokens/{token_id}": {
+            "parameters": [
+                {
+                    "name": "token_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                }
+            ],
+            "delete": {
+                "summary": "Revoke a token at once (idempotent)",
+                "responses": {"204": {"description": "Revoked"}, **_errors(404)},
+            },
         },
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json(obj)}}},
     }

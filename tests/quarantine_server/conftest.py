@@ -20,9 +20,9 @@ from dis_core.config import Config
 from dis_core.definitions import load_or_create_signing_key
 from dis_core.tls import http_session
 from quarantine_server.agent import Agent
-from quarantine_server.auth import create_token
 from quarantine_server.models import User
 from quarantine_server.services import Services, build_services
+from quarantine_server.tokens import create_token
 from quarantine_server.web.app import create_app
 from tests.support.fake_gateway import FakeGateway, Vendor
 from tests.support.servers import Running, serve
@@ -135,8 +135,8 @@ def server(tmp_path: Path, material: Path) -> Iterator[Server]:
         admin = _user(session, ADMIN[0], "admin", clock)
         viewer = _user(session, VIEWER[0], "viewer", clock)
         tokens = {
-            "admin": create_token(session, admin, "t", clock.now()),
-            "viewer": create_token(session, viewer, "t", clock.now()),
+            "admin": create_token(session, admin, "t", clock.now())[0],
+            "viewer": create_token(session, viewer, "t", clock.now())[0],
         }
     web = serve(create_app(services=services), certs)
     http = http_session(certs.ca_cert)

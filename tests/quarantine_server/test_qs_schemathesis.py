@@ -22,8 +22,12 @@ def test_api_conforms_to_its_openapi_document(server: Server) -> None:
         forward(server.http, server.url, infected(f"S{i}"), sample_id=str(i))
     schema = schemathesis.openapi.from_dict(document())
     checked = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    # revoking tokens goes last: a generated id may name the very token the test calls with
+    operations = sorted(
+        (result.ok() for result in schema.get_all_operations()),
+        key=lambda op: op.method.upper() == "DELETE" and op.path.startswith("/tokens"),
+    )
+    for operation in operations:
         # property values are checked against rules a JSON schema cannot state (ranges that
         # depend on other keys, paths, event names): a 400 there is right, so that one
         # operation skips the "schema-valid data must be accepted" check

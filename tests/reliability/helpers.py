@@ -15,8 +15,9 @@ from flask.testing import FlaskClient
 
 from dis_core.clock import ManualClock
 from dis_core.config import Config, load_config
-from quarantine_server.auth import create_token, create_user
+from quarantine_server.auth import create_user
 from quarantine_server.services import Services, build_services
+from quarantine_server.tokens import create_token
 from quarantine_server.web.app import create_app
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -61,7 +62,7 @@ def quarantine_app(data: Path, **sections: dict[str, Any]) -> QuarantineApp:
     with services.work() as session:
         admin = create_user(session, *ADMIN, "admin", clock.now())
         create_user(session, *VIEWER, "viewer", clock.now())
-        token = create_token(session, admin, "reliability", clock.now())
+        token, _ = create_token(session, admin, "reliability", clock.now())
     return QuarantineApp(create_app(services=services), services, config, clock, token)
 
 

@@ -91,7 +91,7 @@ def test_viewers_cannot_change_anything_through_the_api(qs: QuarantineApp) -> No
     assert made.status_code == 201  # a token of one's own, with one's own role
     for credentials in (viewer, {"Authorization": f"Bearer {made.get_json()['token']}"}):
         for method, path in API_OPERATIONS:
-            if method == "GET" or path == "/api/v1/tokens":
+            if method == "GET" or path.startswith("/api/v1/tokens"):  # own tokens: tested apart
                 continue
             reply = client.open(
                 path,
