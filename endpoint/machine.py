@@ -276,6 +276,8 @@ class Endpoint:
             forwarding.defer(item, now, retry_s, f"not tried: {report.retry_later[0].last_error}")
         else:
             status = self._attempt(item, now, retry_s, report)
+        if status is ForwardStatus.FORWARDED:
+            self.resolver.report_unsent(item)  # the round's outbox pass below sends it
         if status is not None:
             {
                 ForwardStatus.FORWARDED: report.forwarded,
