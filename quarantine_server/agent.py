@@ -349,27 +349,48 @@ class Agent:
         if failure.error in retryable and not failure.install_failed:
             return False  # wait for it, or try the next reference
         with self.services.work() as session:
-            now = self.now()
-            event = (
-                AlertEvent.SAMPLE_INSTALL_FAILED
-                if failure.install_failed
-                else AlertEvent.SAMPLE_PROCESSING_ERROR
-            )
-            for sample in session.scalars(
-                select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)
-            ):
-                sample.add_error(now, failure.error, failure.detail, "definitions")
-                move(sample, S.ERROR, now, f"needed definitions failed: {failure.error.value}")
-                raise_event(
-                    session,
-                    config,
-                    now,
-                    event,
-                    f"sample {sample.id}: {failure.detail}",
-                    sample=sample,
-                    key=f"defs@{now.isoformat()}",
-                )
+            failed = self._needed_failed(session, config, failure, active)
+            if failure.install_failed and not failed:  # no sample waits (a certified set)
+                self._refused(session, config, failure, target, active)
         return True
+
+    def _refused(
+        self, session: Session, config: Config, failure: FetchFailed, target: int, active: int
+    ) -> None:
+        """'Unable to install definitions' once per refused set; the active set stays."""
+        now = self.now()
+        detail = f"{failure.detail}; set {active} stays active"
+        raise_event(
+            session, config, now, AlertEvent.SAMPLE_INSTALL_FAILED, detail, key=f"set-{target}"
+        )
+        general_error(session, now, "definitions", detail)
+
+    def _needed_failed(
+        self, session: Session, config: Config, failure: FetchFailed, active: int
+    ) -> int:
+        """The samples that wait for a newer set than the active one record the failure."""
+        now, failed = self.now(), 0
+        event = (
+            AlertEvent.SAMPLE_INSTALL_FAILED
+            if failure.install_failed
+            else AlertEvent.SAMPLE_PROCESSING_ERROR
+        )
+        for sample in session.scalars(
+            select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)
+        ):
+            sample.add_error(now, failure.error, failure.detail, "definitions")
+            move(sample, S.ERROR, now, f"needed definitions failed: {failure.error.value}")
+            raise_event(
+                session,
+                config,
+                now,
+                event,
+                f"sample {sample.id}: {failure.detail}",
+                sample=sample,
+                key=f"defs@{now.isoformat()}",
+            )
+            failed += 1
+        return failed
 
     def _waiting(self, config: Config, active: int) -> None:
         with self.services.work() as session:
