@@ -46,7 +46,14 @@ from quarantine_server.gateway import GatewayClient, GatewayRefused, GatewayUnre
 from quarantine_server.intake import check_space
 from quarantine_server.lifecycle import lock_and_refresh, move
 from quarantine_server.models import Heartbeat, Sample
-from quarantine_server.monitor import AGENT, SCANNER, beat, check_heartbeats, check_too_long
+from quarantine_server.monitor import (
+    AGENT,
+    SCANNER,
+    beat,
+    beat_recently,
+    check_heartbeats,
+    check_too_long,
+)
 from quarantine_server.policy import release_held, submission_queue
 from quarantine_server.scanning import first_scan, rescan_after_install, samples_to_scan
 from quarantine_server.services import Services
@@ -509,8 +516,10 @@ class Agent:
         config = self.config()
         with self.services.work() as session:
             now = self.now()
+            awake = beat_recently(session, config, now, AGENT)  # before this beat
             beat(session, AGENT, now)
-            check_heartbeats(session, config, now, (SCANNER,))
+            if awake:  # else the scanner (this process's own scan pass) had no turn yet
+                check_heartbeats(session, config, now, (SCANNER,))
             check_too_long(session, config, now)
             check_space(session, self.services, config, now)
 
