@@ -381,6 +381,8 @@ class Endpoint:
         try:
             self.resolve_quarantine(from_server=True)
             self._stopping.wait(CONFIRM_GRACE_S)
+            with self._locked():
+                self.outbox.hasten(self.clock.now())
             self.forward_pending()
         except Exception:  # a worker thread must not die silently
             log.exception("%s: repair after install failed", self.computer)

@@ -81,6 +81,19 @@ class ConfirmationOutbox:
     def sent(self, pending: PendingConfirmation) -> None:
         (self.folder / f"{pending.name}.json").unlink(missing_ok=True)
 
+    def hasten(self, now: datetime) -> int:
+        """Make due now the results the server answered 'not yet' (a delivery just came, so
+        the server has moved on): a confirmation need not wait for the retry interval."""
+        waiting = [
+            p
+            for p in self.pending()
+            if p.rounds and datetime.fromisoformat(p.next_attempt_at) > now
+        ]
+        for pending in waiting:
+            pending.next_attempt_at = now.isoformat()
+            self._save(pending)
+        return len(waiting)
+
     def failed(
         self, pending: PendingConfirmation, now: datetime, retry_s: float, error: str
     ) -> None:
