@@ -46,25 +46,34 @@ def open_definitions(services: Services, config: Config) -> InstalledDefinitions
     return installed
 
 
-def refuse_damaged_active(installed: InstalledDefinitions) -> str:
+@dataclass(frozen=True)
+class Refusal:
+    kept: str  # where the refused set went, under the definitions folder
+    message: str
+
+
+def refuse_damaged_active(installed: InstalledDefinitions) -> Refusal | None:
     """An active set that no longer verifies (changed on disk, signed by another key) is
-    refused and the previous set is active again; returns what happened ("" if all is well)."""
+    refused and the previous set is active again; None when all is well."""
     try:
         installed.active()
-        return ""
+        return None
     except DefinitionError as exc:
         problem = exc.detail
     kept, now_active = installed.refuse_active()
     if not kept:
-        return ""  # another process refused it a moment ago and reported it
+        return None  # another process refused it a moment ago and reported it
     instead = f"set {now_active.sequence} is active again" if now_active else "no set is active"
-    return f"the active definition set was refused ({problem}); moved to {kept}; {instead}"
+    message = f"the active definition set was refused ({problem}); moved to {kept}; {instead}"
+    return Refusal(kept, message)
 
 
-def report_refused(session: Session, config: Config, at: datetime, refusal: str) -> None:
+def report_refused(session: Session, config: Config, at: datetime, refusal: Refusal) -> None:
     """'Unable to install definitions', once per refused set, and a general error."""
-    raise_event(session, config, at, AlertEvent.SAMPLE_INSTALL_FAILED, refusal, key=refusal)
-    general_error(session, at, "definitions", refusal)
+    raise_event(
+        session, config, at, AlertEvent.SAMPLE_INSTALL_FAILED, refusal.message, key=refusal.kept
+    )
+    general_error(session, at, "definitions", refusal.message)
 
 
 def report_unavailable(session: Session, config: Config, at: datetime, problem: Exception) -> None:
