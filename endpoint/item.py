@@ -77,9 +77,18 @@ class QuarantinedItem:
     forwarded_listener: str = ""  # "host:port" of the Defcast listener the forward named, if any
     outcome: ConfirmationOutcome | None = None
     outcome_sequence: int = 0
+    outcome_reported: bool = False  # the outcome went into a confirmation for the server
     given_back_to: str = ""  # where the repaired or restored file was written
     resolved: bool = False
     history: list[HistoryEntry] = field(default_factory=list)
+
+    @property
+    def settled_locally_by(self) -> int | None:
+        """The sequence of the set that settled this item here before it was ever forwarded
+        (so the server never heard of it), or None."""
+        if self.forward_status is ForwardStatus.NOT_NEEDED and self.outcome is not None:
+            return self.outcome_sequence
+        return None
 
     def note(self, at: datetime, event: str, detail: str = "") -> None:
         self.history.append(HistoryEntry(at.isoformat(), event, detail))

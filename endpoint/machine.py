@@ -149,10 +149,27 @@ class Endpoint:
         """The endpoint's own installed sets (its folder); InstallError without a verify key."""
         if self._definitions is None:
             engine = self.config.definition_policy.engine
-            self._definitions = InstalledDefinitions(
-                self.folders.definitions, self._verify_key(), engine
-            )
+            installed = InstalledDefinitions(self.folders.definitions, self._verify_key(), engine)
+            self._refuse_damaged(installed)
+            self._definitions = installed
         return self._definitions
+
+    def _refuse_damaged(self, installed: InstalledDefinitions) -> None:
+        """An active set that no longer verifies (changed on disk, signed by another key) is
+        put aside and the previous set is active again, so scanning goes on."""
+        try:
+            installed.active()
+            return
+        except DefinitionError as exc:
+            problem = exc.detail
+        kept, active = installed.refuse_active()
+        sequence = active.sequence if active else 0
+        self.journal.write(
+            self.clock.now(), "definitions_refused", reason=problem, kept=kept, sequence=sequence
+        )
+        log.warning(
+            "%s: active definitions refused (%s); set %d active", self.computer, problem, sequence
+        )
 
     def active_sequence(self) -> int:
         """Sequence of the active definitions (0: none installed, or no verify key)."""
@@ -276,6 +293,8 @@ class Endpoint:
             forwarding.defer(item, now, retry_s, f"not tried: {report.retry_later[0].last_error}")
         else:
             status = self._attempt(item, now, retry_s, report)
+        if status is ForwardStatus.FORWARDED:
+            self.resolver.report_unsent(item)  # the round's outbox pass below sends it
         if status is not None:
             {
                 ForwardStatus.FORWARDED: report.forwarded,
@@ -362,6 +381,8 @@ class Endpoint:
         try:
             self.resolve_quarantine(from_server=True)
             self._stopping.wait(CONFIRM_GRACE_S)
+            with self._locked():
+                self.outbox.hasten(self.clock.now())
             self.forward_pending()
         except Exception:  # a worker thread must not die silently
             log.exception("%s: repair after install failed", self.computer)

@@ -6,8 +6,9 @@ accepted it, so a server that is down (or an endpoint that restarts) loses none.
 A server may answer that a sample cannot take a confirmation yet (it has not recorded the
 delivery, for example because this endpoint already had the set). Those results are sent
 again after the retry interval, for at most ``KEEP_ASKING_S`` (clock time) after the first
-answer; a sample the server does not
-know from this computer is dropped.
+answer. Dropped instead: a sample the server does not know from this computer, and a
+'not repaired' for a set older than the one the sample needs (that set's own delivery brings
+its own confirmation).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from endpoint.journal import Journal
 
 KEEP_ASKING_S = 7 * 86400  # analysis at the vendor can take days
 UNKNOWN_SAMPLE = "no such sample"
+OLDER_SET = "is older than the set this sample needs"
+FINAL_ANSWERS = (UNKNOWN_SAMPLE, OLDER_SET)  # 'not applied' reasons that asking again cannot change
 
 
 @dataclass
@@ -78,6 +81,19 @@ class ConfirmationOutbox:
     def sent(self, pending: PendingConfirmation) -> None:
         (self.folder / f"{pending.name}.json").unlink(missing_ok=True)
 
+    def hasten(self, now: datetime) -> int:
+        """Make due now the results the server answered 'not yet' (a delivery just came, so
+        the server has moved on): a confirmation need not wait for the retry interval."""
+        waiting = [
+            p
+            for p in self.pending()
+            if p.rounds and datetime.fromisoformat(p.next_attempt_at) > now
+        ]
+        for pending in waiting:
+            pending.next_attempt_at = now.isoformat()
+            self._save(pending)
+        return len(waiting)
+
     def failed(
         self, pending: PendingConfirmation, now: datetime, retry_s: float, error: str
     ) -> None:
@@ -126,7 +142,7 @@ class ConfirmationOutbox:
 
 
 def not_applied(results: list[dict[str, Any]], answer: dict[str, Any]) -> list[dict[str, Any]]:
-    """Results the server answered with applied=false for a reason other than 'unknown'."""
+    """Results the server answered with applied=false for a reason that may change."""
     answers = answer.get("results")
     if not isinstance(answers, list):
         return []
@@ -135,7 +151,7 @@ def not_applied(results: list[dict[str, Any]], answer: dict[str, Any]) -> list[d
         for a in answers
         if isinstance(a, dict)
         and a.get("applied") is False
-        and UNKNOWN_SAMPLE not in str(a.get("reason", ""))
+        and not any(final in str(a.get("reason", "")) for final in FINAL_ANSWERS)
     }
     return [r for r in results if str(r["sample_id"]) in waiting]
 

@@ -154,16 +154,19 @@ class Resolver:
     def _not_repaired(
         self, item: QuarantinedItem, sequence: int, from_server: bool, why: str
     ) -> Resolution | None:
-        """Only a set the server delivered can tell it 'not repaired', and once per set."""
-        already = (item.outcome, item.outcome_sequence) == (
+        """Only a set the server delivered can tell it 'not repaired', and once per set (again
+        only if that report never went out: the item had no server id yet)."""
+        decided = (item.outcome, item.outcome_sequence) == (
             ConfirmationOutcome.NOT_REPAIRED,
             sequence,
         )
-        if not from_server or already:
+        if not from_server or (decided and (item.outcome_reported or not item.server_id)):
             return None
-        item.outcome, item.outcome_sequence = ConfirmationOutcome.NOT_REPAIRED, sequence
-        item.note(self.clock.now(), "not_repaired", why)
-        self.vault.save(item)
+        if not decided:
+            item.outcome, item.outcome_sequence = ConfirmationOutcome.NOT_REPAIRED, sequence
+            item.outcome_reported = False
+            item.note(self.clock.now(), "not_repaired", why)
+            self.vault.save(item)
         return Resolution(item.id, ConfirmationOutcome.NOT_REPAIRED)
 
     def give_back(
@@ -177,17 +180,29 @@ class Resolver:
         """Write the (repaired or original) file where it was found; close the item."""
         target = self.vault.give_back(item, data)
         self.trusted.add(hashlib.sha256(data).hexdigest())
-        item.outcome, item.outcome_sequence = outcome, sequence
+        item.outcome, item.outcome_sequence, item.outcome_reported = outcome, sequence, False
         item.resolved, item.given_back_to = True, str(target)
-        if item.forward_status == ForwardStatus.PENDING:
+        if item.forward_status == ForwardStatus.PENDING:  # settled here, the server never asked
             item.forward_status = ForwardStatus.NOT_NEEDED
+            why += f"; settled here by set {sequence} before any forward: not forwarded"
         item.note(self.clock.now(), outcome.value, f"{why}; written to {target}")
         self.vault.save(item)
         self.vault.drop_content(item)
-        self.journal.write(
-            self.clock.now(), outcome.value, item=item.id, path=str(target), sequence=sequence
-        )
+        self._journal_settled(item, str(target))
         return Resolution(item.id, outcome, str(target))
+
+    def _journal_settled(self, item: QuarantinedItem, target: str) -> None:
+        """The journal line of a give-back; ``forward_status`` ``not_needed`` (and no
+        ``server_id``) says the server never heard of the item: settled here by ``sequence``."""
+        self.journal.write(
+            self.clock.now(),
+            str(item.outcome),
+            item=item.id,
+            path=target,
+            sequence=item.outcome_sequence,
+            forward_status=item.forward_status.value,
+            server_id=item.server_id,
+        )
 
     def restore(self, item_id: str, sequence: int) -> Path:
         item = self.vault.get(item_id)
@@ -215,12 +230,31 @@ class Resolver:
             )
 
     def _queue_confirmation(self, sequence: int, decided: list[Resolution]) -> None:
-        """One confirmation for the forwarded items this install decided."""
-        results = []
-        for resolution in decided:
-            item = self.vault.get(resolution.item_id)
-            if item.server_id and item.server_status != HARMLESS:
-                results.append({"sample_id": item.server_id, "outcome": resolution.outcome.value})
-        if results:
-            confirmation = {"computer": self.computer, "sequence": sequence, "results": results}
-            self.outbox.put(confirmation, self.clock.now())
+        """One confirmation for the forwarded items this install decided; an item without a
+        server id yet keeps its outcome unreported until its forward (report_unsent)."""
+        items = [self.vault.get(resolution.item_id) for resolution in decided]
+        reportable = [i for i in items if i.server_id and i.server_status != HARMLESS]
+        self._queue(sequence, reportable)
+
+    def report_unsent(self, item: QuarantinedItem) -> bool:
+        """Queue the outcome a set decided before this item had a server id (the set reached
+        the computer before the item's first forward), now that the forward gave it one."""
+        unsent = item.outcome is not None and not item.outcome_reported
+        if not (unsent and item.server_id) or item.server_status == HARMLESS:
+            return False
+        self._queue(item.outcome_sequence, [item])
+        why = f"{item.outcome} with set {item.outcome_sequence}, decided before the forward"
+        item.note(self.clock.now(), "outcome_reported", why)
+        return True
+
+    def _queue(self, sequence: int, items: list[QuarantinedItem]) -> None:
+        """Into the outbox first, then marked reported: a crash between sends it twice (a
+        repeat the server answers unchanged), never not at all."""
+        if not items:
+            return
+        results = [{"sample_id": i.server_id, "outcome": str(i.outcome)} for i in items]
+        confirmation = {"computer": self.computer, "sequence": sequence, "results": results}
+        self.outbox.put(confirmation, self.clock.now())
+        for item in items:
+            item.outcome_reported = True
+            self.vault.save(item)

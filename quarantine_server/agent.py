@@ -46,7 +46,14 @@ from quarantine_server.gateway import GatewayClient, GatewayRefused, GatewayUnre
 from quarantine_server.intake import check_space
 from quarantine_server.lifecycle import lock_and_refresh, move
 from quarantine_server.models import Heartbeat, Sample
-from quarantine_server.monitor import AGENT, SCANNER, beat, check_heartbeats, check_too_long
+from quarantine_server.monitor import (
+    AGENT,
+    SCANNER,
+    beat,
+    beat_recently,
+    check_heartbeats,
+    check_too_long,
+)
 from quarantine_server.policy import release_held, submission_queue
 from quarantine_server.scanning import first_scan, rescan_after_install, samples_to_scan
 from quarantine_server.services import Services
@@ -349,27 +356,48 @@ class Agent:
         if failure.error in retryable and not failure.install_failed:
             return False  # wait for it, or try the next reference
         with self.services.work() as session:
-            now = self.now()
-            event = (
-                AlertEvent.SAMPLE_INSTALL_FAILED
-                if failure.install_failed
-                else AlertEvent.SAMPLE_PROCESSING_ERROR
-            )
-            for sample in session.scalars(
-                select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)
-            ):
-                sample.add_error(now, failure.error, failure.detail, "definitions")
-                move(sample, S.ERROR, now, f"needed definitions failed: {failure.error.value}")
-                raise_event(
-                    session,
-                    config,
-                    now,
-                    event,
-                    f"sample {sample.id}: {failure.detail}",
-                    sample=sample,
-                    key=f"defs@{now.isoformat()}",
-                )
+            failed = self._needed_failed(session, config, failure, active)
+            if failure.install_failed and not failed:  # no sample waits (a certified set)
+                self._refused(session, config, failure, target, active)
         return True
+
+    def _refused(
+        self, session: Session, config: Config, failure: FetchFailed, target: int, active: int
+    ) -> None:
+        """'Unable to install definitions' once per refused set; the active set stays."""
+        now = self.now()
+        detail = f"{failure.detail}; set {active} stays active"
+        raise_event(
+            session, config, now, AlertEvent.SAMPLE_INSTALL_FAILED, detail, key=f"set-{target}"
+        )
+        general_error(session, now, "definitions", detail)
+
+    def _needed_failed(
+        self, session: Session, config: Config, failure: FetchFailed, active: int
+    ) -> int:
+        """The samples that wait for a newer set than the active one record the failure."""
+        now, failed = self.now(), 0
+        event = (
+            AlertEvent.SAMPLE_INSTALL_FAILED
+            if failure.install_failed
+            else AlertEvent.SAMPLE_PROCESSING_ERROR
+        )
+        for sample in session.scalars(
+            select(Sample).where(Sample.status == S.NEEDED, Sample.definitions_needed > active)
+        ):
+            sample.add_error(now, failure.error, failure.detail, "definitions")
+            move(sample, S.ERROR, now, f"needed definitions failed: {failure.error.value}")
+            raise_event(
+                session,
+                config,
+                now,
+                event,
+                f"sample {sample.id}: {failure.detail}",
+                sample=sample,
+                key=f"defs@{now.isoformat()}",
+            )
+            failed += 1
+        return failed
 
     def _waiting(self, config: Config, active: int) -> None:
         with self.services.work() as session:
@@ -488,8 +516,10 @@ class Agent:
         config = self.config()
         with self.services.work() as session:
             now = self.now()
+            awake = beat_recently(session, config, now, AGENT)  # before this beat
             beat(session, AGENT, now)
-            check_heartbeats(session, config, now, (SCANNER,))
+            if awake:  # else the scanner (this process's own scan pass) had no turn yet
+                check_heartbeats(session, config, now, (SCANNER,))
             check_too_long(session, config, now)
             check_space(session, self.services, config, now)
 

@@ -34,11 +34,46 @@ def open_definitions(services: Services, config: Config) -> InstalledDefinitions
     key_path = services.verify_key_path()
     try:
         verify_key = VerifyKey.load(key_path)
-        return InstalledDefinitions(root, verify_key, engine=config.definition_policy.engine)
+        installed = InstalledDefinitions(root, verify_key, engine=config.definition_policy.engine)
     except (OSError, ValueError, DefinitionError) as exc:
         raise DefinitionsUnavailable(
             f"cannot open definitions at {root} (key {key_path}): {exc}"
         ) from None
+    refusal = refuse_damaged_active(installed)
+    if refusal:
+        with services.work() as session:
+            report_refused(session, config, services.clock.now(), refusal)
+    return installed
+
+
+@dataclass(frozen=True)
+class Refusal:
+    kept: str  # where the refused set went, under the definitions folder
+    message: str
+
+
+def refuse_damaged_active(installed: InstalledDefinitions) -> Refusal | None:
+    """An active set that no longer verifies (changed on disk, signed by another key) is
+    refused and the previous set is active again; None when all is well."""
+    try:
+        installed.active()
+        return None
+    except DefinitionError as exc:
+        problem = exc.detail
+    kept, now_active = installed.refuse_active()
+    if not kept:
+        return None  # another process refused it a moment ago and reported it
+    instead = f"set {now_active.sequence} is active again" if now_active else "no set is active"
+    message = f"the active definition set was refused ({problem}); moved to {kept}; {instead}"
+    return Refusal(kept, message)
+
+
+def report_refused(session: Session, config: Config, at: datetime, refusal: Refusal) -> None:
+    """'Unable to install definitions', once per refused set, and a general error."""
+    raise_event(
+        session, config, at, AlertEvent.SAMPLE_INSTALL_FAILED, refusal.message, key=refusal.kept
+    )
+    general_error(session, at, "definitions", refusal.message)
 
 
 def report_unavailable(session: Session, config: Config, at: datetime, problem: Exception) -> None:

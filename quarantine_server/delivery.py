@@ -112,22 +112,34 @@ def defcast_group(
     active: int,
     at: datetime,
 ) -> None:
-    """Deliver the active set to one endpoint for all of its waiting samples."""
+    """Deliver the active set to one endpoint for all of its waiting samples.
+
+    The set is pushed even when the endpoint already runs it: the endpoint may have judged
+    these files with it before they had a server id (so it could not say so), and only a
+    delivery makes it judge and confirm them now. A sample is ``distributed`` only once the
+    endpoint accepted that push.
+    """
     address, port = target
     try:
         have = client.sequence(address, port)
-        if have < max(s.definitions_needed or 0 for s in samples):
-            have = client.push(address, port, package)
+        if have > active:  # a push would be refused as older: wait for its confirmation
+            return
+        pushed = client.push(address, port, package)
     except DefcastFailed as failure:
         _defcast_failed(session, config, samples, failure, at)
         return
+    why = f"Defcast: {address}:{port} accepted set {pushed}" + (
+        f" (it already ran {have}; asked to confirm these samples)" if have >= pushed else ""
+    )
     for sample in samples:
-        lock_and_refresh(session, sample)  # the endpoint may have confirmed during the push
-        if sample.status != S.DISTRIBUTE:
-            continue
-        if have >= (sample.definitions_needed or 0):
-            move(sample, S.DISTRIBUTED, at, f"Defcast: {address}:{port} runs sequence {have}")
-            sample.endpoint_sequence = max(sample.endpoint_sequence, have)
+        _delivered(session, sample, pushed, at, why)
+
+
+def _delivered(session: Session, sample: Sample, pushed: int, at: datetime, why: str) -> None:
+    lock_and_refresh(session, sample)  # the endpoint may have confirmed during the push
+    if sample.status == S.DISTRIBUTE and pushed >= (sample.definitions_needed or 0):
+        move(sample, S.DISTRIBUTED, at, why)
+        sample.endpoint_sequence = max(sample.endpoint_sequence, pushed)
 
 
 def _defcast_failed(
@@ -262,13 +274,10 @@ def _apply_outcome(
             "applied": False,
             "reason": f"status {sample.status} takes no confirmation",
         }
-    if outcome == ConfirmationOutcome.NOT_REPAIRED and sample.status in STILL_UNCURED:
-        # a set that does not cure it says nothing about the analysis still under way
-        return {
-            "sample_id": sample.id,
-            "applied": False,
-            "reason": f"status {sample.status}: the sample's cure is not known yet",
-        }
+    if outcome == ConfirmationOutcome.NOT_REPAIRED:
+        refusal = _not_repaired_too_soon(sample, sequence)
+        if refusal:
+            return {"sample_id": sample.id, "applied": False, "reason": refusal}
     sample.endpoint_sequence = max(sample.endpoint_sequence, sequence)
     reason = f"{sample.computer} confirmed sequence {sequence}: {outcome}"
     if failed:
@@ -299,6 +308,20 @@ def _apply_outcome(
                 key="not-repaired",
             )
     return {"sample_id": sample.id, "applied": True, "status": sample.status}
+
+
+OLDER_SET = "is older than the set this sample needs"  # the endpoint does not send it again
+
+
+def _not_repaired_too_soon(sample: Sample, sequence: int) -> str:
+    """Why 'not repaired' with set ``sequence`` cannot settle the sample ("" when it can)."""
+    if sample.status in STILL_UNCURED:
+        # a set that does not cure it says nothing about the analysis still under way
+        return f"status {sample.status}: the sample's cure is not known yet"
+    needed = sample.definitions_needed or 0
+    if sequence < needed:  # the set that cures it is on its way: its own confirmation counts
+        return f"sequence {sequence} {OLDER_SET} ({needed})"
+    return ""
 
 
 def _walk(sample: Sample, path: list[SampleStatus], at: datetime, reason: str) -> None:

@@ -43,6 +43,15 @@ def beat(session: Session, service: str, at: datetime, detail: str = "") -> None
     row.beat_at, row.holder, row.detail = at, holder_name(), detail
 
 
+def beat_recently(session: Session, config: Config, at: datetime, service: str) -> bool:
+    """``service`` beat within the heartbeat timeout. When the checking process itself did not
+    (it just started, or the clock jumped ahead), another service's old beat says nothing yet:
+    that service has not had its turn since."""
+    row = session.get(Heartbeat, service)
+    limit = timedelta(seconds=config.alerting.heartbeat_timeout_s)
+    return row is not None and at - row.beat_at <= limit
+
+
 def check_heartbeats(
     session: Session, config: Config, at: datetime, services: tuple[str, ...] = (AGENT, SCANNER)
 ) -> list[str]:

@@ -3,7 +3,9 @@ swapped in atomically, with the previous set kept.
 
 Layout: ``sets/<sequence>-<checksum prefix>/package.def`` (immutable once renamed into place),
 ``active`` and ``previous`` (relative symlinks into ``sets/``, each replaced by an atomic
-rename), ``.lock``. A failed install never touches ``active``.
+rename), ``.lock``. A failed install never touches ``active``. A stored active set that no
+longer verifies (changed on disk, or signed by another key) is moved to ``refused/`` by
+refuse_active, and the previous set becomes active again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 from dis_core.definitions.engines import DEFAULT_ENGINE, EngineError
@@ -100,6 +103,45 @@ class InstalledDefinitions:
             with self._lock:
                 self._scanners = {current.result_checksum: cached}
         return cached
+
+    # -- refusing a damaged active set ----------------------------------------------------
+    def refuse_active(self) -> tuple[str, DefinitionSet | None]:
+        """The stored active set does not verify: move it to ``refused/`` and make the previous
+        set active again (none when the previous one does not verify either). Returns where
+        the refused set went ("" when the active set verifies after all: another process
+        refused it first) and the set active now."""
+        with locked(self.root / ".lock"):
+            target = self._target("active")
+            if target is None or self._verifies(target):
+                return "", self.active()
+            previous = self._target("previous")
+            fallback = previous if previous and self._verifies(previous) else None
+            self._unlink("previous")
+            if fallback:
+                _point(self.root, "active", fallback)
+            else:
+                self._unlink("active")
+            kept = self._put_aside(target)
+            fsync_dir(self.root)
+            return kept, self.active()
+
+    def _verifies(self, target: str) -> bool:
+        try:
+            self._load(target)
+        except (DefinitionError, OSError):
+            return False
+        return True
+
+    def _unlink(self, link: str) -> None:
+        (self.root / link).unlink(missing_ok=True)
+
+    def _put_aside(self, target: str) -> str:
+        """Keep a refused set for inspection, out of ``sets/`` (so never active again)."""
+        folder = self.root / "refused"
+        folder.mkdir(exist_ok=True)
+        kept = folder / f"{Path(target).name}-{uuid.uuid4().hex[:12]}"
+        os.replace(self.root / target, kept)
+        return str(kept.relative_to(self.root))
 
     # -- installing --------------------------------------------------------------------
     def install(self, package: bytes, *, allow_older: bool = False) -> DefinitionSet:

@@ -144,12 +144,6 @@ def test_clock_jumps_raise_each_threshold_once_and_break_nothing(rig: Rig) -> No
     assert rig.events().count("sample_too_long_released") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="false alarms: the agent's monitor pass checks the scanner heartbeat before its own scan pass, so every forward "
-    "clock jump (and the first start, 'never') raises scanner_unreachable although the scanner runs every pass; the web "
-    "raises agent_stopped at first start before the agent's first beat (quarantine_server/agent.py monitor_pass, monitor.py)",
-)
 def test_clock_jumps_raise_no_heartbeat_false_alarms(rig: Rig) -> None:
     rig.forward("alarm")
     rig.cycle(2)
