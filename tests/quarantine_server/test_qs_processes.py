@@ -105,7 +105,10 @@ def test_kill_9_during_intake_loses_no_acknowledged_sample(data: Path) -> None:
     senders = [threading.Thread(target=send, args=(i,)) for i in range(3)]
     for thread in senders:
         thread.start()
-    time.sleep(2.5)
+    deadline = time.monotonic() + 60  # a loaded machine acknowledges slowly: wait for a few
+    while len(acknowledged) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # more forwards in flight when the kill comes
     kill_group(web)  # SIGKILL: no cleanup runs, requests in flight die mid-way
     stop.set()
     for thread in senders:
